@@ -1,0 +1,40 @@
+# The two commands a new user needs: `make run` and `make test`. Both build .venv first.
+UV_VERSION := 0.13.9
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_LINK_MODE := copy
+
+.PHONY: setup run test lint bench evaluate clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock apps/*/pyproject.toml
+	$(UV) sync --frozen --inexact --all-packages --all-groups --quiet
+	touch $@
+
+setup: $(VENV)/.synced
+
+## run: the platform's main job: the detector on a sample chain generated here.
+run: setup
+	$(VENV)/bin/spy-platform demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## test: lint, then the whole test suite.
+test: lint
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(VENV)/bin/python -m bench
+
+evaluate: setup
+	$(VENV)/bin/python -m bench.evaluate_detector
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

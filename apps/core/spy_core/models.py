@@ -1,0 +1,141 @@
+"""The platform's shared data contracts: one definition, imported by every app.
+
+Prices are dollars per share (one option contract is 100 shares); strikes are dollars;
+timestamps are timezone-aware (stored as given, compared in UTC).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Right(StrEnum):
+    CALL = "C"
+    PUT = "P"
+
+
+class Side(StrEnum):
+    """`buy` when the ask is below fair value, `sell` when the bid is above it."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
+class AnomalyKind(StrEnum):
+    SMILE = "smile"  # executable side outside the arbitrage-free smile's fair value
+    MONOTONICITY = "monotonicity"  # price not monotone in strike (bid/ask)
+    VERTICAL = "vertical"  # vertical spread worth more than the strike distance
+    BUTTERFLY = "butterfly"  # negative butterfly (convexity) at bid/ask
+    INTRINSIC = "intrinsic"  # ask below intrinsic value
+    PARITY = "parity"  # put-call parity broken at bid/ask (European underlyings only)
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class ExerciseStyle(StrEnum):
+    AMERICAN = "american"
+    EUROPEAN = "european"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _finite(value: float | None, info_name: str) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError(f"{info_name} must be a finite number")
+    return value
+
+
+class OptionQuote(_Frozen):
+    """One listed option's top of book at the snapshot time."""
+
+    expiry: date
+    strike: float = Field(gt=0)
+    right: Right
+    bid: float = Field(ge=0)
+    ask: float = Field(ge=0)
+    bid_size: int | None = Field(default=None, ge=0)
+    ask_size: int | None = Field(default=None, ge=0)
+    volume: int | None = Field(default=None, ge=0)
+    open_interest: int | None = Field(default=None, ge=0)
+    last: float | None = Field(default=None, ge=0)
+    # Trading class when one expiry date carries several (SPX AM-settled vs SPXW PM-settled).
+    root: str | None = None
+
+    @field_validator("strike", "bid", "ask", "last")
+    @classmethod
+    def _check_finite(cls, value: float | None, info) -> float | None:
+        return _finite(value, info.field_name)
+
+    @model_validator(mode="after")
+    def _not_crossed(self) -> OptionQuote:
+        if self.bid > self.ask:
+            raise ValueError(f"crossed quote: bid {self.bid} is above ask {self.ask}")
+        return self
+
+    @property
+    def contract_key(self) -> tuple[date, float, Right, str | None]:
+        return (self.expiry, self.strike, self.right, self.root)
+
+
+class ChainSnapshot(_Frozen):
+    """A consistent picture of one underlying's option chain at one instant."""
+
+    underlying: str = Field(min_length=1)
+    timestamp: AwareDatetime
+    spot: float = Field(gt=0)
+    rate: float | None = Field(default=None, ge=-0.05, le=0.5)
+    dividend_yield: float | None = Field(default=None, ge=-0.05, le=0.5)
+    quotes: tuple[OptionQuote, ...] = Field(min_length=1)
+
+    @field_validator("spot", "rate", "dividend_yield")
+    @classmethod
+    def _check_finite(cls, value: float | None, info) -> float | None:
+        return _finite(value, info.field_name)
+
+    @model_validator(mode="after")
+    def _unique_contracts(self) -> ChainSnapshot:
+        seen: set[tuple] = set()
+        for quote in self.quotes:
+            if quote.contract_key in seen:
+                raise ValueError(
+                    f"duplicate contract {quote.expiry} {quote.strike:g}{quote.right.value}"
+                )
+            seen.add(quote.contract_key)
+        return self
+
+
+class Anomaly(_Frozen):
+    """A quote that is mispriced against the fitted smile or breaks a static-arbitrage bound.
+
+    `edge` is dollars per share available at the quote's executable side: fair − ask for a
+    buy, bid − fair for a sell. `score` is the edge over the combined uncertainty of the fair
+    value (fit error, quote width), so 3 means "three standard errors".
+    """
+
+    expiry: date
+    strike: float
+    right: Right
+    side: Side
+    kind: AnomalyKind
+    bid: float
+    ask: float
+    fair: float
+    edge: float
+    score: float
+    severity: Severity
+    root: str | None = None
+    detail: str = ""
+
+    @property
+    def key(self) -> tuple[date, float, Right, str | None, Side, AnomalyKind]:
+        return (self.expiry, self.strike, self.right, self.root, self.side, self.kind)

@@ -1,0 +1,1 @@
+"""detector/spy_detector"""
