@@ -83,6 +83,35 @@ class Greeks(NamedTuple):
     theta: FloatArray
 
 
+def _d1_and_density(
+    forward: FloatArray, strike: FloatArray, s: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d1 = np.log(forward / strike) / s + 0.5 * s
+    return d1, np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
+
+
+def black76_gamma(
+    forward: ArrayLike, strike: ArrayLike, t: ArrayLike, vol: ArrayLike, discount: ArrayLike = 1.0
+) -> FloatArray:
+    """d²V/dF², the same for calls and puts; cheaper than `black76_greeks` for grids."""
+    forward, strike, t, vol, discount = _as_arrays(forward, strike, t, vol, discount)
+    s = vol * np.sqrt(np.maximum(t, 0.0))
+    _, density = _d1_and_density(forward, strike, s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return discount * density / (forward * s)
+
+
+def black76_vega(
+    forward: ArrayLike, strike: ArrayLike, t: ArrayLike, vol: ArrayLike, discount: ArrayLike = 1.0
+) -> FloatArray:
+    """dV/dσ per unit of vol, the same for calls and puts."""
+    forward, strike, t, vol, discount = _as_arrays(forward, strike, t, vol, discount)
+    sqrt_t = np.sqrt(np.maximum(t, 0.0))
+    _, density = _d1_and_density(forward, strike, vol * sqrt_t)
+    return discount * forward * density * sqrt_t
+
+
 def black76_greeks(
     forward: ArrayLike,
     strike: ArrayLike,
@@ -95,10 +124,9 @@ def black76_greeks(
     sign = _sign(is_call)
     sqrt_t = np.sqrt(np.maximum(t, 0.0))
     s = vol * sqrt_t
+    d1, density = _d1_and_density(forward, strike, s)
+    price = black76_price(forward, strike, t, vol, discount, is_call)
     with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = np.log(forward / strike) / s + 0.5 * s
-        density = np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
-        price = black76_price(forward, strike, t, vol, discount, is_call)
         delta = discount * sign * ndtr(sign * d1)
         gamma = discount * density / (forward * s)
         vega = discount * forward * density * sqrt_t

@@ -1,0 +1,115 @@
+"""The `spy-platform` command: one entry point for every part of the platform."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from spy_detector import DetectorConfig
+
+
+def _detector_config(args: argparse.Namespace) -> DetectorConfig:
+    return DetectorConfig(
+        max_expiries=args.expiries, min_edge=args.min_edge, min_score=args.min_score
+    )
+
+
+def _detector_options(parser: argparse.ArgumentParser) -> None:
+    defaults = DetectorConfig()
+    parser.add_argument(
+        "--expiries",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="analyse only the nearest N live expiries (default: all)",
+    )
+    parser.add_argument(
+        "--min-edge",
+        type=_non_negative,
+        default=defaults.min_edge,
+        metavar="DOLLARS",
+        help=f"smallest edge per share to report (default {defaults.min_edge})",
+    )
+    parser.add_argument(
+        "--min-score",
+        type=_non_negative,
+        default=defaults.min_score,
+        metavar="Z",
+        help=f"smallest edge in standard errors to report (default {defaults.min_score})",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("json", "table"),
+        default="json",
+        help="json: one object per file per line (default); table: for people",
+    )
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spy-platform", description="SPY 0DTE options: detector, data and platform tools."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    detect = commands.add_parser(
+        "detect", help="find mispriced quotes in chain files (JSON snapshot or Cboe CSV)"
+    )
+    detect.add_argument(
+        "--chain",
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="chain snapshot files: .json (platform schema) or .csv (Cboe)",
+    )
+    _detector_options(detect)
+    demo = commands.add_parser(
+        "demo", help="generate a realistic 0DTE chain with planted mispricings and detect them"
+    )
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.add_argument(
+        "--mispricings", type=_non_negative_int, default=3, help="quotes to misprice (default 3)"
+    )
+    demo.add_argument("--save", metavar="FILE", help="also write the generated chain as JSON")
+    _detector_options(demo)
+    demo.set_defaults(format="table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    config = _detector_config(args)
+    if args.command == "detect":
+        from .detect_command import run_detect
+
+        return run_detect(args.chain, config, args.format, sys.stdout)
+    from .demo_command import run_demo
+
+    return run_demo(args.seed, args.mispricings, args.save, config, args.format, sys.stdout)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a finite number ≥ 0")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""Cboe "quotedata" CSV (the delayed-quotes page download) read into a chain snapshot.
+
+Layout, after any blank lines:
+    <name>,Last: 450.81,Change:  3.85
+    "Date: September 14, 2023 at 4:31 PM EDT",Bid: 450.81,Ask: 450.83,Size: 9*11,...
+    Expiration Date,Calls,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest,Strike,Puts,...
+then one row per expiry and strike: the call's columns, the strike, the put's columns.
+
+Rules:
+- timestamp: the Date line as America/New_York wall time; its EDT/EST must agree with the date.
+- spot: the underlying's bid/ask mid when both are > 0 and the spread is at most 0.05 % of the
+  mid, else `Last` (index pages such as SPX show a wide bid/ask that is not a market).
+- underlying: from the OCC symbol root, weekly roots mapped to their index (SPXW -> SPX).
+  Every quote keeps its root: SPX (AM-settled) and SPXW (PM-settled) share expiry dates.
+- Per side ("line N calls" / "line N puts"): bid and ask both 0 is "no quote" and excluded; a
+  malformed number, a symbol that disagrees with the row, or a quote OptionQuote rejects
+  (crossed, negative) excludes that side only. A bad expiry or strike, or the wrong number of
+  fields, excludes the row ("line N"). Last Sale 0 means no trade and becomes last=None.
+  IV and greeks are ignored (the platform computes its own).
+- Expired expiries are kept: the detector filters and reports them.
+- Anything not in this layout (no preamble, other header, not text) -> ChainInputError naming
+  the line. Line numbers are physical lines of the text, blank lines included.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import reprlib
+from datetime import date, datetime
+
+from pydantic import ValidationError
+
+from spy_core.chain_json import ChainInputError, Exclusion, LoadedChain, describe, keep_unique
+from spy_core.market_hours import NEW_YORK
+from spy_core.models import ChainSnapshot, OptionQuote, Right
+
+_SIDE_COLUMNS = (
+    "Last Sale",
+    "Net",
+    "Bid",
+    "Ask",
+    "Volume",
+    "IV",
+    "Delta",
+    "Gamma",
+    "Open Interest",
+)
+_HEADER = ["Expiration Date", "Calls", *_SIDE_COLUMNS, "Strike", "Puts", *_SIDE_COLUMNS]
+_STRIKE = _HEADER.index("Strike")
+# Right, label, column of the side's symbol; the side's _SIDE_COLUMNS follow it.
+_SIDES = ((Right.CALL, "calls", 1), (Right.PUT, "puts", _STRIKE + 1))
+_SIDE_NUMBERS = (  # OptionQuote field, column, type
+    ("last", "Last Sale", float),
+    ("bid", "Bid", float),
+    ("ask", "Ask", float),
+    ("volume", "Volume", int),
+    ("open_interest", "Open Interest", int),
+)
+_OCC_SYMBOL = re.compile(r"([A-Z]+)(\d{6})([CP])(\d{8})")
+# Roots listed under another underlying; any other root is its own (SPY, SPX, XSP, QQQ).
+_UNDERLYING_OF_ROOT = {"SPXW": "SPX", "NDXP": "NDX", "RUTW": "RUT", "VIXW": "VIX"}
+_MAX_SPREAD_FOR_MID = 0.0005
+_DATE_EXAMPLE = "Date: September 14, 2023 at 4:31 PM EDT"
+
+_Candidates = list[tuple[str, OptionQuote]]
+
+
+def parse_cboe_csv(text: str, source: str = "<string>") -> LoadedChain:
+    """Read a Cboe quotedata CSV (see the module docstring); bad sides are excluded."""
+    rows = _rows(text, source)
+    timestamp, spot = _parse_preamble(rows, source)
+    if len(rows) == 3:
+        raise ChainInputError(f"{source}: line {rows[2][0]}: no option rows after the header")
+    candidates: _Candidates = []
+    excluded: list[Exclusion] = []
+    for line, row in rows[3:]:
+        row_candidates, row_excluded = _parse_row(line, row)
+        candidates += row_candidates
+        excluded += row_excluded
+    quotes, excluded_all = keep_unique(candidates, excluded, source)
+    snapshot = ChainSnapshot(
+        underlying=_underlying(quotes, source), timestamp=timestamp, spot=spot, quotes=quotes
+    )
+    return LoadedChain(snapshot, excluded_all)
+
+
+def _rows(text: str, source: str) -> list[tuple[int, list[str]]]:
+    """Non-blank CSV rows with their line numbers."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        return [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise ChainInputError(f"{source}: line {reader.line_num}: not CSV: {exc}") from exc
+
+
+def _parse_preamble(rows: list[tuple[int, list[str]]], source: str) -> tuple[datetime, float]:
+    if len(rows) < 3:
+        raise ChainInputError(
+            f"{source}: line 1: not a Cboe quotedata file: expected 3 preamble lines "
+            f"(name and Last, Date with Bid and Ask, column header), found {len(rows)}"
+        )
+    (name_line, name_row), (date_line, date_row), (header_line, header_row) = rows[:3]
+    last = _labelled_number(name_row, 1, "Last", f"{source}: line {name_line}")
+    timestamp = _parse_date(date_row[0], f"{source}: line {date_line}")
+    bid = _labelled_number(date_row, 1, "Bid", f"{source}: line {date_line}")
+    ask = _labelled_number(date_row, 2, "Ask", f"{source}: line {date_line}")
+    if [cell.strip() for cell in header_row] != _HEADER:
+        raise ChainInputError(
+            f"{source}: line {header_line}: expected the Cboe column header "
+            f"{reprlib.repr(','.join(_HEADER))}, got {reprlib.repr(','.join(header_row))}"
+        )
+    spot = _spot(last, bid, ask)
+    if spot <= 0:
+        raise ChainInputError(f"{source}: line {name_line}: no spot: Last, Bid and Ask are 0")
+    return timestamp, spot
+
+
+def _labelled_number(row: list[str], index: int, label: str, where: str) -> float:
+    """The number in a preamble cell such as "Last: 450.81"."""
+    cell = row[index].strip() if index < len(row) else ""
+    if not cell.startswith(f"{label}:"):
+        raise ChainInputError(
+            f"{where}: expected '{label}: <number>' in field {index + 1}, got {reprlib.repr(cell)}"
+        )
+    text = cell.removeprefix(f"{label}:").strip()
+    try:
+        value = float(text.replace(",", ""))
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ChainInputError(f"{where}: {label}: {reprlib.repr(text)} is not a price")
+    return value
+
+
+def _parse_date(cell: str, where: str) -> datetime:
+    """'Date: September 14, 2023 at 4:31 PM EDT' as an aware New York time."""
+    stamp, _, zone = cell.strip().removeprefix("Date:").strip().rpartition(" ")
+    try:
+        wall = datetime.strptime(stamp, "%B %d, %Y at %I:%M %p")
+    except ValueError:
+        wall = None
+    if wall is None or zone not in ("EDT", "EST"):
+        raise ChainInputError(f"{where}: expected '{_DATE_EXAMPLE}', got {reprlib.repr(cell)}")
+    # fold=1 picks EST for the repeated hour when clocks fall back.
+    moment = wall.replace(tzinfo=NEW_YORK, fold=int(zone == "EST"))
+    if moment.tzname() != zone:
+        raise ChainInputError(f"{where}: {zone} is wrong for New York on {wall:%B %d, %Y}")
+    return moment
+
+
+def _spot(last: float, bid: float, ask: float) -> float:
+    mid = (bid + ask) / 2
+    if 0 < bid <= ask and ask - bid <= _MAX_SPREAD_FOR_MID * mid:
+        return mid
+    return last
+
+
+def _parse_row(line: int, row: list[str]) -> tuple[_Candidates, list[Exclusion]]:
+    """The row's two sides as quotes, or the reasons they are excluded."""
+    if len(row) != len(_HEADER):
+        reason = f"malformed row: expected {len(_HEADER)} fields, got {len(row)}"
+        return [], [Exclusion(f"line {line}", reason)]
+    expiry = _expiry(row[0])
+    if expiry is None:
+        reason = f"invalid value: Expiration Date {reprlib.repr(row[0])}"
+        return [], [Exclusion(f"line {line}", reason)]
+    strike = _number(row[_STRIKE], float)
+    if strike is None:
+        reason = f"invalid value: Strike {reprlib.repr(row[_STRIKE])} is not a number"
+        return [], [Exclusion(f"line {line}", reason)]
+    candidates: _Candidates = []
+    excluded: list[Exclusion] = []
+    for right, label, first in _SIDES:
+        where = f"line {line} {label}"
+        result = _parse_side(row[first : first + 1 + len(_SIDE_COLUMNS)], right, expiry, strike)
+        if isinstance(result, str):
+            excluded.append(Exclusion(where, result))
+        else:
+            candidates.append((where, result))
+    return candidates, excluded
+
+
+def _parse_side(cells: list[str], right: Right, expiry: date, strike: float) -> OptionQuote | str:
+    """One side's quote, or why it is excluded."""
+    symbol = _OCC_SYMBOL.fullmatch(cells[0].strip())
+    if symbol is None or (
+        symbol[2] != f"{expiry:%y%m%d}"
+        or symbol[3] != right.value
+        or not math.isclose(int(symbol[4]) / 1000, strike)
+    ):
+        return f"invalid value: symbol {reprlib.repr(cells[0])} does not match the row"
+    values: dict[str, float | int | None] = {}
+    for field, column, kind in _SIDE_NUMBERS:
+        cell = cells[1 + _SIDE_COLUMNS.index(column)]
+        values[field] = _number(cell, kind)
+        if values[field] is None:
+            return f"invalid value: {column} {reprlib.repr(cell)} is not a number"
+    if values["bid"] == 0 and values["ask"] == 0:
+        return "no quote: bid and ask are both 0"
+    if values["last"] == 0:
+        values["last"] = None
+    try:
+        return OptionQuote(expiry=expiry, strike=strike, right=right, root=symbol[1], **values)
+    except ValidationError as exc:
+        return describe(exc)
+
+
+def _expiry(cell: str) -> date | None:
+    try:
+        return datetime.strptime(cell.strip(), "%a %b %d %Y").date()
+    except ValueError:
+        return None
+
+
+def _number(cell: str, kind: type[float] | type[int]) -> float | int | None:
+    try:
+        return kind(cell)
+    except ValueError:
+        return None
+
+
+def _underlying(quotes: tuple[OptionQuote, ...], source: str) -> str:
+    names = sorted({_UNDERLYING_OF_ROOT.get(q.root or "", q.root or "") for q in quotes})
+    if len(names) > 1:
+        raise ChainInputError(f"{source}: option roots of several underlyings: {names}")
+    return names[0]

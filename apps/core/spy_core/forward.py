@@ -1,0 +1,60 @@
+"""The forward implied by put-call parity near the money.
+
+SPY pays dividends and its options are American, so S·e^{(r−q)T} is not the forward the
+market trades. Near the money the early-exercise premium of short-dated options is tiny, so
+C − P = DF·(F − K) holds well enough there to read F from the quotes themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardEstimate:
+    forward: float
+    strikes_used: int  # 0 when parity could not be used and the carry forward was returned
+    dispersion: float  # robust spread (dollars) of the per-strike parity forwards
+
+
+def parity_forward(
+    strike: ArrayLike,
+    call_bid: ArrayLike,
+    call_ask: ArrayLike,
+    put_bid: ArrayLike,
+    put_ask: ArrayLike,
+    discount: float,
+    fallback: float,
+    nearest: int = 6,
+) -> ForwardEstimate:
+    """Weighted median of K + (C_mid − P_mid)/DF over the `nearest` strikes where both sides
+    have a two-sided market and |C_mid − P_mid| is smallest (the strikes nearest the forward).
+
+    Weights are 1/(call spread + put spread), so tight markets dominate; the median makes one
+    mispriced quote unable to move the forward. `fallback` (the carry forward) is returned
+    when no strike has both sides quoted.
+    """
+    strike, call_bid, call_ask, put_bid, put_ask = (
+        np.asarray(a, dtype=np.float64) for a in (strike, call_bid, call_ask, put_bid, put_ask)
+    )
+    two_sided = (call_bid > 0) & (put_bid > 0) & (call_ask >= call_bid) & (put_ask >= put_bid)
+    if not two_sided.any():
+        return ForwardEstimate(float(fallback), 0, float("nan"))
+    k = strike[two_sided]
+    parity_gap = 0.5 * (call_bid + call_ask - put_bid - put_ask)[two_sided]
+    width = (call_ask - call_bid + put_ask - put_bid)[two_sided]
+    order = np.argsort(np.abs(parity_gap), kind="stable")[:nearest]
+    candidates = k[order] + parity_gap[order] / discount
+    weights = 1.0 / np.maximum(width[order], 0.01)
+    forward = _weighted_median(candidates, weights)
+    dispersion = _weighted_median(np.abs(candidates - forward), weights)
+    return ForwardEstimate(forward, int(order.size), dispersion)
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])

@@ -1,0 +1,174 @@
+"""Model-free static no-arbitrage checks on one expiry, on executable prices (bid/ask).
+
+Mid-price checks "find" hundreds of violations on real chains; bid/ask checks find the ones
+that could actually be traded. Each violation names the quote to sell (at its bid) and the
+quote(s) to buy (at their ask); `amount` is the dollars per share left after `slack`.
+Bounds, for strikes K1 < K2 < K3 (calls; puts mirrored):
+  monotonicity  C_bid(K2) ≤ C_ask(K1)
+  vertical      C_bid(K1) − C_ask(K2) ≤ K2 − K1 (×DF when European)
+  butterfly     C_bid(K2) ≤ λ·C_ask(K1) + (1−λ)·C_ask(K3),  λ = (K3−K2)/(K3−K1)
+  intrinsic     ask ≥ S − K (American) or DF·(F − K) (European)
+  parity        |C − P − DF·(F − K)| within the bid/ask (European only)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spy_core.models import AnomalyKind, ExerciseStyle
+
+from .slices import ExpirySlice
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    kind: AnomalyKind
+    sell: int | None  # index into the slice of the quote to sell at its bid
+    buy: tuple[int, ...]  # indices of the quotes to buy at their ask
+    amount: float  # dollars per share beyond the bound and the slack
+    bound: float  # the price the violated bound allows for the sold (or bought) quote
+    detail: str
+
+
+def static_arbitrage(chain: ExpirySlice, slack: float) -> list[Violation]:
+    found: list[Violation] = []
+    for is_call in (True, False):
+        idx = np.flatnonzero(chain.is_call == is_call)
+        if is_call is False:
+            idx = idx[::-1]  # puts decrease in value as strike falls: mirror to the call case
+        found += _monotonicity(chain, idx, slack)
+        found += _vertical(chain, idx, slack)
+        found += _butterfly(chain, idx, slack)
+    found += _intrinsic(chain, slack)
+    if chain.style is ExerciseStyle.EUROPEAN:
+        found += _parity(chain, slack)
+    return found
+
+
+def _label(chain: ExpirySlice, i: int) -> str:
+    return f"{chain.strike[i]:g}{'C' if chain.is_call[i] else 'P'}"
+
+
+def _offers(chain: ExpirySlice, idx: np.ndarray) -> np.ndarray:
+    return idx[chain.ask[idx] > 0]
+
+
+def _monotonicity(chain: ExpirySlice, idx: np.ndarray, slack: float) -> list[Violation]:
+    """Along `idx` value must not rise: a later bid above any earlier ask is free money."""
+    out = []
+    best_ask, best_at = np.inf, -1
+    for i in idx:
+        if chain.bid[i] > best_ask + slack:
+            out.append(
+                Violation(
+                    AnomalyKind.MONOTONICITY,
+                    int(i),
+                    (best_at,),
+                    chain.bid[i] - best_ask - slack,
+                    best_ask,
+                    f"bid {chain.bid[i]:.2f} on {_label(chain, i)} above ask "
+                    f"{best_ask:.2f} on {_label(chain, best_at)}",
+                )
+            )
+        if 0 < chain.ask[i] < best_ask:
+            best_ask, best_at = float(chain.ask[i]), int(i)
+    return out
+
+
+def _vertical(chain: ExpirySlice, idx: np.ndarray, slack: float) -> list[Violation]:
+    """Selling the nearer-the-money leg and buying the farther one never loses more than the
+    strike distance, so bid(near) − ask(far) above that distance is arbitrage."""
+    scale = chain.discount if chain.style is ExerciseStyle.EUROPEAN else 1.0
+    near, far = idx[:-1], idx[1:]
+    width = scale * np.abs(chain.strike[far] - chain.strike[near])
+    excess = chain.bid[near] - chain.ask[far] - width
+    out = []
+    for j in np.flatnonzero((chain.ask[far] > 0) & (excess > slack)):
+        n, f = int(near[j]), int(far[j])
+        out.append(
+            Violation(
+                AnomalyKind.VERTICAL,
+                n,
+                (f,),
+                excess[j] - slack,
+                chain.ask[f] + width[j],
+                f"{_label(chain, n)}/{_label(chain, f)} spread bid "
+                f"{chain.bid[n] - chain.ask[f]:.2f} above width {width[j]:.2f}",
+            )
+        )
+    return out
+
+
+def _butterfly(chain: ExpirySlice, idx: np.ndarray, slack: float) -> list[Violation]:
+    offered = _offers(chain, idx)
+    left, mid, right = offered[:-2], offered[1:-1], offered[2:]
+    k1, k2, k3 = chain.strike[left], chain.strike[mid], chain.strike[right]
+    lam = (k3 - k2) / (k3 - k1)
+    cap = lam * chain.ask[left] + (1 - lam) * chain.ask[right]
+    out = []
+    for j in np.flatnonzero(chain.bid[mid] > cap + slack):
+        lo, m, hi = int(left[j]), int(mid[j]), int(right[j])
+        out.append(
+            Violation(
+                AnomalyKind.BUTTERFLY,
+                m,
+                (lo, hi),
+                chain.bid[m] - cap[j] - slack,
+                cap[j],
+                f"bid {chain.bid[m]:.2f} on {_label(chain, m)} above the "
+                f"{_label(chain, lo)}/{_label(chain, hi)} interpolation {cap[j]:.2f}",
+            )
+        )
+    return out
+
+
+def _intrinsic(chain: ExpirySlice, slack: float) -> list[Violation]:
+    if chain.style is ExerciseStyle.AMERICAN:
+        underlying, scale = chain.spot, 1.0
+    else:
+        underlying, scale = chain.forward.forward, chain.discount
+    sign = np.where(chain.is_call, 1.0, -1.0)
+    floor = scale * np.maximum(sign * (underlying - chain.strike), 0.0)
+    short = floor - chain.ask
+    out = []
+    for i in np.flatnonzero((chain.ask > 0) & (short > slack)):
+        out.append(
+            Violation(
+                AnomalyKind.INTRINSIC,
+                None,
+                (int(i),),
+                short[i] - slack,
+                floor[i],
+                f"ask {chain.ask[i]:.2f} on {_label(chain, i)} below intrinsic {floor[i]:.2f}",
+            )
+        )
+    return out
+
+
+def _parity(chain: ExpirySlice, slack: float) -> list[Violation]:
+    """C − P = DF·(F − K) for European options, F the slice's parity forward."""
+    calls = {float(k): i for i, k in enumerate(chain.strike) if chain.is_call[i]}
+    out = []
+    for p in np.flatnonzero(~chain.is_call):
+        c = calls.get(float(chain.strike[p]))
+        if c is None:
+            continue
+        value = chain.discount * (chain.forward.forward - chain.strike[p])
+        rich_call = chain.bid[c] - chain.ask[p] - value
+        rich_put = chain.bid[p] - chain.ask[c] + value
+        for excess, sell, buy in ((rich_call, c, p), (rich_put, p, c)):
+            if excess > slack and chain.ask[buy] > 0:
+                out.append(
+                    Violation(
+                        AnomalyKind.PARITY,
+                        int(sell),
+                        (int(buy),),
+                        excess - slack,
+                        chain.bid[sell] - excess,
+                        f"{_label(chain, sell)} bid vs {_label(chain, buy)} ask off parity by "
+                        f"{excess:.2f} (forward {chain.forward.forward:.2f})",
+                    )
+                )
+    return out

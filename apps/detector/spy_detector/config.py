@@ -1,0 +1,39 @@
+"""Detector settings: one typed, validated object with documented defaults."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .gex import DealerConvention
+
+
+class SmileSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_points: int = Field(default=4, ge=3)  # fewer usable mids: no smile, no smile flags
+    points_per_knot: float = Field(default=2.5, gt=0)
+    max_intervals: int = Field(default=24, ge=2)
+    smoothing: float = Field(default=0.5, gt=0)  # second-difference penalty, in "quotes"
+    robust_iterations: int = Field(default=5, ge=1)
+    huber_c: float = Field(default=2.0, gt=0)  # residuals in half-spread units
+    tukey_c: float = Field(default=6.0, gt=0)
+    min_residual_scale: float = Field(default=0.5, gt=0)
+
+
+class DetectorConfig(BaseModel):
+    """What counts as an anomaly. Dollar amounts are per share (×100 per contract)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_edge: float = Field(default=0.03, ge=0)  # dollars beyond fair at the executable side
+    min_score: float = Field(default=3.0, ge=0)  # edge over its standard error
+    tick: float = Field(default=0.01, gt=0)  # minimum price increment; bound-only below/at it
+    arbitrage_tolerance: float | None = Field(default=None, ge=0)  # default: one tick
+    max_expiries: int | None = Field(default=None, ge=1)  # nearest N expiries only
+    default_rate: float = Field(default=0.04, ge=-0.05, le=0.5)  # when the snapshot has none
+    dealer_convention: DealerConvention = DealerConvention.LONG_CALLS_SHORT_PUTS
+    smile: SmileSettings = SmileSettings()
+
+    @property
+    def arbitrage_slack(self) -> float:
+        return self.tick if self.arbitrage_tolerance is None else self.arbitrage_tolerance

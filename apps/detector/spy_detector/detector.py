@@ -1,0 +1,273 @@
+"""detect(): one chain snapshot in, anomalies, per-expiry diagnostics and gamma exposure out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from spy_core.models import Anomaly, AnomalyKind, ChainSnapshot, Right, Severity, Side
+
+from .arbitrage import Violation, static_arbitrage
+from .config import DetectorConfig
+from .fair_value import FairValues, fair_values
+from .gex import GammaExposure, gamma_exposure
+from .slices import ExpirySlice, split_expiries
+
+_MINUTES_PER_YEAR = 365.0 * 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryReport:
+    expiry: date
+    root: str | None
+    minutes_to_expiry: float
+    forward: float
+    forward_strikes: int  # strikes whose parity set the forward (0: carry forward used)
+    discount: float
+    atm_vol: float | None
+    quotes: int
+    fitted: int  # two-sided out-of-the-money quotes in the smile fit
+    bound_only: int  # zero-bid / one-tick quotes used only as bounds
+    outliers: int  # fitted quotes the robust fit gave zero weight
+    residual_scale: float | None  # robust residual std in half-spreads (≈0.6 is a good fit)
+
+    def to_dict(self) -> dict:
+        return {
+            "expiry": self.expiry.isoformat(),
+            "root": self.root,
+            "minutes_to_expiry": round(self.minutes_to_expiry, 1),
+            "forward": round(self.forward, 4),
+            "forward_strikes": self.forward_strikes,
+            "discount": round(self.discount, 6),
+            "atm_vol": None if self.atm_vol is None else round(self.atm_vol, 4),
+            "quotes": self.quotes,
+            "fitted": self.fitted,
+            "bound_only": self.bound_only,
+            "outliers": self.outliers,
+            "fit_residual_scale": _rounded(self.residual_scale, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChainAnalysis:
+    timestamp: str
+    spot: float
+    anomalies: list[Anomaly]
+    expiries: list[ExpiryReport]
+    gex: GammaExposure | None
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "timestamp": self.timestamp,
+            "spot": self.spot,
+            "anomalies": [anomaly_to_dict(a) for a in self.anomalies],
+            "expiries": [e.to_dict() for e in self.expiries],
+            "gex": None if self.gex is None else self.gex.to_dict(),
+            "excluded": self.excluded,
+        }
+
+
+def anomaly_to_dict(anomaly: Anomaly) -> dict:
+    data = anomaly.model_dump(mode="json")
+    for key in ("bid", "ask", "fair", "edge"):
+        data[key] = round(data[key], 4)
+    data["score"] = round(data["score"], 2)
+    return data
+
+
+def detect(snapshot: ChainSnapshot, config: DetectorConfig | None = None) -> ChainAnalysis:
+    config = config or DetectorConfig()
+    slices, expired = split_expiries(snapshot, config.default_rate)
+    excluded: dict[str, int] = {}
+    if expired:
+        excluded["expired expiries"] = len(expired)
+        excluded["quotes in expired expiries"] = sum(
+            1 for q in snapshot.quotes if (q.expiry, q.root) in set(expired)
+        )
+    if config.max_expiries is not None and len(slices) > config.max_expiries:
+        excluded["expiries beyond --expiries"] = len(slices) - config.max_expiries
+        slices = slices[: config.max_expiries]
+    anomalies: list[Anomaly] = []
+    reports: list[ExpiryReport] = []
+    vols: list[np.ndarray] = []
+    for chain in slices:
+        values = fair_values(chain, config)
+        anomalies += _expiry_anomalies(chain, values, config)
+        reports.append(_report(chain, values))
+        vols.append(values.vol)
+    anomalies.sort(key=lambda a: (-a.score, a.expiry, a.strike, a.right))
+    return ChainAnalysis(
+        timestamp=snapshot.timestamp.isoformat(),
+        spot=snapshot.spot,
+        anomalies=anomalies,
+        expiries=reports,
+        gex=_gex(snapshot.spot, slices, vols, config),
+        excluded=excluded,
+    )
+
+
+def _expiry_anomalies(
+    chain: ExpirySlice, values: FairValues, config: DetectorConfig
+) -> list[Anomaly]:
+    """Static-arbitrage violations first (model-free), then smile mispricings; one anomaly per
+    quote and side, the model-free finding taking precedence."""
+    found: dict[tuple[int, Side], Anomaly] = {}
+    for violation in static_arbitrage(chain, config.arbitrage_slack):
+        index, side = _attribute(violation, values)
+        if (index, side) not in found:
+            found[(index, side)] = _arbitrage_anomaly(chain, values, violation, index, side, config)
+    for index, side, edge in _smile_candidates(values, config):
+        if (index, side) in found:
+            continue
+        uncertainty = _uncertainty(chain, values, index, config)
+        score = edge / uncertainty
+        if score >= config.min_score:
+            found[(index, side)] = _anomaly(
+                chain,
+                index,
+                side,
+                AnomalyKind.SMILE,
+                values.fair[index],
+                edge,
+                score,
+                f"smile vol {values.vol[index]:.4f}, fair ± {values.fair_error[index]:.3f}",
+            )
+    return list(found.values())
+
+
+def _smile_candidates(values: FairValues, config: DetectorConfig):
+    with np.errstate(invalid="ignore"):
+        for side, edges in ((Side.BUY, values.buy_edge), (Side.SELL, values.sell_edge)):
+            for index in np.flatnonzero(edges >= config.min_edge):
+                yield int(index), side, float(edges[index])
+
+
+def _uncertainty(chain: ExpirySlice, values: FairValues, i: int, config: DetectorConfig) -> float:
+    """Standard error of an edge: the fit's own error, a quarter of the quote's width (wide
+    quotes are stale or thin) and half a tick of price discreteness, in quadrature."""
+    spread = chain.ask[i] - chain.bid[i]
+    return math.sqrt(values.fair_error[i] ** 2 + (0.25 * spread) ** 2 + (0.5 * config.tick) ** 2)
+
+
+def _attribute(violation: Violation, values: FairValues) -> tuple[int, Side]:
+    """A violation has a sell leg and buy legs; the mispriced one is the leg furthest from
+    its smile fair value (the sell leg when no smile could be fitted)."""
+    candidates = [(violation.sell, Side.SELL)] if violation.sell is not None else []
+    candidates += [(i, Side.BUY) for i in violation.buy]
+
+    def deviation(candidate: tuple[int, Side]) -> float:
+        i, side = candidate
+        edge = values.sell_edge[i] if side is Side.SELL else values.buy_edge[i]
+        return -math.inf if math.isnan(edge) else float(edge)
+
+    return max(candidates, key=deviation)
+
+
+def _arbitrage_anomaly(
+    chain: ExpirySlice,
+    values: FairValues,
+    violation: Violation,
+    index: int,
+    side: Side,
+    config: DetectorConfig,
+) -> Anomaly:
+    smile_fair = values.fair[index]
+    fair = violation.bound if math.isnan(smile_fair) else float(smile_fair)
+    score = violation.amount / config.arbitrage_slack if config.arbitrage_slack else math.inf
+    return _anomaly(
+        chain,
+        index,
+        side,
+        violation.kind,
+        fair,
+        violation.amount,
+        max(score, config.min_score),
+        violation.detail,
+    )
+
+
+def _anomaly(
+    chain: ExpirySlice,
+    i: int,
+    side: Side,
+    kind: AnomalyKind,
+    fair: float,
+    edge: float,
+    score: float,
+    detail: str,
+) -> Anomaly:
+    return Anomaly(
+        expiry=chain.expiry,
+        strike=float(chain.strike[i]),
+        right=Right.CALL if chain.is_call[i] else Right.PUT,
+        side=side,
+        kind=kind,
+        bid=float(chain.bid[i]),
+        ask=float(chain.ask[i]),
+        fair=float(fair),
+        edge=float(edge),
+        score=float(score),
+        severity=severity(edge, score),
+        root=chain.root,
+        detail=detail,
+    )
+
+
+def severity(edge: float, score: float) -> Severity:
+    """High: a dime or more, ten standard errors out; medium: a nickel, five out."""
+    if edge >= 0.10 and score >= 10:
+        return Severity.HIGH
+    if edge >= 0.05 and score >= 5:
+        return Severity.MEDIUM
+    return Severity.LOW
+
+
+def _report(chain: ExpirySlice, values: FairValues) -> ExpiryReport:
+    fit = values.fit
+    return ExpiryReport(
+        expiry=chain.expiry,
+        root=chain.root,
+        minutes_to_expiry=chain.t * _MINUTES_PER_YEAR,
+        forward=chain.forward.forward,
+        forward_strikes=chain.forward.strikes_used,
+        discount=chain.discount,
+        atm_vol=None if fit is None else fit.atm_vol,
+        quotes=len(chain.quotes),
+        fitted=values.fitted_quotes,
+        bound_only=values.bound_quotes,
+        outliers=0 if fit is None else int(fit.outlier.sum()),
+        residual_scale=None if fit is None else fit.residual_scale,
+    )
+
+
+def _gex(
+    spot: float, slices: list[ExpirySlice], vols: list[np.ndarray], config: DetectorConfig
+) -> GammaExposure | None:
+    if not slices:
+        return None
+    per_contract = [
+        (
+            s.strike,
+            s.is_call,
+            s.open_interest,
+            v,
+            np.full(s.strike.shape, s.forward.forward),
+            np.full(s.strike.shape, s.t),
+            np.full(s.strike.shape, s.discount),
+        )
+        for s, v in zip(slices, vols, strict=True)
+    ]
+    strike, is_call, oi, vol, forward, t, discount = (
+        np.concatenate(column) for column in zip(*per_contract, strict=True)
+    )
+    return gamma_exposure(
+        strike, is_call, oi, vol, forward, spot, t, discount, convention=config.dealer_convention
+    )
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)

@@ -1,0 +1,96 @@
+"""Fair value of every quote in an expiry from its out-of-the-money implied-vol smile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spy_core.models import ExerciseStyle
+from spy_core.pricing import black76_price, black76_vega, implied_vol
+
+from .config import DetectorConfig
+from .slices import ExpirySlice
+from .smile import SmileFit, fit_smile
+
+
+@dataclass(frozen=True, slots=True)
+class FairValues:
+    """Per quote of a slice (same order): fair price, its standard error and the smile vol."""
+
+    fair: np.ndarray
+    fair_error: np.ndarray  # dollars
+    vol: np.ndarray
+    buy_edge: np.ndarray  # fair − ask (NaN where there is no offer)
+    sell_edge: np.ndarray  # bid − fair − early-exercise allowance (NaN where there is no bid)
+    fit: SmileFit | None
+    fitted_quotes: int
+    bound_quotes: int
+
+
+def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
+    """Fit the smile on out-of-the-money quotes (puts below the forward, calls at or above)
+    and price every quote, in- or out-of-the-money, from it.
+
+    Deep in-the-money prices carry almost no time value, so their implied vols are noise;
+    parity lets the out-of-the-money side speak for both.
+    """
+    forward, t, df = chain.forward.forward, chain.t, chain.discount
+    strikes, strike_of_quote = np.unique(chain.strike, return_inverse=True)
+    k_strikes = np.log(strikes / forward)
+    otm = np.where(chain.is_call, chain.strike >= forward, chain.strike < forward)
+    mid = 0.5 * (chain.bid + chain.ask)
+    iv_bid, iv_ask, iv_mid = implied_vol(
+        np.stack([chain.bid, chain.ask, mid]), forward, chain.strike, t, df, chain.is_call
+    )
+    two_sided = otm & (chain.bid > config.tick + 1e-9) & np.isfinite(iv_bid) & np.isfinite(iv_ask)
+    two_sided &= np.isfinite(iv_mid)
+    bound_only = otm & ~two_sided & np.isfinite(iv_ask)
+    fit_quotes = np.flatnonzero(two_sided)
+    bound_quotes = np.flatnonzero(bound_only)
+    half_width = np.maximum(0.5 * (iv_ask - iv_bid), _vol_of_half_tick(chain, iv_mid, config))
+    fit = fit_smile(
+        k_fit=k_strikes[strike_of_quote[fit_quotes]],
+        mid_vol=iv_mid[fit_quotes],
+        half_width=half_width[fit_quotes],
+        k_bound=k_strikes[strike_of_quote[bound_quotes]],
+        upper_vol=iv_ask[bound_quotes],
+        k_eval=k_strikes,
+        fit_index=strike_of_quote[fit_quotes],
+        settings=config.smile,
+    )
+    if fit is None:
+        nan = np.full(chain.strike.shape, np.nan)
+        return FairValues(nan, nan, nan, nan, nan, None, fit_quotes.size, bound_quotes.size)
+    vol = fit.vol[strike_of_quote]
+    fair = black76_price(forward, chain.strike, t, vol, df, chain.is_call)
+    fair_error = black76_vega(forward, chain.strike, t, vol, df) * fit.vol_error[strike_of_quote]
+    allowance = np.zeros_like(fair)
+    if chain.style is ExerciseStyle.AMERICAN:
+        fair, allowance = _american_adjustment(chain, fair)
+    with np.errstate(invalid="ignore"):
+        buy_edge = np.where(chain.ask > 0, fair - chain.ask, np.nan)
+        sell_edge = np.where(chain.bid > 0, chain.bid - fair - allowance, np.nan)
+    return FairValues(
+        fair, fair_error, vol, buy_edge, sell_edge, fit, fit_quotes.size, bound_quotes.size
+    )
+
+
+def _vol_of_half_tick(chain: ExpirySlice, iv_mid: np.ndarray, config: DetectorConfig) -> np.ndarray:
+    """The vol move worth half a tick: the floor of a quote's vol band (locked markets)."""
+    vega = black76_vega(chain.forward.forward, chain.strike, chain.t, iv_mid, chain.discount)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 0.5 * config.tick / vega
+
+
+def _american_adjustment(chain: ExpirySlice, fair: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An American option is worth at least its exercise value and at most the European
+    value plus a bound on the early-exercise premium: K·(1−DF) for puts, the present value
+    of dividends (S − F·DF) for calls. Sell flags must clear that bound."""
+    intrinsic = np.where(chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot).clip(
+        min=0.0
+    )
+    dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
+    bound = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
+    in_the_money = intrinsic > 0
+    return np.maximum(fair, intrinsic), np.where(in_the_money, bound, 0.0)

@@ -1,0 +1,214 @@
+"""Dealer gamma exposure (GEX) by strike, the zero-gamma (flip) level and the call/put walls.
+
+Units: dollars of delta the dealers must trade per 1% move of the underlying,
+
+    GEX = ±Γ_S · OI · 100 · S² · 0.01   (per contract; 100 shares per contract)
+
+with Γ_S the Black-76 gamma with respect to SPOT. The forward moves in proportion to spot
+(F = S·F0/S0), so Γ_S = Γ_F·(F/S)² with Γ_F from `black76_gamma`. The sign is the assumed
+dealer position (`DealerConvention`): vendors disagree, so it is always reported.
+
+Open interest is published once a day (early morning): this is the exposure held at the
+previous close, and intraday (0DTE) positioning never shows in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from spy_core.pricing import black76_gamma
+
+FloatArray = NDArray[np.float64]
+
+_SHARES_PER_CONTRACT = 100.0
+_ONE_PERCENT = 0.01
+# A grid total this small relative to the gross |GEX| is summation noise, not a sign.
+_RELATIVE_ZERO = 1e-9
+
+
+class DealerConvention(StrEnum):
+    """The position dealers are assumed to hold against customers."""
+
+    LONG_CALLS_SHORT_PUTS = "long_calls_short_puts"  # call GEX +, put GEX −
+    SHORT_BOTH = "short_both"  # dealers short calls and puts: both −
+
+
+# (call sign, put sign) of the dealers' gamma under each convention.
+_SIGNS: dict[DealerConvention, tuple[float, float]] = {
+    DealerConvention.LONG_CALLS_SHORT_PUTS: (1.0, -1.0),
+    DealerConvention.SHORT_BOTH: (-1.0, -1.0),
+}
+
+
+@dataclass(frozen=True)
+class StrikeGamma:
+    """Signed GEX of one strike, summed over expiries, in dollars of delta per 1% move."""
+
+    strike: float
+    call_gex: float
+    put_gex: float
+
+    @property
+    def net(self) -> float:
+        return self.call_gex + self.put_gex
+
+
+@dataclass(frozen=True)
+class GammaExposure:
+    """Dealer gamma of a chain at `spot`; every GEX figure in dollars of delta per 1% move.
+
+    `zero_gamma` is the hypothetical spot, nearest to `spot`, where the total changes sign
+    (None if it keeps one sign across the grid). The walls are the strikes with the largest
+    call and put gamma in magnitude, so they do not depend on the convention.
+    """
+
+    convention: DealerConvention
+    spot: float
+    strikes: tuple[StrikeGamma, ...]
+    total: float
+    zero_gamma: float | None
+    call_wall: float | None
+    put_wall: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; prices and dollars rounded to cents."""
+        return {
+            "convention": self.convention.value,
+            "spot": _cents(self.spot),
+            "total": _cents(self.total),
+            "zero_gamma": _cents(self.zero_gamma),
+            "call_wall": self.call_wall,
+            "put_wall": self.put_wall,
+            "by_strike": [
+                {
+                    "strike": row.strike,
+                    "call": _cents(row.call_gex),
+                    "put": _cents(row.put_gex),
+                    "net": _cents(row.net),
+                }
+                for row in self.strikes
+            ],
+        }
+
+
+def _cents(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+@dataclass(frozen=True)
+class _Contracts:
+    """The contracts that carry gamma, with their dealer sign; arrays of equal length."""
+
+    spot: float
+    strike: FloatArray
+    sign: FloatArray
+    open_interest: FloatArray
+    vol: FloatArray
+    forward: FloatArray
+    t: FloatArray
+    discount: FloatArray
+
+    def gex(self, spot: ArrayLike) -> FloatArray:
+        """Signed GEX per contract at hypothetical spot(s), forwards scaled with spot and
+        vols held fixed; `spot` of shape (m, 1) gives an (m, contracts) array."""
+        spot = np.asarray(spot, dtype=np.float64)
+        forward = self.forward * (spot / self.spot)
+        gamma_forward = black76_gamma(forward, self.strike, self.t, self.vol, self.discount)
+        gamma_spot = gamma_forward * (forward / spot) ** 2
+        dollars = self.open_interest * _SHARES_PER_CONTRACT * spot**2 * _ONE_PERCENT
+        return self.sign * gamma_spot * dollars
+
+
+def gamma_exposure(
+    strike: ArrayLike,
+    is_call: ArrayLike,
+    open_interest: ArrayLike,
+    vol: ArrayLike,
+    forward: ArrayLike,
+    spot: float,
+    t: ArrayLike,
+    discount: ArrayLike = 1.0,
+    convention: DealerConvention = DealerConvention.LONG_CALLS_SHORT_PUTS,
+    grid_width: float = 0.05,
+    grid_points: int = 201,
+) -> GammaExposure:
+    """Dealer GEX of a set of contracts, by strike, with the zero-gamma level and walls.
+
+    One entry per contract in `strike`, `is_call`, `open_interest`, `vol`; `forward`, `t`
+    (years) and `discount` are scalars or per-contract arrays, so several expiries can be
+    aggregated. Contracts with a missing (NaN) or non-positive vol, open interest, forward,
+    discount or t contribute 0 (an expired option has no gamma). The zero-gamma search spans
+    spots S·(1 ± grid_width) in `grid_points` steps (default ±5% in 0.05% steps).
+    """
+    if not (np.isfinite(spot) and spot > 0):
+        raise ValueError(f"spot must be a positive number, got {spot}")
+    if not 0 < grid_width < 1 or grid_points < 2:
+        raise ValueError("need 0 < grid_width < 1 and grid_points >= 2")
+    inputs = (strike, is_call, open_interest, vol, forward, t, discount)
+    strike_, is_call_, *numbers = np.broadcast_arrays(
+        *(np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in inputs)
+    )
+    if not np.all(np.isfinite(strike_) & (strike_ > 0)):
+        raise ValueError("strikes must be positive numbers")
+    calls = is_call_.astype(bool)
+    usable = np.all([np.isfinite(a) & (a > 0) for a in numbers], axis=0)
+    call_sign, put_sign = _SIGNS[convention]
+    contracts = _Contracts(
+        float(spot),
+        strike_[usable],
+        np.where(calls, call_sign, put_sign)[usable],
+        *(a[usable] for a in numbers),
+    )
+    per_contract = np.zeros(strike_.shape)
+    per_contract[usable] = contracts.gex(spot)
+    levels, index = np.unique(strike_, return_inverse=True)
+    call_gex = np.bincount(index, np.where(calls, per_contract, 0.0), levels.size)
+    put_gex = np.bincount(index, np.where(calls, 0.0, per_contract), levels.size)
+    return GammaExposure(
+        convention=convention,
+        spot=float(spot),
+        strikes=tuple(
+            StrikeGamma(float(k), float(c), float(p))
+            for k, c, p in zip(levels, call_gex, put_gex, strict=True)
+        ),
+        total=float(per_contract.sum()),
+        zero_gamma=_zero_gamma(contracts, grid_width, grid_points),
+        call_wall=_wall(levels, call_gex),
+        put_wall=_wall(levels, put_gex),
+    )
+
+
+def _wall(levels: FloatArray, gex: FloatArray) -> float | None:
+    """The strike with the largest |GEX|; None when no strike carries any."""
+    magnitude = np.abs(gex)
+    if magnitude.size == 0 or magnitude.max() == 0.0:
+        return None
+    return float(levels[np.argmax(magnitude)])
+
+
+def _zero_gamma(contracts: _Contracts, grid_width: float, grid_points: int) -> float | None:
+    """Spot nearest to the current one where total GEX changes sign, interpolated linearly
+    between the grid points that bracket it."""
+    if contracts.strike.size == 0:
+        return None
+    spot = contracts.spot
+    spots = spot * np.linspace(1.0 - grid_width, 1.0 + grid_width, grid_points)
+    by_contract = contracts.gex(spots[:, np.newaxis])
+    totals = by_contract.sum(axis=1)
+    # Zeros (calls and puts cancelling, or gamma underflow far from every strike) carry no
+    # sign: bracket across them.
+    gross = np.abs(by_contract).sum(axis=1)
+    nonzero = np.flatnonzero(np.abs(totals) > _RELATIVE_ZERO * gross)
+    spots, totals = spots[nonzero], totals[nonzero]
+    change = np.flatnonzero(np.sign(totals[:-1]) != np.sign(totals[1:]))
+    if change.size == 0:
+        return None
+    lo, hi = spots[change], spots[change + 1]
+    g_lo, g_hi = totals[change], totals[change + 1]
+    roots = lo - g_lo * (hi - lo) / (g_hi - g_lo)
+    return float(roots[np.argmin(np.abs(roots - spot))])

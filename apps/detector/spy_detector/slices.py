@@ -1,0 +1,123 @@
+"""One expiry of a chain snapshot as flat numpy arrays, with its clock, discount and forward."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from spy_core.forward import ForwardEstimate, parity_forward
+from spy_core.market_hours import Settlement, time_to_expiry
+from spy_core.models import ChainSnapshot, ExerciseStyle, OptionQuote, Right
+
+# Underlyings whose options are European; everything else is treated as American, which
+# only makes the checks more conservative (no parity check, early-exercise allowance).
+EUROPEAN_UNDERLYINGS = frozenset({"SPX", "XSP", "NDX", "RUT", "VIX", "DJX", "OEX_EU"})
+# Roots that settle at the open of the expiry day (monthly index options).
+AM_SETTLED_ROOTS = frozenset({"SPX", "NDX", "RUT", "VIX", "DJX"})
+
+
+@dataclass(frozen=True, slots=True)
+class ExpirySlice:
+    """Quotes of one (expiry, root), sorted by strike then right (calls first)."""
+
+    expiry: date
+    root: str | None
+    t: float  # years to settlement (spy_core.market_hours convention)
+    discount: float
+    forward: ForwardEstimate
+    spot: float
+    style: ExerciseStyle
+    strike: np.ndarray
+    is_call: np.ndarray
+    bid: np.ndarray
+    ask: np.ndarray
+    open_interest: np.ndarray  # 0 where unknown
+    quotes: tuple[OptionQuote, ...]
+
+
+def exercise_style(underlying: str) -> ExerciseStyle:
+    european = underlying.upper() in EUROPEAN_UNDERLYINGS
+    return ExerciseStyle.EUROPEAN if european else ExerciseStyle.AMERICAN
+
+
+def settlement_of(root: str | None) -> Settlement:
+    return Settlement.AM if root is not None and root.upper() in AM_SETTLED_ROOTS else Settlement.PM
+
+
+def split_expiries(
+    snapshot: ChainSnapshot, default_rate: float
+) -> tuple[list[ExpirySlice], list[tuple[date, str | None]]]:
+    """Slices of live expiries, nearest first, and the (expiry, root) pairs already expired."""
+    groups: dict[tuple[date, str | None], list[OptionQuote]] = defaultdict(list)
+    for quote in snapshot.quotes:
+        groups[(quote.expiry, quote.root)].append(quote)
+    rate = snapshot.rate if snapshot.rate is not None else default_rate
+    dividend = snapshot.dividend_yield or 0.0
+    style = exercise_style(snapshot.underlying)
+    live: list[ExpirySlice] = []
+    expired: list[tuple[date, str | None]] = []
+    for (expiry, root), quotes in groups.items():
+        t = time_to_expiry(snapshot.timestamp, expiry, settlement_of(root))
+        if t <= 0:
+            expired.append((expiry, root))
+            continue
+        live.append(_build_slice(snapshot.spot, expiry, root, t, rate, dividend, style, quotes))
+    live.sort(key=lambda s: (s.t, s.root or ""))
+    expired.sort(key=lambda pair: (pair[0], pair[1] or ""))
+    return live, expired
+
+
+def _build_slice(
+    spot: float,
+    expiry: date,
+    root: str | None,
+    t: float,
+    rate: float,
+    dividend: float,
+    style: ExerciseStyle,
+    quotes: list[OptionQuote],
+) -> ExpirySlice:
+    quotes = sorted(quotes, key=lambda q: (q.strike, q.right is not Right.CALL))
+    strike = np.array([q.strike for q in quotes])
+    is_call = np.array([q.right is Right.CALL for q in quotes])
+    bid = np.array([q.bid for q in quotes])
+    ask = np.array([q.ask for q in quotes])
+    open_interest = np.array([q.open_interest or 0 for q in quotes], dtype=np.float64)
+    discount = math.exp(-rate * t)
+    carry_forward = spot * math.exp((rate - dividend) * t)
+    forward = _forward_from_pairs(strike, is_call, bid, ask, discount, carry_forward)
+    return ExpirySlice(
+        expiry,
+        root,
+        t,
+        discount,
+        forward,
+        spot,
+        style,
+        strike,
+        is_call,
+        bid,
+        ask,
+        open_interest,
+        tuple(quotes),
+    )
+
+
+def _forward_from_pairs(
+    strike: np.ndarray,
+    is_call: np.ndarray,
+    bid: np.ndarray,
+    ask: np.ndarray,
+    discount: float,
+    fallback: float,
+) -> ForwardEstimate:
+    calls = {k: i for i, k in enumerate(strike) if is_call[i]}
+    pairs = [(calls[k], i) for i, k in enumerate(strike) if not is_call[i] and k in calls]
+    if not pairs:
+        return ForwardEstimate(fallback, 0, float("nan"))
+    c, p = (np.array(side) for side in zip(*pairs, strict=True))
+    return parity_forward(strike[c], bid[c], ask[c], bid[p], ask[p], discount, fallback)

@@ -1,0 +1,198 @@
+"""A robust, penalised-spline smile fit with leave-one-out fair values.
+
+Why this shape: a quote must never be judged against a fit it helped make, a few mispriced
+quotes must not bend the smile, and real smiles are not SVI-shaped to within their spreads
+(see notes/options-math.md). So implied vol is fitted as a cubic P-spline (Eilers & Marx) in
+log-moneyness: weighted least squares on mid vols with weights from each quote's bid/ask vol
+band, a second-difference penalty for smoothness, robust (Huber, then Tukey) reweighting,
+and one-sided constraints for quotes that only bound the price (zero bid, one-tick bid).
+Because the smoother is linear given its weights, every fitted quote's leave-one-out
+prediction and its standard error come exactly from the hat matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import SmileSettings
+
+FloatArray = np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class SmileFit:
+    """Fitted vol at each quote's log-moneyness, its uncertainty, and fit diagnostics.
+
+    `vol` is the leave-one-out value for quotes that were in the fit (their own mid excluded)
+    and the plain fitted value for all others; `vol_error` is its standard error (decimal vol).
+    """
+
+    vol: FloatArray
+    vol_error: FloatArray
+    in_fit: FloatArray  # bool: quote contributed a mid to the fit
+    outlier: FloatArray  # bool: robust weight dropped to zero
+    residual_scale: float  # robust std of mid residuals in half-spread units
+    atm_vol: float
+
+
+def fit_smile(
+    k_fit: FloatArray,
+    mid_vol: FloatArray,
+    half_width: FloatArray,
+    k_bound: FloatArray,
+    upper_vol: FloatArray,
+    k_eval: FloatArray,
+    fit_index: FloatArray,
+    settings: SmileSettings,
+) -> SmileFit | None:
+    """Fit vol(k) to two-sided quotes and return values at `k_eval`.
+
+    `k_fit`, `mid_vol`, `half_width` describe quotes with a usable mid (half_width is half
+    the bid/ask vol band); `k_bound`, `upper_vol` quotes that only cap the vol; `fit_index`
+    maps each fitted quote to its position in `k_eval` (for leave-one-out values).
+    Returns None when fewer than `settings.min_points` quotes have a usable mid.
+    """
+    n = k_fit.size
+    if n < settings.min_points:
+        return None
+    data_lo, data_hi = float(k_fit.min()), float(k_fit.max())
+    knots = _knot_grid(data_lo, data_hi, n, settings)
+    basis_fit = _design(k_fit, knots)
+    penalty = _difference_penalty(basis_fit.shape[1], settings.smoothing)
+    base_weight = _normalised_weights(half_width)
+    robust = np.ones(n)
+    basis_bound = _design(k_bound, knots) if k_bound.size else np.zeros((0, basis_fit.shape[1]))
+    active_bound = np.zeros(k_bound.size, dtype=bool)
+    bound_weight = float(np.median(base_weight))
+    for iteration in range(settings.robust_iterations):
+        weights = base_weight * robust
+        coef, inverse = _solve(
+            basis_fit, weights, mid_vol, penalty, basis_bound, active_bound, upper_vol, bound_weight
+        )
+        fitted = basis_fit @ coef
+        standardized = (mid_vol - fitted) / half_width
+        scale = _robust_scale(standardized, robust, settings.min_residual_scale)
+        robust = _robust_weights(standardized / scale, tukey=iteration >= 2, settings=settings)
+        if basis_bound.shape[0]:
+            active_bound |= basis_bound @ coef > upper_vol
+    weights = base_weight * robust
+    coef, inverse = _solve(
+        basis_fit, weights, mid_vol, penalty, basis_bound, active_bound, upper_vol, bound_weight
+    )
+    fitted = basis_fit @ coef
+
+    # Evaluate at every strike and at the money (k = 0, the last row) in one pass.
+    k_all = np.append(k_eval, 0.0)
+    basis_eval = _design(np.clip(k_all, data_lo, data_hi), knots)
+    vol = _extrapolate(basis_eval @ coef, k_all, data_lo, data_hi, knots, coef)
+    atm = float(vol[-1])
+    vol, basis_eval = vol[:-1], basis_eval[:-1]
+    # Rows of the smoother: fitted value = smoother @ mid_vol (bound rows act as constants).
+    smoother_eval = basis_eval @ inverse @ (basis_fit.T * weights)
+    variance_obs = (scale * half_width) ** 2
+    vol_error = np.sqrt(smoother_eval**2 @ variance_obs)
+
+    hat_diag = np.einsum("ij,ij->i", basis_fit @ inverse, basis_fit) * weights
+    loo_ok = hat_diag < 0.999
+    in_fit = np.zeros(k_eval.size, dtype=bool)
+    in_fit[fit_index] = True
+    vol[fit_index] = np.where(loo_ok, (fitted - hat_diag * mid_vol) / (1.0 - hat_diag), fitted)
+    rows = smoother_eval[fit_index]
+    rows[np.arange(n), np.arange(n)] = 0.0
+    rows /= np.where(loo_ok, 1.0 - hat_diag, 1.0)[:, None]
+    vol_error[fit_index] = np.sqrt(rows**2 @ variance_obs)
+    outlier = np.zeros(k_eval.size, dtype=bool)
+    outlier[fit_index] = robust == 0.0
+    return SmileFit(vol, vol_error, in_fit, outlier, float(scale), atm)
+
+
+def _knot_grid(lo: float, hi: float, n: int, settings: SmileSettings) -> FloatArray:
+    """Uniform knots over the fitted range, about one interval per `points_per_knot` quotes."""
+    intervals = int(np.clip(round(n / settings.points_per_knot), 2, settings.max_intervals))
+    width = max(hi - lo, 1e-6)
+    step = width / intervals
+    return lo + step * np.arange(-3, intervals + 4)
+
+
+def _design(k: FloatArray, knots: FloatArray) -> FloatArray:
+    """Cubic B-spline basis on uniform knots, one row per point."""
+    step = knots[1] - knots[0]
+    n_basis = knots.size - 4
+    u = (k - knots[0]) / step
+    cell = np.clip(np.floor(u).astype(np.int64), 3, n_basis - 1)
+    f = u - cell
+    f2 = f * f
+    f3 = f2 * f
+    values = (
+        np.stack([(1 - f) ** 3, 3 * f3 - 6 * f2 + 4, -3 * f3 + 3 * f2 + 3 * f + 1, f3], axis=1)
+        / 6.0
+    )
+    design = np.zeros((k.size, n_basis))
+    rows = np.arange(k.size)[:, None]
+    design[rows, cell[:, None] - 3 + np.arange(4)] = values
+    return design
+
+
+def _difference_penalty(n_basis: int, smoothing: float) -> FloatArray:
+    second_difference = np.diff(np.eye(n_basis), n=2, axis=0)
+    return smoothing * second_difference.T @ second_difference
+
+
+def _normalised_weights(half_width: FloatArray) -> FloatArray:
+    """1/half_width², scaled to a median of one so `smoothing` means the same on every chain."""
+    weights = 1.0 / half_width**2
+    return weights / np.median(weights)
+
+
+def _solve(
+    basis: FloatArray,
+    weights: FloatArray,
+    target: FloatArray,
+    penalty: FloatArray,
+    basis_bound: FloatArray,
+    active_bound: FloatArray,
+    upper_vol: FloatArray,
+    bound_weight: float,
+) -> tuple[FloatArray, FloatArray]:
+    normal = (basis.T * weights) @ basis + penalty
+    rhs = basis.T @ (weights * target)
+    if active_bound.any():
+        rows = basis_bound[active_bound]
+        normal = normal + bound_weight * rows.T @ rows
+        rhs = rhs + bound_weight * rows.T @ upper_vol[active_bound]
+    inverse = np.linalg.inv(normal)
+    return inverse @ rhs, inverse
+
+
+def _robust_scale(standardized: FloatArray, robust: FloatArray, floor: float) -> float:
+    inliers = standardized[robust > 0]
+    if inliers.size == 0:
+        return floor
+    mad = 1.4826 * float(np.median(np.abs(inliers - np.median(inliers))))
+    return max(mad, floor)
+
+
+def _robust_weights(r: FloatArray, tukey: bool, settings: SmileSettings) -> FloatArray:
+    a = np.abs(r)
+    if tukey:
+        c = settings.tukey_c
+        return np.where(a < c, (1 - (a / c) ** 2) ** 2, 0.0)
+    c = settings.huber_c
+    return np.where(a <= c, 1.0, c / np.maximum(a, 1e-300))
+
+
+def _extrapolate(
+    vol: FloatArray, k: FloatArray, lo: float, hi: float, knots: FloatArray, coef: FloatArray
+) -> FloatArray:
+    """Linear continuation of the fitted vol beyond the data, never below half its edge value."""
+    eps = 1e-4 * max(hi - lo, 1e-6)
+    edges = _design(np.array([lo, lo + eps, hi - eps, hi]), knots) @ coef
+    slope_lo = (edges[1] - edges[0]) / eps
+    slope_hi = (edges[3] - edges[2]) / eps
+    out = vol.copy()
+    below, above = k < lo, k > hi
+    out[below] = np.maximum(edges[0] + slope_lo * (k[below] - lo), 0.5 * edges[0])
+    out[above] = np.maximum(edges[3] + slope_hi * (k[above] - hi), 0.5 * edges[3])
+    return out

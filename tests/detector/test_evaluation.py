@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pytest
+
+from bench.evaluate_detector import ChainOutcome, as_json, evaluate, make_chain, report, run
+from spy_core.models import Anomaly, AnomalyKind, Right, Severity, Side
+from spy_core.synthetic import InjectedMispricing
+
+EXPIRY = date(2024, 6, 3)
+
+
+def _injected(strike: float, side: Side, size: float, edge: float) -> InjectedMispricing:
+    return InjectedMispricing(EXPIRY, strike, Right.CALL, side, size, edge, fair=1.0)
+
+
+def _flag(
+    strike: float,
+    side: Side,
+    score: float = 5.0,
+    kind: AnomalyKind = AnomalyKind.SMILE,
+    right: Right = Right.CALL,
+) -> Anomaly:
+    return Anomaly(
+        expiry=EXPIRY,
+        strike=strike,
+        right=right,
+        side=side,
+        kind=kind,
+        bid=0.9,
+        ask=0.95,
+        fair=1.0,
+        edge=0.05,
+        score=score,
+        severity=Severity.MEDIUM,
+    )
+
+
+def test_matching_counts_recall_precision_and_clean_chain_flags():
+    outcomes = [
+        ChainOutcome(
+            "mispriced",
+            injected=(
+                _injected(500, Side.BUY, 0.08, 0.06),
+                _injected(501, Side.SELL, 0.50, 0.47),
+                _injected(502, Side.BUY, 0.02, -0.01),
+            ),
+            flags=(
+                _flag(500, Side.BUY),
+                _flag(500, Side.BUY, kind=AnomalyKind.BUTTERFLY),  # same contract: once
+                _flag(501, Side.BUY),  # right contract, wrong side: false
+                _flag(501, Side.SELL, right=Right.PUT),  # wrong right: false
+            ),
+        ),
+        ChainOutcome("clean 1", injected=(), flags=(_flag(510, Side.SELL, score=9.0),)),
+        ChainOutcome("clean 2", injected=(), flags=()),
+    ]
+    result = evaluate(outcomes, worst=2)
+    assert result.recall_by_size == {0.02: (0, 1), 0.08: (1, 1), 0.50: (0, 1)}
+    assert result.recall_by_edge == {
+        "-inf to 0.00": (0, 1),
+        "0.05 to 0.08": (1, 1),
+        "0.20 to inf": (0, 1),
+    }
+    assert result.recall_at_least(0.08) == pytest.approx(0.5)
+    assert (result.true_flags, result.false_flags) == (1, 3)
+    assert result.precision == pytest.approx(0.25)
+    assert result.clean_chains == 2 and result.clean_chains_flagged == 1
+    assert result.false_flags_per_clean_chain == pytest.approx(0.5)
+    assert result.clean_flagged_share == pytest.approx(0.5)
+    assert [f.chain for f in result.worst_false_flags] == ["clean 1", "mispriced"]
+    assert result.worst_false_flags[0].true_fair is None
+
+
+def test_no_flags_gives_zero_recall_and_undefined_precision():
+    outcomes = [ChainOutcome("m", injected=(_injected(500, Side.BUY, 0.12, 0.1),), flags=())]
+    result = evaluate(outcomes)
+    assert result.recall_at_least(0.08) == 0.0
+    assert math.isnan(result.precision)
+    assert math.isnan(result.false_flags_per_clean_chain)
+
+
+def test_make_chain_is_reproducible_and_splits_clean_from_mispriced():
+    clean, none, _ = make_chain(seed=1, index=0, chains=2)
+    assert none == []
+    snapshot, injected, fair = make_chain(seed=1, index=3, chains=2)
+    assert 1 <= len(injected) <= 5
+    assert make_chain(seed=1, index=3, chains=2) == (snapshot, injected, fair)
+    assert snapshot != clean
+
+
+def test_end_to_end_on_the_detector():
+    pytest.importorskip("spy_detector", exc_type=ImportError)
+    outcomes, seconds = run(chains=2, seed=3)
+    evaluation = evaluate(outcomes)
+    assert len(outcomes) == len(seconds) == 4
+    assert evaluation.clean_chains == 2
+    assert "precision" in as_json(evaluation, seconds)
+    assert "recall by injected size" in report(evaluation, seconds)
