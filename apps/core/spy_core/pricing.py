@@ -15,29 +15,55 @@ normal CDFs cancels. In-the-money prices add the discounted intrinsic value (par
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import erfcx, ndtr
+from scipy.special import erf, erfcx, ndtr
 
 _SQRT_HALF = np.sqrt(0.5)
 _SQRT_2PI = np.sqrt(2.0 * np.pi)
 _INV_SQRT_2PI = 1.0 / _SQRT_2PI
-_TWO_OVER_SQRT_2PI = 2.0 / _SQRT_2PI
 # A Halley step smaller than this (relative to s) leaves an error below ~1e-14·s.
 _STEP_TOLERANCE = 1e-4
 _MAX_EXTRA_STEPS = 30
+# Beyond this |ln(F/K)| the near-the-money form itself cancels; the erfcx form is exact there.
+_NEAR_MONEY_MAX_X = 0.25
 
 FloatArray = NDArray[np.float64]
 
 
 def _otm_normalised(x_otm: FloatArray, s: FloatArray) -> FloatArray:
-    """b(x, s) for x ≤ 0, s > 0: the normalised out-of-the-money Black price."""
+    """b(x, s) for x ≤ 0, s > 0: the normalised out-of-the-money Black price, 1-d arrays.
+
+    Two forms, each where it keeps full precision: near the money (|h| < τ, where the two
+    erfcx values nearly cancel) b = e^{−x/2}·½[erf((τ+h)/√2) + erf((τ−h)/√2)] +
+    2·sinh(x/2)·N(h+τ); elsewhere the erfcx form of the module docstring.
+    """
+    out = _otm_erfcx(x_otm, s)
+    near = _near_money_index(x_otm, s)
+    if near.size:
+        out[near] = _near_money(x_otm[near], s[near])
+    return out
+
+
+def _otm_erfcx(x_otm: FloatArray, s: FloatArray) -> FloatArray:
     h = x_otm / s
     tau = 0.5 * s
     diff = erfcx(-(h + tau) * _SQRT_HALF) - erfcx((tau - h) * _SQRT_HALF)
     return 0.5 * np.exp(-0.5 * (h * h + tau * tau)) * diff
+
+
+def _near_money_index(x_otm: FloatArray, s: FloatArray) -> np.ndarray:
+    return np.flatnonzero((-x_otm < 0.5 * s * s) & (x_otm > -_NEAR_MONEY_MAX_X))
+
+
+def _near_money(x: FloatArray, s: FloatArray) -> FloatArray:
+    h = x / s
+    tau = 0.5 * s
+    sum_of_erfs = erf((tau + h) * _SQRT_HALF) + erf((tau - h) * _SQRT_HALF)
+    return 0.5 * np.exp(-0.5 * x) * sum_of_erfs + 2.0 * np.sinh(0.5 * x) * ndtr(h + tau)
 
 
 def _intrinsic_normalised(x: FloatArray, sign: FloatArray) -> FloatArray:
@@ -65,8 +91,10 @@ def black76_price(
     forward, strike, t, vol, discount = _as_arrays(forward, strike, t, vol, discount)
     x = np.log(forward / strike)
     s = vol * np.sqrt(np.maximum(t, 0.0))
+    x, s = np.broadcast_arrays(x, s)
     with np.errstate(divide="ignore", invalid="ignore"):
-        otm = np.where(s > 0.0, _otm_normalised(-np.abs(x), s), 0.0)
+        otm = _otm_normalised(-np.abs(x).ravel(), s.ravel()).reshape(s.shape)
+    otm = np.where(s > 0.0, otm, 0.0)
     normalised = otm + _intrinsic_normalised(x, _sign(is_call))
     return discount * np.sqrt(forward * strike) * normalised
 
@@ -170,16 +198,22 @@ def implied_vol(
     result = np.full(price.shape, np.nan)
     with np.errstate(all="ignore"):
         x = np.log(forward / strike)
-        beta = price / (discount * np.sqrt(forward * strike)) - _intrinsic_normalised(x, sign)
+        normalised = price / (discount * np.sqrt(forward * strike))
+        intrinsic = _intrinsic_normalised(x, sign)
+        beta = normalised - intrinsic
         x_otm = -np.abs(x)
         upper = np.exp(0.5 * x_otm)
+        # Within rounding of the intrinsic value the time value is zero, not a tiny vol.
+        at_intrinsic = np.abs(beta) <= 2e-15 * np.maximum(normalised, intrinsic)
+        at_intrinsic &= np.isfinite(normalised)
         valid = (t > 0) & (beta > 0) & (beta < upper) & np.isfinite(beta) & (discount > 0)
-        result[(t > 0) & (beta == 0)] = 0.0
+        valid &= ~at_intrinsic
+        result[(t > 0) & at_intrinsic & (price >= 0) & (discount > 0)] = 0.0
         idx = np.flatnonzero(valid)
         if idx.size:
             s = _solve_normalised(beta[idx], x_otm[idx])
             result[idx] = s / np.sqrt(t[idx])
-    return result.reshape(shape) if shape else result[()]
+    return result.reshape(shape) if shape else float(result[0])
 
 
 def _solve_normalised(beta: FloatArray, x: FloatArray) -> FloatArray:
@@ -188,31 +222,37 @@ def _solve_normalised(beta: FloatArray, x: FloatArray) -> FloatArray:
     discriminant = np.maximum(4.0 * log_beta * log_beta - x * x, 0.0)
     wing = np.sqrt(np.maximum(-4.0 * log_beta - 2.0 * np.sqrt(discriminant), 0.0))
     s = np.maximum(wing, _SQRT_2PI * beta)
-    s, _ = _halley_step(s, x, log_beta)
-    s, step = _halley_step(s, x, log_beta)
+    s, _ = _halley_step(s, x, log_beta, _otm_erfcx)
+    s, step = _halley_step(s, x, log_beta, _otm_erfcx)
     pending = np.flatnonzero(~(np.abs(step) <= _STEP_TOLERANCE * s))
     for _ in range(_MAX_EXTRA_STEPS):
         if pending.size == 0:
             break
-        s_pending, step = _halley_step(s[pending], x[pending], log_beta[pending])
+        s_pending, step = _halley_step(s[pending], x[pending], log_beta[pending], _otm_erfcx)
         s[pending] = s_pending
         pending = pending[~(np.abs(step) <= _STEP_TOLERANCE * s_pending)]
+    # The erfcx form loses digits near the money; polish those with the exact form.
+    near = _near_money_index(x, s)
+    if near.size:
+        s[near], _ = _halley_step(s[near], x[near], log_beta[near], _near_money)
     return s
 
 
 def _halley_step(
-    s: FloatArray, x: FloatArray, log_beta: FloatArray
+    s: FloatArray,
+    x: FloatArray,
+    log_beta: FloatArray,
+    normalised_price: Callable[[FloatArray, FloatArray], FloatArray],
 ) -> tuple[FloatArray, FloatArray]:
     """One Halley step on f(s) = ln b(x, s) − ln β.
 
-    With D = erfcx(a₁) − erfcx(a₂): ln b = ln(D/2) − (h² + τ²)/2, f' = (2/√(2π))/D and
-    f'' = f'·(x²/s³ − s/4 − f').
+    With b' = exp(−(h² + τ²)/2)/√(2π): f' = b'/b and f'' = f'·(x²/s³ − s/4 − f').
     """
     h = x / s
     tau = 0.5 * s
-    diff = erfcx(-(h + tau) * _SQRT_HALF) - erfcx((tau - h) * _SQRT_HALF)
-    f = np.log(0.5 * diff) - 0.5 * (h * h + tau * tau) - log_beta
-    f1 = _TWO_OVER_SQRT_2PI / diff
+    b = normalised_price(x, s)
+    f = np.log(b) - log_beta
+    f1 = np.exp(-0.5 * (h * h + tau * tau)) * _INV_SQRT_2PI / b
     newton = f / f1
     f2_over_f1 = h * h / s - 0.5 * tau - f1
     step = newton / (1.0 - 0.5 * newton * f2_over_f1)
