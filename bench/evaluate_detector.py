@@ -23,6 +23,7 @@ import numpy as np
 
 from spy_core.models import Anomaly, ChainSnapshot, Right, Side
 from spy_core.synthetic import (
+    DEFAULT_SIZES,
     ContractKey,
     InjectedMispricing,
     fair_values,
@@ -31,11 +32,14 @@ from spy_core.synthetic import (
     random_scenario,
 )
 
-SIZES = (0.02, 0.05, 0.08, 0.12, 0.20, 0.50)
 MAX_INJECTED = 5
-TARGET_SIZE = 0.08  # the goal: recall ≥ 0.95 on moves of at least this many dollars
-# Upper bounds (dollars) of the realised-edge buckets; edges ≤ 0 are not exploitable.
-EDGE_BOUNDS = (0.0, 0.02, 0.05, 0.08, 0.12, 0.20, float("inf"))
+TARGET_SIZE = 0.08  # the goal: recall ≥ 0.95 on mispricings of at least this many dollars
+# Lower bounds (dollars) of the realised-edge buckets; a negative edge is no mispricing.
+EDGE_FLOORS = (-float("inf"), 0.0, 0.02, 0.05, 0.08, 0.12, 0.20)
+_SLACK = 1e-9  # edges are differences of floats; 0.08 may be stored as 0.0799999…
+# Dollars: a false flag this close to an injected strike (same expiry) is likely collateral,
+# e.g. a vertical or butterfly the moved quote broke, flagged on its neighbour.
+COLLATERAL_DISTANCE = 2.0
 MatchKey = tuple[date, float, Right, Side]
 
 
@@ -58,15 +62,17 @@ class FalseFlag:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Counts behind the figures; recall maps a bucket to (found, injected)."""
+    """Counts behind the figures. Recall maps a bucket (the injected size, or the floor of
+    the realised edge in `EDGE_FLOORS`) to (found, injected)."""
 
     recall_by_size: dict[float, tuple[int, int]]
-    recall_by_edge: dict[str, tuple[int, int]]
+    recall_by_edge: dict[float, tuple[int, int]]
     true_flags: int
     false_flags: int
     clean_chains: int
     clean_chains_flagged: int
     clean_false_flags: int
+    collateral_false_flags: int  # in mispriced chains, within COLLATERAL_DISTANCE of an injection
     worst_false_flags: tuple[FalseFlag, ...]
 
     @property
@@ -82,19 +88,25 @@ class Evaluation:
     def clean_flagged_share(self) -> float:
         return self.clean_chains_flagged / self.clean_chains if self.clean_chains else float("nan")
 
-    def recall_at_least(self, size: float) -> float:
-        found = sum(f for s, (f, _) in self.recall_by_size.items() if s >= size - 1e-9)
-        total = sum(n for s, (_, n) in self.recall_by_size.items() if s >= size - 1e-9)
-        return found / total if total else float("nan")
+    def recall_at_least(self, dollars: float, *, by_edge: bool = False) -> float:
+        """Recall over injections of at least `dollars` size (or realised edge)."""
+        buckets = self.recall_by_edge if by_edge else self.recall_by_size
+        kept = [c for b, c in buckets.items() if b >= dollars - _SLACK]
+        total = sum(n for _, n in kept)
+        return sum(f for f, _ in kept) / total if total else float("nan")
 
 
-def _edge_bucket(edge: float) -> str:
-    lower = -float("inf")
-    for upper in EDGE_BOUNDS:
-        if edge <= upper:
-            return f"{lower:.2f} to {upper:.2f}"
-        lower = upper
-    raise AssertionError("unreachable: the last bound is infinite")
+def _edge_bucket(edge: float) -> float:
+    return max(f for f in EDGE_FLOORS if edge >= f - _SLACK)
+
+
+def edge_label(floor: float) -> str:
+    index = EDGE_FLOORS.index(floor)
+    if index == 0:
+        return f"< {EDGE_FLOORS[1]:.2f}"
+    if index == len(EDGE_FLOORS) - 1:
+        return f">= {floor:.2f}"
+    return f"{floor:.2f}-{EDGE_FLOORS[index + 1]:.2f}"
 
 
 def _flag_key(anomaly: Anomaly) -> MatchKey:
@@ -111,29 +123,44 @@ def _strongest_flags(flags: Sequence[Anomaly]) -> dict[MatchKey, Anomaly]:
     return strongest
 
 
+def _count_recall(
+    outcome: ChainOutcome,
+    flags: Mapping[MatchKey, Anomaly],
+    by_size: dict[float, list[int]],
+    by_edge: dict[float, list[int]],
+) -> None:
+    for mispricing in outcome.injected:
+        hit = int(mispricing.key in flags)
+        for counts in (
+            by_size.setdefault(mispricing.size, [0, 0]),
+            by_edge[_edge_bucket(mispricing.edge)],
+        ):
+            counts[0] += hit
+            counts[1] += 1
+
+
+def _near_injection(anomaly: Anomaly, injected: Sequence[InjectedMispricing]) -> bool:
+    return any(
+        m.expiry == anomaly.expiry and abs(m.strike - anomaly.strike) <= COLLATERAL_DISTANCE
+        for m in injected
+    )
+
+
 def evaluate(outcomes: Sequence[ChainOutcome], worst: int = 10) -> Evaluation:
     """Match flags to injected truth; `worst` false flags are kept, highest score first."""
     by_size: dict[float, list[int]] = {}
-    by_edge: dict[str, list[int]] = {_edge_bucket(b): [0, 0] for b in EDGE_BOUNDS}
-    true_flags = false_flags = clean_flagged = clean_false = 0
+    by_edge: dict[float, list[int]] = {floor: [0, 0] for floor in EDGE_FLOORS}
+    true_flags = clean_flagged = clean_false = collateral = 0
     false_list: list[FalseFlag] = []
     for outcome in outcomes:
         flags = _strongest_flags(outcome.flags)
+        _count_recall(outcome, flags, by_size, by_edge)
         truth = {m.key for m in outcome.injected}
-        for mispricing in outcome.injected:
-            hit = int(mispricing.key in flags)
-            for counts in (
-                by_size.setdefault(mispricing.size, [0, 0]),
-                by_edge[_edge_bucket(mispricing.edge)],
-            ):
-                counts[0] += hit
-                counts[1] += 1
         false_here = [a for key, a in flags.items() if key not in truth]
         true_flags += len(flags) - len(false_here)
-        false_flags += len(false_here)
-        if not outcome.injected:
-            clean_flagged += bool(false_here)
-            clean_false += len(false_here)
+        clean_flagged += not outcome.injected and bool(false_here)
+        clean_false += 0 if outcome.injected else len(false_here)
+        collateral += sum(_near_injection(a, outcome.injected) for a in false_here)
         false_list += [
             FalseFlag(outcome.name, a, outcome.fair.get(_flag_key(a)[:3])) for a in false_here
         ]
@@ -142,10 +169,11 @@ def evaluate(outcomes: Sequence[ChainOutcome], worst: int = 10) -> Evaluation:
         recall_by_size={s: (c[0], c[1]) for s, c in sorted(by_size.items())},
         recall_by_edge={b: (c[0], c[1]) for b, c in by_edge.items() if c[1]},
         true_flags=true_flags,
-        false_flags=false_flags,
+        false_flags=len(false_list),
         clean_chains=sum(not o.injected for o in outcomes),
         clean_chains_flagged=clean_flagged,
         clean_false_flags=clean_false,
+        collateral_false_flags=collateral,
         worst_false_flags=tuple(false_list[:worst]),
     )
 
@@ -161,7 +189,7 @@ def make_chain(
     if index < chains:
         return snapshot, [], fair
     count = int(rng.integers(1, MAX_INJECTED + 1))
-    snapshot, injected = inject_mispricings(snapshot, fair, rng, count, SIZES)
+    snapshot, injected = inject_mispricings(snapshot, fair, rng, count, DEFAULT_SIZES)
     return snapshot, injected, fair
 
 
@@ -192,13 +220,17 @@ def as_json(evaluation: Evaluation, seconds: Sequence[float]) -> dict:
             for s, (f, n) in evaluation.recall_by_size.items()
         },
         "recall_by_edge": {
-            b: {"found": f, "injected": n, "recall": _ratio((f, n))}
+            edge_label(b): {"found": f, "injected": n, "recall": _ratio((f, n))}
             for b, (f, n) in evaluation.recall_by_edge.items()
         },
         f"recall_size_at_least_{TARGET_SIZE:.2f}": evaluation.recall_at_least(TARGET_SIZE),
+        f"recall_edge_at_least_{TARGET_SIZE:.2f}": evaluation.recall_at_least(
+            TARGET_SIZE, by_edge=True
+        ),
         "precision": evaluation.precision,
         "true_flags": evaluation.true_flags,
         "false_flags": evaluation.false_flags,
+        "collateral_false_flags": evaluation.collateral_false_flags,
         "false_flags_per_clean_chain": evaluation.false_flags_per_clean_chain,
         "clean_chains_flagged_share": evaluation.clean_flagged_share,
         "median_detect_ms": 1e3 * statistics.median(seconds) if seconds else None,
@@ -217,13 +249,17 @@ def report(evaluation: Evaluation, seconds: Sequence[float]) -> str:
     ]
     lines.append("recall by realised edge ($, fair − ask or bid − fair after the move):")
     lines += [
-        f"  {b:>14}  {_ratio(c):6.3f}  ({c[0]}/{c[1]})"
+        f"  {edge_label(b):>9}  {_ratio(c):6.3f}  ({c[0]}/{c[1]})"
         for b, c in evaluation.recall_by_edge.items()
     ]
     lines += [
-        f"recall on moves ≥ {TARGET_SIZE:.2f}: {evaluation.recall_at_least(TARGET_SIZE):.3f}",
+        f"recall on moves ≥ {TARGET_SIZE:.2f}: {evaluation.recall_at_least(TARGET_SIZE):.3f}; "
+        f"on edges ≥ {TARGET_SIZE:.2f}: "
+        f"{evaluation.recall_at_least(TARGET_SIZE, by_edge=True):.3f}",
         f"precision: {evaluation.precision:.3f} "
-        f"({evaluation.true_flags} true, {evaluation.false_flags} false flags)",
+        f"({evaluation.true_flags} true, {evaluation.false_flags} false flags, "
+        f"{evaluation.collateral_false_flags} of them within ${COLLATERAL_DISTANCE:g} "
+        "of an injected strike)",
         f"false flags per clean chain: {evaluation.false_flags_per_clean_chain:.3f}; "
         f"clean chains with any flag: {evaluation.clean_flagged_share:.1%}",
     ]

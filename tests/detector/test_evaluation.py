@@ -5,7 +5,16 @@ from datetime import date
 
 import pytest
 
-from bench.evaluate_detector import ChainOutcome, as_json, evaluate, make_chain, report, run
+from bench.evaluate_detector import (
+    EDGE_FLOORS,
+    ChainOutcome,
+    as_json,
+    edge_label,
+    evaluate,
+    make_chain,
+    report,
+    run,
+)
 from spy_core.models import Anomaly, AnomalyKind, Right, Severity, Side
 from spy_core.synthetic import InjectedMispricing
 
@@ -59,13 +68,12 @@ def test_matching_counts_recall_precision_and_clean_chain_flags():
     ]
     result = evaluate(outcomes, worst=2)
     assert result.recall_by_size == {0.02: (0, 1), 0.08: (1, 1), 0.50: (0, 1)}
-    assert result.recall_by_edge == {
-        "-inf to 0.00": (0, 1),
-        "0.05 to 0.08": (1, 1),
-        "0.20 to inf": (0, 1),
-    }
+    assert result.recall_by_edge == {-math.inf: (0, 1), 0.05: (1, 1), 0.20: (0, 1)}
     assert result.recall_at_least(0.08) == pytest.approx(0.5)
+    assert result.recall_at_least(0.05, by_edge=True) == pytest.approx(0.5)
+    assert result.recall_at_least(0.08, by_edge=True) == pytest.approx(0.0)
     assert (result.true_flags, result.false_flags) == (1, 3)
+    assert result.collateral_false_flags == 2
     assert result.precision == pytest.approx(0.25)
     assert result.clean_chains == 2 and result.clean_chains_flagged == 1
     assert result.false_flags_per_clean_chain == pytest.approx(0.5)
@@ -99,3 +107,17 @@ def test_end_to_end_on_the_detector():
     assert evaluation.clean_chains == 2
     assert "precision" in as_json(evaluation, seconds)
     assert "recall by injected size" in report(evaluation, seconds)
+
+
+def test_edge_buckets_tolerate_float_noise_at_their_floors():
+    outcomes = [
+        ChainOutcome(
+            "m",
+            injected=(_injected(500, Side.BUY, 0.12, 0.08 - 1e-12),),
+            flags=(_flag(500, Side.BUY),),
+        )
+    ]
+    result = evaluate(outcomes)
+    assert result.recall_by_edge == {0.08: (1, 1)}
+    assert [edge_label(b) for b in EDGE_FLOORS[:2]] == ["< 0.00", "0.00-0.02"]
+    assert edge_label(EDGE_FLOORS[-1]) == ">= 0.20"

@@ -114,7 +114,9 @@ def _parse_preamble(rows: list[tuple[int, list[str]]], source: str) -> tuple[dat
         )
     spot = _spot(last, bid, ask)
     if spot <= 0:
-        raise ChainInputError(f"{source}: line {name_line}: no spot: Last, Bid and Ask are 0")
+        raise ChainInputError(
+            f"{source}: line {name_line}: no spot: Last is 0 and Bid/Ask give no usable mid"
+        )
     return timestamp, spot
 
 
@@ -123,7 +125,8 @@ def _labelled_number(row: list[str], index: int, label: str, where: str) -> floa
     cell = row[index].strip() if index < len(row) else ""
     if not cell.startswith(f"{label}:"):
         raise ChainInputError(
-            f"{where}: expected '{label}: <number>' in field {index + 1}, got {reprlib.repr(cell)}"
+            f"{where}: not a Cboe quotedata preamble: expected '{label}: <number>' "
+            f"in field {index + 1}, got {reprlib.repr(cell)}"
         )
     text = cell.removeprefix(f"{label}:").strip()
     try:
@@ -169,7 +172,7 @@ def _parse_row(line: int, row: list[str]) -> tuple[_Candidates, list[Exclusion]]
         return [], [Exclusion(f"line {line}", reason)]
     strike = _number(row[_STRIKE], float)
     if strike is None:
-        reason = f"invalid value: Strike {reprlib.repr(row[_STRIKE])} is not a number"
+        reason = f"invalid value: Strike {reprlib.repr(row[_STRIKE])} is not a valid number"
         return [], [Exclusion(f"line {line}", reason)]
     candidates: _Candidates = []
     excluded: list[Exclusion] = []
@@ -197,7 +200,7 @@ def _parse_side(cells: list[str], right: Right, expiry: date, strike: float) -> 
         cell = cells[1 + _SIDE_COLUMNS.index(column)]
         values[field] = _number(cell, kind)
         if values[field] is None:
-            return f"invalid value: {column} {reprlib.repr(cell)} is not a number"
+            return f"invalid value: {column} {reprlib.repr(cell)} is not a valid number"
     if values["bid"] == 0 and values["ask"] == 0:
         return "no quote: bid and ask are both 0"
     if values["last"] == 0:
@@ -216,10 +219,12 @@ def _expiry(cell: str) -> date | None:
 
 
 def _number(cell: str, kind: type[float] | type[int]) -> float | int | None:
+    """The cell as a finite number, else None ("nan" would otherwise pass float())."""
     try:
-        return kind(cell)
+        value = kind(cell)
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
 
 
 def _underlying(quotes: tuple[OptionQuote, ...], source: str) -> str:

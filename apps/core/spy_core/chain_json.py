@@ -114,12 +114,14 @@ def keep_unique(
     kept: list[OptionQuote] = []
     excluded = list(excluded)
     for where, quote in candidates:
-        others = [place for place in places[quote.contract_key] if place != where]
-        if others:
-            reason = f"duplicate contract: {_contract(quote)} also at {', '.join(others)}"
-            excluded.append(Exclusion(where, reason))
-        else:
+        copies = places[quote.contract_key]
+        if len(copies) == 1:
             kept.append(quote)
+            continue
+        others = [place for place in copies[:4] if place != where][:3]
+        more = f" and {len(copies) - 1 - len(others)} more" if len(copies) > 4 else ""
+        reason = f"duplicate contract: {_contract(quote)} also at {', '.join(others)}{more}"
+        excluded.append(Exclusion(where, reason))
     if not kept:
         summary = ", ".join(f"{category}: {count}" for category, count in _counts(excluded).items())
         first = f"; first: {excluded[0].where}: {excluded[0].reason}" if excluded else ""
@@ -217,6 +219,8 @@ def _problem(detail: ErrorDetails) -> str:
         return f"missing field: {field}"
     if kind == "extra_forbidden":
         return f"unknown field: {field}"
+    if kind == "json_invalid":  # the only way our re-serialized quote is invalid JSON
+        return "invalid value: nested too deeply"
     if message.startswith("crossed quote"):  # OptionQuote's own "crossed quote: bid .. ask .."
         return message
     if kind == "finite_number" or "finite" in message:

@@ -30,7 +30,7 @@ DEFAULT_SIZES = (0.02, 0.05, 0.08, 0.12, 0.20, 0.50)
 _FIRST_DAY, _LAST_DAY = date(2023, 1, 3), date(2025, 12, 31)
 _SESSION_MARGIN = timedelta(minutes=5)
 _SKEWED_QUOTE_SHARE = 0.3  # quotes whose mid is pushed off fair (fair stays inside)
-_SPOT_PRINT_NOISE = 0.02  # $ sd of the reported spot (last trade) around the pricing spot
+_SPOT_PRINT_NOISE = 0.01  # $ sd of the reported spot (a last trade, at bid or ask) around mid
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ class SmileSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     min_points: int = Field(default=4, ge=3)  # fewer usable mids: no smile, no smile flags
-    points_per_knot: float = Field(default=2.5, gt=0)
+    points_per_knot: float = Field(default=1.5, gt=0)
     max_intervals: int = Field(default=24, ge=2)
-    smoothing: float = Field(default=0.5, gt=0)  # second-difference penalty, in "quotes"
+    smoothing: float = Field(default=0.002, gt=0)  # second-difference penalty, in "quotes"
     robust_iterations: int = Field(default=5, ge=1)
     huber_c: float = Field(default=2.0, gt=0)  # residuals in half-spread units
     tukey_c: float = Field(default=6.0, gt=0)

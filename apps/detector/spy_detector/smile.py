@@ -57,13 +57,16 @@ def fit_smile(
     n = k_fit.size
     if n < settings.min_points:
         return None
-    data_lo, data_hi = float(k_fit.min()), float(k_fit.max())
-    knots = _knot_grid(data_lo, data_hi, n, settings)
+    # The spline spans every quote that informs it, bounds included, so a cheap wing's ask
+    # caps the curve where it is quoted instead of an extrapolation doing so.
+    k_known = np.concatenate([k_fit, k_bound])
+    data_lo, data_hi = float(k_known.min()), float(k_known.max())
+    knots = _knot_grid(data_lo, data_hi, n + k_bound.size // 2, settings)
     basis_fit = _design(k_fit, knots)
     penalty = _difference_penalty(basis_fit.shape[1], settings.smoothing)
     base_weight = _normalised_weights(half_width)
     robust = np.ones(n)
-    basis_bound = _design(k_bound, knots) if k_bound.size else np.zeros((0, basis_fit.shape[1]))
+    basis_bound = _design(k_bound, knots)
     active_bound = np.zeros(k_bound.size, dtype=bool)
     bound_weight = float(np.median(base_weight))
     for iteration in range(settings.robust_iterations):
@@ -71,12 +74,14 @@ def fit_smile(
         coef, inverse = _solve(
             basis_fit, weights, mid_vol, penalty, basis_bound, active_bound, upper_vol, bound_weight
         )
-        fitted = basis_fit @ coef
-        standardized = (mid_vol - fitted) / half_width
+        # Studentized (leave-one-out) residuals: a lone quote at the edge of the data bends the
+        # spline towards itself, so its plain residual understates how far off it is.
+        hat_diag = _hat_diagonal(basis_fit, inverse, base_weight)
+        loo_residual = (mid_vol - basis_fit @ coef) / (1.0 - np.minimum(hat_diag, 0.99))
+        standardized = loo_residual / half_width
         scale = _robust_scale(standardized, robust, settings.min_residual_scale)
         robust = _robust_weights(standardized / scale, tukey=iteration >= 2, settings=settings)
-        if basis_bound.shape[0]:
-            active_bound |= basis_bound @ coef > upper_vol
+        active_bound |= basis_bound @ coef > upper_vol
     weights = base_weight * robust
     coef, inverse = _solve(
         basis_fit, weights, mid_vol, penalty, basis_bound, active_bound, upper_vol, bound_weight
@@ -94,7 +99,7 @@ def fit_smile(
     variance_obs = (scale * half_width) ** 2
     vol_error = np.sqrt(smoother_eval**2 @ variance_obs)
 
-    hat_diag = np.einsum("ij,ij->i", basis_fit @ inverse, basis_fit) * weights
+    hat_diag = _hat_diagonal(basis_fit, inverse, weights)
     loo_ok = hat_diag < 0.999
     in_fit = np.zeros(k_eval.size, dtype=bool)
     in_fit[fit_index] = True
@@ -106,6 +111,11 @@ def fit_smile(
     outlier = np.zeros(k_eval.size, dtype=bool)
     outlier[fit_index] = robust == 0.0
     return SmileFit(vol, vol_error, in_fit, outlier, float(scale), atm)
+
+
+def _hat_diagonal(basis: FloatArray, inverse: FloatArray, weights: FloatArray) -> FloatArray:
+    """Leverage of each fitted quote: how much its own mid moves its fitted value."""
+    return np.einsum("ij,ij->i", basis @ inverse, basis) * weights
 
 
 def _knot_grid(lo: float, hi: float, n: int, settings: SmileSettings) -> FloatArray:
