@@ -67,7 +67,7 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     fair_error = black76_vega(forward, chain.strike, t, vol, df) * fit.vol_error[strike_of_quote]
     allowance = np.zeros_like(fair)
     if chain.style is ExerciseStyle.AMERICAN:
-        fair, allowance = _american_adjustment(chain, fair)
+        fair, allowance = _american_adjustment(chain, fair, in_the_money=~otm)
     with np.errstate(invalid="ignore"):
         buy_edge = np.where(chain.ask > 0, fair - chain.ask, np.nan)
         sell_edge = np.where(chain.bid > 0, chain.bid - fair - allowance, np.nan)
@@ -83,14 +83,17 @@ def _vol_of_half_tick(chain: ExpirySlice, iv_mid: np.ndarray, config: DetectorCo
         return 0.5 * config.tick / vega
 
 
-def _american_adjustment(chain: ExpirySlice, fair: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _american_adjustment(
+    chain: ExpirySlice, fair: np.ndarray, in_the_money: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """An American option is worth at least its exercise value and at most the European
     value plus a bound on the early-exercise premium: K·(1−DF) for puts, the present value
-    of dividends (S − F·DF) for calls. Sell flags must clear that bound."""
-    intrinsic = np.where(chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot).clip(
-        min=0.0
-    )
+    of dividends (S − F·DF) for calls. Sell flags on in-the-money quotes (against the forward
+    or the spot) must clear that bound; the same premium also biases the parity forward,
+    which is why it applies on the forward's side too."""
+    intrinsic = np.where(
+        chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot
+    ).clip(min=0.0)
     dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
     bound = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
-    in_the_money = intrinsic > 0
-    return np.maximum(fair, intrinsic), np.where(in_the_money, bound, 0.0)
+    return np.maximum(fair, intrinsic), np.where(in_the_money | (intrinsic > 0), bound, 0.0)
