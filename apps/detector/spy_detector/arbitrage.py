@@ -8,7 +8,7 @@ Bounds, for strikes K1 < K2 < K3 (calls; puts mirrored):
   vertical      C_bid(K1) − C_ask(K2) ≤ K2 − K1 (×DF when European)
   butterfly     C_bid(K2) ≤ λ·C_ask(K1) + (1−λ)·C_ask(K3),  λ = (K3−K2)/(K3−K1)
   intrinsic     ask ≥ S − K (American) or DF·(F − K) (European)
-  parity        |C − P − DF·(F − K)| within the bid/ask (European only)
+  parity        |C − P − DF·(F − K)| within the bid/ask (European only, within a week)
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ import numpy as np
 from spy_core.models import AnomalyKind, ExerciseStyle
 
 from .slices import ExpirySlice
+
+SPOT_UNCERTAINTY = 1e-4  # of spot (1 bp): allowance for a stale or mid-quoted spot
+PARITY_HORIZON = 7 / 365  # years: European parity/intrinsic checks only this close to expiry
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +44,13 @@ def static_arbitrage(chain: ExpirySlice, slack: float) -> list[Violation]:
         found += _monotonicity(chain, idx, slack)
         found += _vertical(chain, idx, slack)
         found += _butterfly(chain, idx, slack)
-    found += _intrinsic(chain, slack)
-    if chain.style is ExerciseStyle.EUROPEAN:
+    if chain.style is ExerciseStyle.AMERICAN:
+        found += _intrinsic(chain, slack)
+    elif chain.t <= PARITY_HORIZON:
+        # European bounds involve the forward and the discount factor, both estimates; past a
+        # week an error of a few basis points in the rate is worth more than a tick on deep
+        # in-the-money strikes, so these checks would report our estimate, not the market.
+        found += _intrinsic(chain, slack)
         found += _parity(chain, slack)
     return found
 
@@ -126,7 +134,9 @@ def _butterfly(chain: ExpirySlice, idx: np.ndarray, slack: float) -> list[Violat
 
 def _intrinsic(chain: ExpirySlice, slack: float) -> list[Violation]:
     if chain.style is ExerciseStyle.AMERICAN:
+        # A snapshot's spot is a mid or a last trade, not the price the hedge would pay.
         underlying, scale = chain.spot, 1.0
+        slack += SPOT_UNCERTAINTY * chain.spot
     else:
         underlying, scale = chain.forward.forward, chain.discount
     sign = np.where(chain.is_call, 1.0, -1.0)

@@ -31,6 +31,10 @@ class DetectorConfig(BaseModel):
     arbitrage_tolerance: float | None = Field(default=None, ge=0)  # default: one tick
     max_expiries: int | None = Field(default=None, ge=1)  # nearest N expiries only
     default_rate: float = Field(default=0.04, ge=-0.05, le=0.5)  # when the snapshot has none
+    # Standard error of the rate (given in the snapshot, defaulted): widens the uncertainty
+    # of deep in-the-money, long-dated fair values, which scale with the discount factor.
+    rate_error_given: float = Field(default=0.0025, ge=0)
+    rate_error_default: float = Field(default=0.015, ge=0)
     dealer_convention: DealerConvention = DealerConvention.LONG_CALLS_SHORT_PUTS
     smile: SmileSettings = SmileSettings()
 

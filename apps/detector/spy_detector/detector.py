@@ -81,7 +81,9 @@ def anomaly_to_dict(anomaly: Anomaly) -> dict:
 
 def detect(snapshot: ChainSnapshot, config: DetectorConfig | None = None) -> ChainAnalysis:
     config = config or DetectorConfig()
-    slices, expired = split_expiries(snapshot, config.default_rate)
+    slices, expired = split_expiries(
+        snapshot, config.default_rate, (config.rate_error_given, config.rate_error_default)
+    )
     excluded: dict[str, int] = {}
     if expired:
         excluded["expired expiries"] = len(expired)
@@ -147,10 +149,13 @@ def _smile_candidates(values: FairValues, config: DetectorConfig):
 
 
 def _uncertainty(chain: ExpirySlice, values: FairValues, i: int, config: DetectorConfig) -> float:
-    """Standard error of an edge: the fit's own error, a quarter of the quote's width (wide
-    quotes are stale or thin) and half a tick of price discreteness, in quadrature."""
+    """Standard error of an edge: the fit's own error, the discount factor's, a quarter of the
+    quote's width (wide quotes are stale or thin) and half a tick, in quadrature."""
     spread = chain.ask[i] - chain.bid[i]
-    return math.sqrt(values.fair_error[i] ** 2 + (0.25 * spread) ** 2 + (0.5 * config.tick) ** 2)
+    discounting = chain.discount_error * values.fair[i]
+    return math.sqrt(
+        values.fair_error[i] ** 2 + discounting**2 + (0.25 * spread) ** 2 + (0.5 * config.tick) ** 2
+    )
 
 
 def _attribute(violation: Violation, values: FairValues) -> tuple[int, Side]:

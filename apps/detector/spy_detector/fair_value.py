@@ -91,9 +91,9 @@ def _american_adjustment(
     of dividends (S − F·DF) for calls. Sell flags on in-the-money quotes (against the forward
     or the spot) must clear that bound; the same premium also biases the parity forward,
     which is why it applies on the forward's side too."""
-    intrinsic = np.where(
-        chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot
-    ).clip(min=0.0)
+    intrinsic = np.where(chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot).clip(
+        min=0.0
+    )
     dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
     bound = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
     return np.maximum(fair, intrinsic), np.where(in_the_money | (intrinsic > 0), bound, 0.0)

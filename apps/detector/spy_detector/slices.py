@@ -28,6 +28,7 @@ class ExpirySlice:
     root: str | None
     t: float  # years to settlement (spy_core.market_hours convention)
     discount: float
+    discount_error: float  # relative standard error of `discount` (rate uncertainty × t)
     forward: ForwardEstimate
     spot: float
     style: ExerciseStyle
@@ -49,13 +50,18 @@ def settlement_of(root: str | None) -> Settlement:
 
 
 def split_expiries(
-    snapshot: ChainSnapshot, default_rate: float
+    snapshot: ChainSnapshot, default_rate: float, rate_error: tuple[float, float] = (0.0, 0.0)
 ) -> tuple[list[ExpirySlice], list[tuple[date, str | None]]]:
-    """Slices of live expiries, nearest first, and the (expiry, root) pairs already expired."""
+    """Slices of live expiries, nearest first, and the (expiry, root) pairs already expired.
+
+    `rate_error` is the rate's standard error (given, defaulted): deep in-the-money fair
+    values move with the discount factor, so a guessed rate must widen their uncertainty.
+    """
     groups: dict[tuple[date, str | None], list[OptionQuote]] = defaultdict(list)
     for quote in snapshot.quotes:
         groups[(quote.expiry, quote.root)].append(quote)
     rate = snapshot.rate if snapshot.rate is not None else default_rate
+    rate_sd = rate_error[0] if snapshot.rate is not None else rate_error[1]
     dividend = snapshot.dividend_yield or 0.0
     style = exercise_style(snapshot.underlying)
     live: list[ExpirySlice] = []
@@ -65,7 +71,9 @@ def split_expiries(
         if t <= 0:
             expired.append((expiry, root))
             continue
-        live.append(_build_slice(snapshot.spot, expiry, root, t, rate, dividend, style, quotes))
+        live.append(
+            _build_slice(snapshot.spot, expiry, root, t, rate, rate_sd, dividend, style, quotes)
+        )
     live.sort(key=lambda s: (s.t, s.root or ""))
     expired.sort(key=lambda pair: (pair[0], pair[1] or ""))
     return live, expired
@@ -77,6 +85,7 @@ def _build_slice(
     root: str | None,
     t: float,
     rate: float,
+    rate_sd: float,
     dividend: float,
     style: ExerciseStyle,
     quotes: list[OptionQuote],
@@ -95,6 +104,7 @@ def _build_slice(
         root,
         t,
         discount,
+        rate_sd * t,
         forward,
         spot,
         style,
