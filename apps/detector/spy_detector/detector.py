@@ -119,6 +119,8 @@ def _expiry_anomalies(
     quote and side, the model-free finding taking precedence."""
     found: dict[tuple[int, Side], Anomaly] = {}
     for violation in static_arbitrage(chain, config.arbitrage_slack):
+        if violation.amount < config.min_edge:
+            continue
         index, side = _attribute(violation, values)
         if (index, side) not in found:
             found[(index, side)] = _arbitrage_anomaly(chain, values, violation, index, side, config)
