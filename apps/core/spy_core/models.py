@@ -139,3 +139,27 @@ class Anomaly(_Frozen):
     @property
     def key(self) -> tuple[date, float, Right, str | None, Side, AnomalyKind]:
         return (self.expiry, self.strike, self.right, self.root, self.side, self.kind)
+
+
+class AnomalyEventType(StrEnum):
+    OPENED = "opened"  # first announcement of a quote and side
+    ESCALATED = "escalated"  # its severity went up
+    CLEARED = "cleared"  # the mispricing is gone (see `reason`)
+
+
+class AnomalyEvent(_Frozen):
+    """A change in the life of one anomaly, as the streaming detector reports it.
+
+    `id` is stable for the anomaly's whole life and deterministic (contract, side and the
+    time first seen), so a replay of the same snapshots produces the same ids and a consumer
+    can use it as the signal id. `anomaly` is the latest observation that counted.
+    """
+
+    id: str
+    event: AnomalyEventType
+    underlying: str
+    at: AwareDatetime
+    first_seen: AwareDatetime
+    anomaly: Anomaly
+    peak_edge: float
+    reason: str = ""

@@ -1,6 +1,16 @@
 """Mispricing detector: smile fair values, static arbitrage, gamma exposure, premium flow."""
 
-from .config import DetectorConfig, SmileSettings
+from .config import DetectorConfig, SmileSettings, StreamSettings
 from .detector import ChainAnalysis, ExpiryReport, detect
+from .stream import StreamingDetector, StreamUpdate
 
-__all__ = ["ChainAnalysis", "DetectorConfig", "ExpiryReport", "SmileSettings", "detect"]
+__all__ = [
+    "ChainAnalysis",
+    "DetectorConfig",
+    "ExpiryReport",
+    "SmileSettings",
+    "StreamSettings",
+    "StreamUpdate",
+    "StreamingDetector",
+    "detect",
+]

@@ -41,3 +41,19 @@ class DetectorConfig(BaseModel):
     @property
     def arbitrage_slack(self) -> float:
         return self.tick if self.arbitrage_tolerance is None else self.arbitrage_tolerance
+
+
+class StreamSettings(BaseModel):
+    """Hysteresis of the streaming detector: announce at the detector's thresholds, clear
+    only well below them, so a quote hovering at the threshold is not re-announced on every
+    snapshot."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # An announced anomaly stays open while its edge (and, for smile findings, its score)
+    # stays above this fraction of `min_edge` / `min_score`.
+    clear_ratio: float = Field(default=0.5, gt=0, le=1)
+    # Consecutive snapshots a new finding must appear in before it is announced.
+    confirm_snapshots: int = Field(default=1, ge=1)
+    # Consecutive snapshots without the quote (unsubscribed, excluded) before it clears.
+    missing_snapshots: int = Field(default=3, ge=1)

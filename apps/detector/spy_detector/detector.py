@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -101,11 +102,10 @@ def detect(snapshot: ChainSnapshot, config: DetectorConfig | None = None) -> Cha
         anomalies += _expiry_anomalies(chain, values, config)
         reports.append(_report(chain, values))
         vols.append(values.vol)
-    anomalies.sort(key=lambda a: (-a.score, a.expiry, a.strike, a.right))
     return ChainAnalysis(
         timestamp=snapshot.timestamp.isoformat(),
         spot=snapshot.spot,
-        anomalies=anomalies,
+        anomalies=ranked(anomalies),
         expiries=reports,
         gex=_gex(snapshot.spot, slices, vols, config),
         excluded=excluded,
@@ -119,7 +119,7 @@ def _expiry_anomalies(
     quote and side, the model-free finding taking precedence."""
     found: dict[tuple[int, Side], Anomaly] = {}
     for violation in static_arbitrage(chain, config.arbitrage_slack):
-        if violation.amount < config.min_edge:
+        if not reportable(violation.kind, violation.amount, math.inf, config):
             continue
         index, side = _attribute(violation, values)
         if (index, side) not in found:
@@ -129,7 +129,7 @@ def _expiry_anomalies(
             continue
         uncertainty = _uncertainty(chain, values, index, config)
         score = edge / uncertainty
-        if score >= config.min_score:
+        if reportable(AnomalyKind.SMILE, edge, score, config):
             found[(index, side)] = _anomaly(
                 chain,
                 index,
@@ -222,6 +222,19 @@ def _anomaly(
         root=chain.root,
         detail=detail,
     )
+
+
+def ranked(anomalies: Iterable[Anomaly]) -> list[Anomaly]:
+    """Strongest first; ties in a stable contract order."""
+    return sorted(anomalies, key=lambda a: (-a.score, a.expiry, a.strike, a.right, a.side))
+
+
+def reportable(kind: AnomalyKind, edge: float, score: float, config: DetectorConfig) -> bool:
+    """The one reporting rule: every finding needs `min_edge`; a smile finding, which rests on
+    a model, also needs `min_score` standard errors. A static-arbitrage finding is model-free."""
+    if kind is AnomalyKind.SMILE:
+        return edge >= config.min_edge and score >= config.min_score
+    return edge >= config.min_edge
 
 
 def severity(edge: float, score: float) -> Severity:
