@@ -88,8 +88,9 @@ def detect(snapshot: ChainSnapshot, config: DetectorConfig | None = None) -> Cha
     excluded: dict[str, int] = {}
     if expired:
         excluded["expired expiries"] = len(expired)
+        gone = set(expired)
         excluded["quotes in expired expiries"] = sum(
-            1 for q in snapshot.quotes if (q.expiry, q.root) in set(expired)
+            1 for q in snapshot.quotes if (q.expiry, q.root) in gone
         )
     if config.max_expiries is not None and len(slices) > config.max_expiries:
         excluded["expiries beyond --expiries"] = len(slices) - config.max_expiries

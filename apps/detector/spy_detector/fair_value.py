@@ -36,12 +36,19 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     parity lets the out-of-the-money side speak for both.
     """
     forward, t, df = chain.forward.forward, chain.t, chain.discount
-    strikes, strike_of_quote = np.unique(chain.strike, return_inverse=True)
+    # Quotes are sorted by strike: number the distinct strikes without np.unique's sort.
+    new_strike = np.empty(chain.strike.size, dtype=bool)
+    new_strike[0] = True
+    np.not_equal(chain.strike[1:], chain.strike[:-1], out=new_strike[1:])
+    strikes, strike_of_quote = chain.strike[new_strike], np.cumsum(new_strike) - 1
     k_strikes = np.log(strikes / forward)
     otm = np.where(chain.is_call, chain.strike >= forward, chain.strike < forward)
-    mid = 0.5 * (chain.bid + chain.ask)
-    iv_bid, iv_ask, iv_mid = implied_vol(
-        np.stack([chain.bid, chain.ask, mid]), forward, chain.strike, t, df, chain.is_call
+    # Only out-of-the-money quotes inform the smile: invert those alone (NaN elsewhere).
+    iv_bid, iv_ask, iv_mid = np.full((3, chain.strike.size), np.nan)
+    strike, is_call = chain.strike[otm], chain.is_call[otm]
+    bid, ask = chain.bid[otm], chain.ask[otm]
+    iv_bid[otm], iv_ask[otm], iv_mid[otm] = implied_vol(
+        np.stack([bid, ask, 0.5 * (bid + ask)]), forward, strike, t, df, is_call
     )
     two_sided = otm & (chain.bid > config.tick + 1e-9) & np.isfinite(iv_bid) & np.isfinite(iv_ask)
     two_sided &= np.isfinite(iv_mid)

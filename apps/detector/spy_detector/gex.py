@@ -5,7 +5,8 @@ Units: dollars of delta the dealers must trade per 1% move of the underlying,
     GEX = ±Γ_S · OI · 100 · S² · 0.01   (per contract; 100 shares per contract)
 
 with Γ_S the Black-76 gamma with respect to SPOT. The forward moves in proportion to spot
-(F = S·F0/S0), so Γ_S = Γ_F·(F/S)² with Γ_F from `black76_gamma`. The sign is the assumed
+(F = S·F0/S0), so Γ_S = Γ_F·(F/S)² with Γ_F the Black-76 gamma (`black76_gamma`, written
+out in `_Contracts` so a grid of spots costs one exponential per point). The sign is the assumed
 dealer position (`DealerConvention`): vendors disagree, so it is always reported.
 
 Open interest is published once a day (early morning): this is the exposure held at the
@@ -14,6 +15,7 @@ previous close, and intraday (0DTE) positioning never shows in it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,14 +23,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from spy_core.pricing import black76_gamma
-
 FloatArray = NDArray[np.float64]
 
 _SHARES_PER_CONTRACT = 100.0
 _ONE_PERCENT = 0.01
 # A grid total this small relative to the gross |GEX| is summation noise, not a sign.
 _RELATIVE_ZERO = 1e-9
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_REFINE_POINTS = 17  # points across the coarse bracket: 16 finer steps
 
 
 class DealerConvention(StrEnum):
@@ -102,26 +104,28 @@ def _cents(value: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class _Contracts:
-    """The contracts that carry gamma, with their dealer sign; arrays of equal length."""
+    """The contracts that carry gamma, reduced to what GEX at a hypothetical spot needs.
+
+    With F' = F·x for spot S' = S·x and vols held fixed, Γ_S·S'² = D·φ(d1)·F'/(σ√t), so
+    GEX = sign·OI·100·0.01·D·F·x·φ(d1)/(σ√t), d1 = (ln(F/K) + ln x)/(σ√t) + σ√t/2: one
+    exponential per contract and spot, which keeps the zero-gamma grid cheap.
+    """
 
     spot: float
-    strike: FloatArray
-    sign: FloatArray
-    open_interest: FloatArray
-    vol: FloatArray
-    forward: FloatArray
-    t: FloatArray
-    discount: FloatArray
+    log_moneyness: FloatArray  # ln(F/K)
+    total_sd: FloatArray  # σ√t
+    weight: FloatArray  # sign·OI·100·0.01·D·F/(σ√t)
 
-    def gex(self, spot: ArrayLike) -> FloatArray:
-        """Signed GEX per contract at hypothetical spot(s), forwards scaled with spot and
-        vols held fixed; `spot` of shape (m, 1) gives an (m, contracts) array."""
-        spot = np.asarray(spot, dtype=np.float64)
-        forward = self.forward * (spot / self.spot)
-        gamma_forward = black76_gamma(forward, self.strike, self.t, self.vol, self.discount)
-        gamma_spot = gamma_forward * (forward / spot) ** 2
-        dollars = self.open_interest * _SHARES_PER_CONTRACT * spot**2 * _ONE_PERCENT
-        return self.sign * gamma_spot * dollars
+    @classmethod
+    def of(cls, spot: float, strike, sign, open_interest, vol, forward, t, discount):
+        total_sd = vol * np.sqrt(t)
+        weight = sign * open_interest * _SHARES_PER_CONTRACT * _ONE_PERCENT * discount
+        return cls(spot, np.log(forward / strike), total_sd, weight * forward / total_sd)
+
+    def gex(self, ratio: ArrayLike) -> FloatArray:
+        """Signed GEX per contract at spot·ratio; `ratio` of shape (m, 1) gives (m, contracts)."""
+        d1 = (self.log_moneyness + np.log(ratio)) / self.total_sd + 0.5 * self.total_sd
+        return self.weight * ratio * np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
 
 
 def gamma_exposure(
@@ -135,7 +139,7 @@ def gamma_exposure(
     discount: ArrayLike = 1.0,
     convention: DealerConvention = DealerConvention.LONG_CALLS_SHORT_PUTS,
     grid_width: float = 0.05,
-    grid_points: int = 201,
+    grid_points: int = 41,
 ) -> GammaExposure:
     """Dealer GEX of a set of contracts, by strike, with the zero-gamma level and walls.
 
@@ -143,7 +147,8 @@ def gamma_exposure(
     (years) and `discount` are scalars or per-contract arrays, so several expiries can be
     aggregated. Contracts with a missing (NaN) or non-positive vol, open interest, forward,
     discount or t contribute 0 (an expired option has no gamma). The zero-gamma search spans
-    spots S·(1 ± grid_width) in `grid_points` steps (default ±5% in 0.05% steps).
+    spots S·(1 ± grid_width) in `grid_points` steps (default ±5% in 0.25% steps), then
+    refines the bracket nearest spot on a grid 16 times finer.
     """
     if not (np.isfinite(spot) and spot > 0):
         raise ValueError(f"spot must be a positive number, got {spot}")
@@ -158,14 +163,14 @@ def gamma_exposure(
     calls = is_call_.astype(bool)
     usable = np.all([np.isfinite(a) & (a > 0) for a in numbers], axis=0)
     call_sign, put_sign = _SIGNS[convention]
-    contracts = _Contracts(
+    contracts = _Contracts.of(
         float(spot),
         strike_[usable],
         np.where(calls, call_sign, put_sign)[usable],
         *(a[usable] for a in numbers),
     )
     per_contract = np.zeros(strike_.shape)
-    per_contract[usable] = contracts.gex(spot)
+    per_contract[usable] = contracts.gex(1.0)
     levels, index = np.unique(strike_, return_inverse=True)
     call_gex = np.bincount(index, np.where(calls, per_contract, 0.0), levels.size)
     put_gex = np.bincount(index, np.where(calls, 0.0, per_contract), levels.size)
@@ -192,12 +197,25 @@ def _wall(levels: FloatArray, gex: FloatArray) -> float | None:
 
 
 def _zero_gamma(contracts: _Contracts, grid_width: float, grid_points: int) -> float | None:
-    """Spot nearest to the current one where total GEX changes sign, interpolated linearly
-    between the grid points that bracket it."""
-    if contracts.strike.size == 0:
+    """Spot nearest to the current one where total GEX changes sign: the sign change nearest
+    spot on a coarse grid, then a finer grid inside that bracket, interpolated linearly."""
+    if contracts.weight.size == 0:
         return None
-    spot = contracts.spot
-    spots = spot * np.linspace(1.0 - grid_width, 1.0 + grid_width, grid_points)
+    coarse = _nearest_sign_change(
+        contracts, np.linspace(1.0 - grid_width, 1.0 + grid_width, grid_points)
+    )
+    if coarse is None:
+        return None
+    lo, hi, root = coarse
+    fine = _nearest_sign_change(contracts, np.linspace(lo, hi, _REFINE_POINTS))
+    return contracts.spot * (root if fine is None else fine[2])
+
+
+def _nearest_sign_change(
+    contracts: _Contracts, spots: FloatArray
+) -> tuple[float, float, float] | None:
+    """The bracket (lo, hi) of the sign change in total GEX across `spots` (as ratios to the
+    current spot) nearest 1, with the linearly interpolated root; None when there is none."""
     by_contract = contracts.gex(spots[:, np.newaxis])
     totals = by_contract.sum(axis=1)
     # Zeros (calls and puts cancelling, or gamma underflow far from every strike) carry no
@@ -211,4 +229,5 @@ def _zero_gamma(contracts: _Contracts, grid_width: float, grid_points: int) -> f
     lo, hi = spots[change], spots[change + 1]
     g_lo, g_hi = totals[change], totals[change + 1]
     roots = lo - g_lo * (hi - lo) / (g_hi - g_lo)
-    return float(roots[np.argmin(np.abs(roots - spot))])
+    nearest = int(np.argmin(np.abs(roots - 1.0)))
+    return float(lo[nearest]), float(hi[nearest]), float(roots[nearest])

@@ -90,12 +90,15 @@ def _build_slice(
     style: ExerciseStyle,
     quotes: list[OptionQuote],
 ) -> ExpirySlice:
-    quotes = sorted(quotes, key=lambda q: (q.strike, q.right is not Right.CALL))
-    strike = np.array([q.strike for q in quotes])
-    is_call = np.array([q.right is Right.CALL for q in quotes])
-    bid = np.array([q.bid for q in quotes])
-    ask = np.array([q.ask for q in quotes])
-    open_interest = np.array([q.open_interest or 0 for q in quotes], dtype=np.float64)
+    # One pass over the pydantic objects, then numpy: strike ascending, calls first.
+    rows = np.array(
+        [(q.strike, q.right is Right.CALL, q.bid, q.ask, q.open_interest or 0) for q in quotes],
+        dtype=np.float64,
+    ).reshape(-1, 5)
+    order = np.lexsort((-rows[:, 1], rows[:, 0]))
+    strike, call_flag, bid, ask, open_interest = rows[order].T
+    is_call = call_flag.astype(bool)
+    quotes = [quotes[i] for i in order]
     discount = math.exp(-rate * t)
     carry_forward = spot * math.exp((rate - dividend) * t)
     forward = _forward_from_pairs(strike, is_call, bid, ask, discount, carry_forward)
@@ -125,9 +128,9 @@ def _forward_from_pairs(
     discount: float,
     fallback: float,
 ) -> ForwardEstimate:
-    calls = {k: i for i, k in enumerate(strike) if is_call[i]}
-    pairs = [(calls[k], i) for i, k in enumerate(strike) if not is_call[i] and k in calls]
-    if not pairs:
+    # Sorted by strike, calls first: a call and a put of one strike are neighbours.
+    c = np.flatnonzero(is_call[:-1] & ~is_call[1:] & (strike[:-1] == strike[1:]))
+    if c.size == 0:
         return ForwardEstimate(fallback, 0, float("nan"))
-    c, p = (np.array(side) for side in zip(*pairs, strict=True))
+    p = c + 1
     return parity_forward(strike[c], bid[c], ask[c], bid[p], ask[p], discount, fallback)
