@@ -64,6 +64,13 @@ class SmileParams:
         d = np.asarray(k, dtype=np.float64) - self.m
         return self.a + self.b * (self.rho * d + np.sqrt(d * d + self.sigma**2))
 
+    def ssvi_at(self, theta: float) -> SmileParams:
+        """This SSVI slice at ATM total variance `theta`, keeping ρ and ψ: the same smile shape
+        at another time to expiry (θ = σ_ATM²·T). Exact only for slices built by `from_ssvi`,
+        whose w(0) is θ and b = ψ√θ/2."""
+        current = float(self.total_variance(0.0))
+        return SmileParams.from_ssvi(theta, self.rho, 2.0 * self.b / math.sqrt(current))
+
     def density_factor(self, k: ArrayLike) -> NDArray[np.float64]:
         """Gatheral–Jacquier g(k); the implied density is non-negative iff g ≥ 0."""
         k = np.asarray(k, dtype=np.float64)
@@ -88,6 +95,9 @@ class MarketScenario:
     strike_step: float = 1.0
     strikes_each_side: int = 15
     underlying: str = "SPY"
+    # A fixed strike grid (e.g. a day's listed strikes, which do not follow spot); when
+    # empty, `strikes_each_side` strikes either side of spot.
+    listed_strikes: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.timestamp.tzinfo is None:
@@ -98,7 +108,10 @@ class MarketScenario:
             raise ValueError("every expiry must settle after the timestamp")
 
     def strikes(self) -> tuple[float, ...]:
-        """`strikes_each_side` listed strikes either side of the one nearest spot."""
+        """`listed_strikes` if set, else `strikes_each_side` strikes either side of the one
+        nearest spot."""
+        if self.listed_strikes:
+            return self.listed_strikes
         centre = round(self.spot / self.strike_step)
         n = self.strikes_each_side
         return tuple(round((centre + i) * self.strike_step, 2) for i in range(-n, n + 1))
@@ -287,6 +300,21 @@ def quote_chain(scenario: MarketScenario, rng: np.random.Generator) -> ChainSnap
     )
 
 
+def misprice_quote(
+    quote: OptionQuote, fair: float, side: Side, size: float
+) -> tuple[OptionQuote, InjectedMispricing] | None:
+    """Move bid and ask down (buy) or up (sell) by `size` dollars; None when a buy-move
+    would push the bid below zero. Returns the moved quote and what was done to it."""
+    shift = -size if side is Side.BUY else size
+    if quote.bid + shift < 0:
+        return None
+    bid, ask = round(quote.bid + shift, 2), round(quote.ask + shift, 2)
+    moved = OptionQuote(**(quote.model_dump() | {"bid": bid, "ask": ask}))
+    edge = fair - ask if side is Side.BUY else bid - fair
+    record = InjectedMispricing(quote.expiry, quote.strike, quote.right, side, size, edge, fair)
+    return moved, record
+
+
 def inject_mispricings(
     snapshot: ChainSnapshot,
     fair: dict[ContractKey, float],
@@ -305,16 +333,11 @@ def inject_mispricings(
         quote = quotes[index]
         size = float(rng.choice(sizes))
         side = Side.BUY if rng.random() < 0.5 else Side.SELL
-        shift = -size if side is Side.BUY else size
-        if quote.bid + shift < 0:
+        moved = misprice_quote(quote, fair[(quote.expiry, quote.strike, quote.right)], side, size)
+        if moved is None:
             continue
-        bid, ask = round(quote.bid + shift, 2), round(quote.ask + shift, 2)
-        quotes[index] = OptionQuote(**(quote.model_dump() | {"bid": bid, "ask": ask}))
-        value = fair[(quote.expiry, quote.strike, quote.right)]
-        edge = value - ask if side is Side.BUY else bid - value
-        injected.append(
-            InjectedMispricing(quote.expiry, quote.strike, quote.right, side, size, edge, value)
-        )
+        quotes[index], record = moved
+        injected.append(record)
     if len(injected) < count:
         raise ValueError(f"only {len(injected)} of {count} mispricings could be injected")
     return snapshot.model_copy(update={"quotes": tuple(quotes)}), injected
