@@ -218,12 +218,13 @@ class GatewaySimulator:
 
     def account_values(self) -> dict[str, str]:
         values = self.broker.account_values(self.marks())
-        return {"AccountCode": self.account} | {k: f"{v:.2f}" for k, v in values.items()}
+        return {k: f"{v:.2f}" for k, v in values.items()}
 
     def account_update_messages(self) -> list[list[object]]:
         marks = self.marks()
         broker = self.broker
-        messages = [
+        messages = [protocol.account_value("AccountCode", self.account, self.account, "")]
+        messages += [
             protocol.account_value(tag, value, self.account)
             for tag, value in self.account_values().items()
         ]

@@ -1,0 +1,292 @@
+"""Unmodified ib_async 2.1.0 against the simulator over real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import AsyncIterator
+
+import pytest
+from ib_async import IB, LimitOrder, Option, Stock
+
+from spy_core.models import Right
+from spy_gateway_sim import GatewaySimulator
+
+from .conftest import START, TIMEOUT, run, simulator, wait_until
+
+ACCOUNT = "DU1234567"
+
+
+@contextlib.asynccontextmanager
+async def connected(sim: GatewaySimulator, client_id: int = 1) -> AsyncIterator[IB]:
+    ib = IB()
+    await ib.connectAsync("127.0.0.1", sim.port, clientId=client_id, timeout=TIMEOUT)
+    try:
+        yield ib
+    finally:
+        ib.disconnect()
+
+
+def spy_option(expiry: str, strike: float, right: str = "C") -> Option:
+    return Option(
+        "SPY", expiry, strike, right, "SMART", multiplier="100", currency="USD", tradingClass="SPY"
+    )
+
+
+def atm_option(sim: GatewaySimulator, right: Right = Right.CALL) -> Option:
+    expiry = sim.market.expiries[0]
+    strike = min(sim.market.strikes(expiry), key=lambda k: abs(k - sim.market.view().spot))
+    return spy_option(f"{expiry:%Y%m%d}", strike, right.value)
+
+
+def errors_of(ib: IB) -> list[tuple[int, int]]:
+    """(reqId, code) of every error the client receives from now on."""
+    seen: list[tuple[int, int]] = []
+    ib.errorEvent += lambda req_id, code, *_: seen.append((req_id, code))
+    return seen
+
+
+def test_connect_reports_account_next_id_and_simulated_time():
+    async def body():
+        async with simulator(speed=0) as sim, connected(sim) as ib:
+            assert ib.managedAccounts() == [ACCOUNT]
+            assert ib.client.getReqId() >= 1
+            assert await ib.reqCurrentTimeAsync() == START  # frozen clock: exactly the open
+            tags = {v.tag: v.value for v in ib.accountValues()}
+            assert float(tags["NetLiquidation"]) == pytest.approx(1_000_000.0)
+            assert ib.positions() == []
+
+    run(body())
+
+
+def test_qualify_stock_and_options_with_failures_as_none():
+    async def body():
+        async with simulator(speed=0) as sim, connected(sim) as ib:
+            [stock] = await ib.qualifyContractsAsync(Stock("SPY", "SMART", "USD"))
+            assert stock.conId == 756733 and stock.primaryExchange == "ARCA"
+            front, last = sim.market.expiries[0], sim.market.expiries[-1]
+            edge = max(sim.market.strikes(front))  # listed for 0DTE only: the union trap
+            good = atm_option(sim)
+            contracts = [
+                good,
+                spy_option(f"{last:%Y%m%d}", edge),
+                spy_option("20991231", good.strike),
+            ]
+            qualified = await ib.qualifyContractsAsync(*contracts)
+            assert qualified[0] is not None and qualified[0].conId > 0
+            assert qualified[0].localSymbol.startswith("SPY   ")
+            assert qualified[1:] == [None, None]
+
+    run(body())
+
+
+def test_sec_def_opt_params_lists_expiries_and_union_of_strikes():
+    async def body():
+        async with simulator(speed=0) as sim, connected(sim) as ib:
+            chains = await ib.reqSecDefOptParamsAsync("SPY", "", "STK", 756733)
+            smart = [c for c in chains if c.exchange == "SMART"]
+            assert len(smart) == 1 and smart[0].tradingClass == "SPY"
+            assert smart[0].multiplier == "100"
+            assert smart[0].expirations == [f"{e:%Y%m%d}" for e in sim.market.expiries]
+            assert len(smart[0].strikes) == 61  # ±30 strikes on today's expiry
+
+    run(body())
+
+
+def test_streaming_market_data_fills_tickers_with_quotes_and_greeks():
+    async def body():
+        async with simulator() as sim, connected(sim) as ib:
+            [option] = await ib.qualifyContractsAsync(atm_option(sim))
+            [stock] = await ib.qualifyContractsAsync(Stock("SPY", "SMART", "USD"))
+            ticker = ib.reqMktData(option, "101")
+            underlying = ib.reqMktData(stock)
+            await wait_until(lambda: ticker.modelGreeks is not None and ticker.bidGreeks)
+            assert 0 < ticker.bid < ticker.ask
+            assert ticker.callOpenInterest > 0 and ticker.volume >= 0
+            model = ticker.modelGreeks
+            assert 0.2 < model.delta < 0.8 and model.gamma > 0 and model.vega > 0
+            assert model.theta < 0 and 0.03 < model.impliedVol < 2.0
+            assert ticker.bidGreeks.impliedVol < ticker.askGreeks.impliedVol
+            await wait_until(lambda: underlying.bid > 0 and underlying.ask > underlying.bid)
+            assert model.undPrice == pytest.approx(underlying.last, abs=0.05)
+            first = len(ticker.ticks)
+            ticks_seen: list[int] = []
+            ticker.updateEvent += lambda t: ticks_seen.append(len(t.ticks))
+            await wait_until(lambda: len(ticks_seen) >= 3)  # the market moves: more updates
+            assert ticker.marketDataType == 1 and first >= 2
+
+    run(body())
+
+
+def test_snapshot_returns_once_and_keeps_no_subscription():
+    async def body():
+        async with simulator() as sim, connected(sim) as ib:
+            [option] = await ib.qualifyContractsAsync(atm_option(sim, Right.PUT))
+            [ticker] = await asyncio.wait_for(ib.reqTickersAsync(option), TIMEOUT)
+            assert 0 < ticker.bid < ticker.ask and ticker.modelGreeks is not None
+            assert all(not s.subscriptions for s in sim.sessions)
+
+    run(body())
+
+
+def test_10197_then_delayed_market_data_type_3():
+    async def body():
+        async with simulator() as sim, connected(sim) as ib:
+            sim.faults.refuse_live_data = True
+            errors = errors_of(ib)
+            [option] = await ib.qualifyContractsAsync(atm_option(sim))
+            live = ib.reqMktData(option)
+            await wait_until(lambda: any(code == 10197 for _, code in errors))
+            assert math.isnan(live.bid)
+            ib.cancelMktData(option)
+            ib.reqMarketDataType(3)
+            delayed = ib.reqMktData(option)
+            await wait_until(lambda: delayed.bid > 0 and delayed.modelGreeks is not None)
+            assert delayed.marketDataType == 3
+            assert {t.tickType for t in delayed.ticks} & {66, 67}
+
+    run(body())
+
+
+def test_order_partial_fill_then_complete_updates_positions_and_account():
+    async def body():
+        async with simulator() as sim, connected(sim) as ib:
+            sim.faults.partial_fills = True
+            [option] = await ib.qualifyContractsAsync(atm_option(sim))
+            ticker = ib.reqMktData(option)
+            await wait_until(lambda: ticker.ask > 0)
+            order = LimitOrder("BUY", 4, round(ticker.ask + 1.0, 2), orderRef="sig-1", tif="DAY")
+            trade = ib.placeOrder(option, order)
+            await wait_until(lambda: trade.orderStatus.filled > 0)
+            assert trade.orderStatus.filled < 4  # forced partial first
+            await wait_until(lambda: trade.orderStatus.status == "Filled")
+            assert len(trade.fills) >= 2 and sum(f.execution.shares for f in trade.fills) == 4
+            assert all(f.execution.orderRef == "sig-1" for f in trade.fills)
+            await wait_until(lambda: all(f.commissionReport.commission > 0 for f in trade.fills))
+            await wait_until(lambda: [p.position for p in ib.positions()] == [4.0])
+            cash = {v.tag: float(v.value) for v in ib.accountValues() if v.currency == "USD"}
+            paid = sum(f.execution.shares * f.execution.price * 100 for f in trade.fills)
+            fees = sum(f.commissionReport.commission for f in trade.fills)
+            assert cash["TotalCashValue"] == pytest.approx(1_000_000.0 - paid - fees, abs=0.01)
+
+    run(body())
+
+
+def test_cancel_working_order():
+    async def body():
+        async with simulator() as sim, connected(sim) as ib:
+            [option] = await ib.qualifyContractsAsync(atm_option(sim))
+            trade = ib.placeOrder(option, LimitOrder("BUY", 1, 0.01))
+            await wait_until(lambda: trade.orderStatus.status == "Submitted")
+            ib.cancelOrder(trade.order)
+            await wait_until(lambda: trade.orderStatus.status == "Cancelled")
+            assert trade.fills == [] and ib.positions() == []
+
+    run(body())
+
+
+def test_second_connection_with_same_client_id_gets_326_and_is_closed():
+    async def body():
+        async with simulator(speed=0) as sim, connected(sim, client_id=5) as first:
+            second = IB()
+            errors = errors_of(second)
+            with pytest.raises((TimeoutError, ConnectionError)):
+                await second.connectAsync("127.0.0.1", sim.port, clientId=5, timeout=5)
+            assert (-1, 326) in errors
+            assert first.isConnected()
+            assert await first.reqCurrentTimeAsync() == START
+
+    run(body())
+
+
+def test_dropped_connection_then_reconnect_keeps_positions():
+    async def body():
+        async with simulator() as sim:
+            async with connected(sim, client_id=3) as ib:
+                [option] = await ib.qualifyContractsAsync(atm_option(sim))
+                ticker = ib.reqMktData(option)
+                await wait_until(lambda: ticker.ask > 0)
+                trade = ib.placeOrder(option, LimitOrder("BUY", 2, round(ticker.ask + 1.0, 2)))
+                await wait_until(lambda: trade.orderStatus.status == "Filled")
+                disconnected = asyncio.Event()
+                ib.disconnectedEvent += disconnected.set
+                sim.drop_connections()
+                await asyncio.wait_for(disconnected.wait(), TIMEOUT)
+            async with connected(sim, client_id=3) as again:
+                assert [p.position for p in again.positions()] == [2.0]
+                fills = await again.reqExecutionsAsync()
+                assert sum(f.execution.shares for f in fills) == 2
+
+    run(body())
+
+
+def test_restart_rolls_back_next_valid_id_and_reused_ids_are_rejected():
+    async def body():
+        async with simulator() as sim:
+            async with connected(sim, client_id=4) as ib:
+                [option] = await ib.qualifyContractsAsync(atm_option(sim))
+                trade = ib.placeOrder(option, LimitOrder("BUY", 1, 0.01))
+                await wait_until(lambda: trade.orderStatus.status == "Submitted")
+                ib.cancelOrder(trade.order)
+                await wait_until(lambda: trade.orderStatus.status == "Cancelled")
+                used = trade.order.orderId
+            sim.restart()
+            ib = IB()
+            valid_ids: list[int] = []
+            ib.wrapper.nextValidId = valid_ids.append
+            await ib.connectAsync("127.0.0.1", sim.port, clientId=4, timeout=TIMEOUT)
+            errors = errors_of(ib)
+            assert valid_ids == [1]
+            reused = LimitOrder("BUY", 1, 0.01)
+            reused.orderId = used
+            ib.placeOrder(option, reused)
+            await wait_until(lambda: (used, 103) in errors)
+            ib.disconnect()
+
+    run(body())
+
+
+def test_connectivity_loss_and_restore_are_reported():
+    async def body():
+        async with simulator() as sim, connected(sim) as ib:
+            errors = errors_of(ib)
+            sim.lose_connectivity()
+            await wait_until(lambda: (-1, 1100) in errors)
+            sim.restore_connectivity(data_lost=True)
+            await wait_until(lambda: (-1, 1101) in errors)
+            sim.lose_connectivity()
+            sim.restore_connectivity()
+            await wait_until(lambda: (-1, 1102) in errors)
+
+    run(body())
+
+
+def test_same_seed_gives_same_first_quotes():
+    async def first_quotes(seed: int) -> list[tuple[float, float]]:
+        async with simulator(seed=seed, speed=0) as sim, connected(sim) as ib:
+            expiry = f"{sim.market.expiries[0]:%Y%m%d}"
+            strikes = sorted(sim.market.strikes(sim.market.expiries[0]))[25:35]
+            contracts = await ib.qualifyContractsAsync(*(spy_option(expiry, k) for k in strikes))
+            tickers = await asyncio.wait_for(ib.reqTickersAsync(*contracts), TIMEOUT)
+            return [(t.bid, t.ask) for t in tickers]
+
+    async def body():
+        first = await first_quotes(11)
+        assert await first_quotes(11) == first
+        other = await first_quotes(12)
+        assert first != other
+
+    run(body())
+
+
+def test_latency_fault_keeps_replies_in_order():
+    async def body():
+        async with simulator() as sim, connected(sim) as ib:
+            sim.faults.latency = 0.05
+            [option] = await ib.qualifyContractsAsync(atm_option(sim))
+            [ticker] = await asyncio.wait_for(ib.reqTickersAsync(option), TIMEOUT)
+            assert ticker.bid > 0
+            assert (await ib.reqCurrentTimeAsync()) >= START
+
+    run(body())
