@@ -1,0 +1,107 @@
+"""The market model and the simulated clock, without sockets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from spy_core.models import Right, Side
+from spy_detector import detect
+from spy_gateway_sim.clock import SessionClock
+from spy_gateway_sim.market import MarketConfig, MarketModel
+
+from .conftest import START
+
+
+def model(seed: int = 7, **config) -> MarketModel:
+    return MarketModel(MarketConfig(seed=seed, **config), START)
+
+
+def atm_key(market: MarketModel, right: Right = Right.CALL):
+    expiry = market.expiries[0]
+    strike = min(market.strikes(expiry), key=lambda k: abs(k - market.view().spot))
+    return (expiry, strike, right)
+
+
+def test_same_seed_same_path_and_quotes_whatever_the_cadence():
+    one, other = model(), model()
+    for minutes in (1, 7, 30):
+        one.advance_to(START + timedelta(minutes=minutes))
+    other.advance_to(START + timedelta(minutes=30))
+    assert one.view().snapshot == other.view().snapshot
+    assert one.view().spot == other.view().spot
+    different = model(seed=8)
+    different.advance_to(START + timedelta(minutes=30))
+    assert different.view().snapshot != one.view().snapshot
+
+
+def test_quotes_are_on_the_tick_contain_fair_and_volume_only_grows():
+    market = model(mispricing_rate=0.0)
+    previous = {}
+    for minutes in (5, 60, 200):
+        market.advance_to(START + timedelta(minutes=minutes))
+        view = market.view()
+        for key, quote in view.quotes.items():
+            assert round(quote.bid, 2) == quote.bid and round(quote.ask, 2) == quote.ask
+            assert quote.bid <= view.fair[key] <= quote.ask
+            assert quote.volume >= previous.get(key, 0)
+            previous[key] = quote.volume
+    assert sum(previous.values()) > 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clean_chains_have_no_anomalies(seed):
+    market = model(seed=seed, mispricing_rate=0.0)
+    for hours in (0.1, 2.0, 5.0):
+        market.advance_to(START + timedelta(hours=hours))
+        assert list(detect(market.view().snapshot).anomalies) == []
+
+
+def test_injected_mispricing_is_recorded_and_flagged():
+    market = model(seed=1, mispricing_rate=0.0)
+    market.advance_to(START + timedelta(hours=1))
+    key = atm_key(market, Right.PUT)
+    market.inject(key, Side.BUY, 0.40, lifetime=300)
+    [live] = market.live_mispricings()
+    assert (live.expiry, live.strike, live.right, live.side) == (*key, Side.BUY)
+    assert live.edge > 0.1
+    found = {
+        (a.expiry, a.strike, a.right, a.side) for a in detect(market.view().snapshot).anomalies
+    }
+    assert (*key, Side.BUY) in found
+    market.advance_to(START + timedelta(hours=1, minutes=6))
+    assert market.live_mispricings() == ()
+
+
+def test_mispricings_arrive_at_the_configured_rate_near_the_money():
+    market = model(mispricing_rate=2.0, mispricing_lifetime=60.0)
+    seen = set()
+    for minutes in range(1, 31):
+        market.advance_to(START + timedelta(minutes=minutes))
+        view = market.view()
+        for record in view.injected:
+            assert abs(record.strike - view.spot) < 0.03 * view.spot
+            assert record.expiry in market.expiries[:2]
+            seen.add((record.expiry, record.strike, record.right, record.side))
+    assert 20 <= len(seen) <= 100  # ~60 expected in 30 minutes at 2 per minute
+
+
+def test_the_day_rolls_to_the_next_session_with_new_expiries():
+    market = model()
+    first = market.expiries
+    market.advance_to(START + timedelta(days=1, hours=1))
+    assert market.expiries[0] == first[1]
+    assert market.time.date() == first[1]
+
+
+def test_session_clock_plays_the_day_and_skips_the_night():
+    wall = [0.0]
+    clock = SessionClock(START, speed=60.0, monotonic=lambda: wall[0])
+    assert clock.now() == START
+    wall[0] = 60.0
+    assert clock.now() == START + timedelta(hours=1)
+    wall[0] = 7 * 60.0  # 7 trading hours: the 6.5-hour session is over
+    assert clock.now() == datetime(2025, 10, 31, 14, 0, tzinfo=UTC)  # Friday 10:00 ET
+    with pytest.raises(ValueError, match="not inside a trading session"):
+        SessionClock(datetime(2025, 11, 1, 15, 0, tzinfo=UTC))

@@ -1,0 +1,81 @@
+"""The simulated broker's fill rules and bookkeeping, without sockets."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from spy_core.models import Right
+from spy_gateway_sim.instruments import option
+from spy_gateway_sim.orders import Book, Broker, OrderRejectedError, OrderRequest, Status
+
+from .conftest import START
+
+CALL = option(date(2025, 10, 30), 680.0, Right.CALL)
+
+
+def request(order_id: int, action: str = "BUY", quantity: float = 10, limit: float = 1.05):
+    return OrderRequest(order_id, action, quantity, "LMT", limit, "DAY", "", "ref")
+
+
+def book(bid=1.00, ask=1.05, bid_size=5, ask_size=4) -> dict[int, Book]:
+    return {CALL.con_id: Book(bid, ask, bid_size, ask_size, (bid + ask) / 2)}
+
+
+def test_buy_fills_at_the_ask_up_to_its_size_and_the_rest_later():
+    broker = Broker()
+    order = broker.place(1, request(1, limit=1.10), CALL)
+    [first] = broker.match(book(), START)
+    assert (first.shares, first.price, order.status) == (4, 1.05, Status.SUBMITTED)
+    assert broker.match(book(ask=1.20), START) == []  # the book moved away
+    [second] = broker.match(book(ask=1.08, ask_size=50), START)
+    assert second.shares == 6 and order.status is Status.FILLED
+    assert order.avg_price == pytest.approx((4 * 1.05 + 6 * 1.08) / 10)
+    position = broker.positions[CALL.con_id]
+    assert position.quantity == 10
+    assert broker.cash == pytest.approx(1_000_000 - (4 * 1.05 + 6 * 1.08) * 100 - 2.60 - 3.90)
+
+
+def test_sell_closes_the_position_and_realises_pnl():
+    broker = Broker()
+    broker.place(1, request(1, quantity=2, limit=1.05), CALL)
+    broker.match(book(), START)
+    broker.place(1, request(2, "SELL", quantity=2, limit=1.50), CALL)
+    [sold] = broker.match(book(bid=1.60, ask=1.65), START)
+    assert sold.price == 1.60 and broker.positions[CALL.con_id].quantity == 0
+    assert sold.realized_pnl == pytest.approx(2 * 55 - 1.30 - 1.30)  # $0.65 a contract each way
+
+
+def test_forced_partial_fills_take_at_most_half():
+    broker = Broker()
+    broker.place(1, request(1, quantity=8), CALL)
+    fills = [broker.match(book(ask_size=100), START, partial=True)[0].shares for _ in range(4)]
+    assert fills == [4, 2, 1, 1]
+
+
+def test_cancel_duplicates_and_rejections():
+    broker = Broker()
+    broker.place(1, request(5, limit=0.01), CALL)
+    assert broker.next_valid_id(1) == 6 and broker.next_valid_id(2) == 1
+    assert broker.cancel(1, 5).status is Status.CANCELLED
+    for bad, code in (
+        (request(5), 103),  # a used id
+        (request(3), 103),  # below the next valid id
+        (OrderRequest(9, "BUY", 1, "MKT", None, "DAY", "", ""), 387),
+        (request(9, quantity=0), 434),
+        (request(9, limit=1.005), 110),
+    ):
+        with pytest.raises(OrderRejectedError) as raised:
+            broker.place(1, bad, CALL)
+        assert raised.value.code == code
+    with pytest.raises(OrderRejectedError):
+        broker.cancel(1, 5)
+
+
+def test_modifying_a_working_order_changes_its_limit():
+    broker = Broker()
+    order = broker.place(1, request(1, limit=0.50), CALL)
+    assert broker.match(book(), START) == []
+    broker.place(1, request(1, limit=1.05), CALL)
+    assert order.limit == 1.05 and broker.match(book(), START)
