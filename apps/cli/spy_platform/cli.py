@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 from spy_detector import DetectorConfig
 
+from .sim_gateway_command import add_parser as add_sim_gateway_parser
+from .sim_gateway_command import run_sim_gateway
+
 
 def _detector_config(args: argparse.Namespace) -> DetectorConfig:
     return DetectorConfig(
@@ -72,11 +75,14 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--save", metavar="FILE", help="also write the generated chain as JSON")
     _detector_options(demo)
     demo.set_defaults(format="table")
+    add_sim_gateway_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
+    if args.command == "sim-gateway":
+        return run_sim_gateway(args)
     config = _detector_config(args)
     if args.command == "detect":
         from .detect_command import run_detect
