@@ -8,7 +8,7 @@ import math
 from collections.abc import AsyncIterator
 
 import pytest
-from ib_async import IB, LimitOrder, Option, Stock
+from ib_async import IB, LimitOrder, Option, Stock, Trade
 
 from spy_core.models import Right
 from spy_gateway_sim import GatewaySimulator
@@ -45,6 +45,22 @@ def errors_of(ib: IB) -> list[tuple[int, int]]:
     seen: list[tuple[int, int]] = []
     ib.errorEvent += lambda req_id, code, *_: seen.append((req_id, code))
     return seen
+
+
+async def marketable_buy(ib: IB, option: Option, quantity: float, **order: object) -> Trade:
+    """A buy limited $1 above the current ask, so it takes whatever the ask shows."""
+    ticker = ib.reqMktData(option)
+    await wait_until(lambda: ticker.ask > 0)
+    return ib.placeOrder(option, LimitOrder("BUY", quantity, round(ticker.ask + 1.0, 2), **order))
+
+
+async def place_and_cancel(ib: IB, option: Option) -> Trade:
+    """A buy far below the market, acknowledged, then cancelled."""
+    trade = ib.placeOrder(option, LimitOrder("BUY", 1, 0.01))
+    await wait_until(lambda: trade.orderStatus.status == "Submitted")
+    ib.cancelOrder(trade.order)
+    await wait_until(lambda: trade.orderStatus.status == "Cancelled")
+    return trade
 
 
 def test_connect_reports_account_next_id_and_simulated_time():
@@ -154,10 +170,7 @@ def test_order_partial_fill_then_complete_updates_positions_and_account():
         async with simulator() as sim, connected(sim) as ib:
             sim.faults.partial_fills = True
             [option] = await ib.qualifyContractsAsync(atm_option(sim))
-            ticker = ib.reqMktData(option)
-            await wait_until(lambda: ticker.ask > 0)
-            order = LimitOrder("BUY", 4, round(ticker.ask + 1.0, 2), orderRef="sig-1", tif="DAY")
-            trade = ib.placeOrder(option, order)
+            trade = await marketable_buy(ib, option, 4, orderRef="sig-1", tif="DAY")
             await wait_until(lambda: trade.orderStatus.filled > 0)
             assert trade.orderStatus.filled < 4  # forced partial first
             await wait_until(lambda: trade.orderStatus.status == "Filled")
@@ -177,10 +190,7 @@ def test_cancel_working_order():
     async def body():
         async with simulator() as sim, connected(sim) as ib:
             [option] = await ib.qualifyContractsAsync(atm_option(sim))
-            trade = ib.placeOrder(option, LimitOrder("BUY", 1, 0.01))
-            await wait_until(lambda: trade.orderStatus.status == "Submitted")
-            ib.cancelOrder(trade.order)
-            await wait_until(lambda: trade.orderStatus.status == "Cancelled")
+            trade = await place_and_cancel(ib, option)
             assert trade.fills == [] and ib.positions() == []
 
     run(body())
@@ -205,9 +215,7 @@ def test_dropped_connection_then_reconnect_keeps_positions():
         async with simulator() as sim:
             async with connected(sim, client_id=3) as ib:
                 [option] = await ib.qualifyContractsAsync(atm_option(sim))
-                ticker = ib.reqMktData(option)
-                await wait_until(lambda: ticker.ask > 0)
-                trade = ib.placeOrder(option, LimitOrder("BUY", 2, round(ticker.ask + 1.0, 2)))
+                trade = await marketable_buy(ib, option, 2)
                 await wait_until(lambda: trade.orderStatus.status == "Filled")
                 disconnected = asyncio.Event()
                 ib.disconnectedEvent += disconnected.set
@@ -226,11 +234,7 @@ def test_restart_rolls_back_next_valid_id_and_reused_ids_are_rejected():
         async with simulator() as sim:
             async with connected(sim, client_id=4) as ib:
                 [option] = await ib.qualifyContractsAsync(atm_option(sim))
-                trade = ib.placeOrder(option, LimitOrder("BUY", 1, 0.01))
-                await wait_until(lambda: trade.orderStatus.status == "Submitted")
-                ib.cancelOrder(trade.order)
-                await wait_until(lambda: trade.orderStatus.status == "Cancelled")
-                used = trade.order.orderId
+                used = (await place_and_cancel(ib, option)).order.orderId
             sim.restart()
             ib = IB()
             valid_ids: list[int] = []
