@@ -71,7 +71,7 @@ def test_smiles_are_butterfly_free(seed):
         k = np.concatenate([np.linspace(-40, 40, 4001) * atm_sd, np.linspace(-2, 2, 4001)])
         assert smile.density_factor(k).min() >= 0.0
         atm_vol = math.sqrt(float(smile.total_variance(0.0)) / scenario.years(expiry))
-        assert 0.08 * 0.9 <= atm_vol <= 0.60
+        assert 0.08 * 0.9 <= atm_vol <= 0.60 + 1e-12  # sqrt(w/T) rounds
         assert smile.total_variance(-3 * atm_sd) > smile.total_variance(3 * atm_sd)  # puts richer
 
 

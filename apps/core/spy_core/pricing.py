@@ -25,11 +25,17 @@ from scipy.special import erf, erfcx, ndtr
 _SQRT_HALF = np.sqrt(0.5)
 _SQRT_2PI = np.sqrt(2.0 * np.pi)
 _INV_SQRT_2PI = 1.0 / _SQRT_2PI
+_SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
+_LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+_GUESS_STEPS = 3
 # A Halley step smaller than this (relative to s) leaves an error below ~1e-14·s.
 _STEP_TOLERANCE = 1e-4
 _MAX_EXTRA_STEPS = 30
 # Beyond this |ln(F/K)| the near-the-money form itself cancels; the erfcx form is exact there.
 _NEAR_MONEY_MAX_X = 0.25
+# Below this τ = σ√t/2 the erfcx difference cancels to worse than ~1e-14: integrate instead.
+_SMALL_TAU = 0.01
+_SQRT_HALF_PI = np.sqrt(0.5 * np.pi)
 
 FloatArray = NDArray[np.float64]
 
@@ -41,10 +47,15 @@ def _otm_normalised(x_otm: FloatArray, s: FloatArray) -> FloatArray:
     erfcx values nearly cancel) b = e^{−x/2}·½[erf((τ+h)/√2) + erf((τ−h)/√2)] +
     2·sinh(x/2)·N(h+τ); elsewhere the erfcx form of the module docstring.
     """
-    out = _otm_erfcx(x_otm, s)
-    near = _near_money_index(x_otm, s)
-    if near.size:
-        out[near] = _near_money(x_otm[near], s[near])
+    near = _near_money_mask(x_otm, s)
+    small = (s < 2.0 * _SMALL_TAU) & ~near
+    if not (near.any() or small.any()):
+        return _otm_erfcx(x_otm, s)
+    out = np.empty_like(s)
+    plain = ~(near | small)
+    for mask, form in ((plain, _otm_erfcx), (small, _otm_small_tau), (near, _near_money)):
+        if mask.any():
+            out[mask] = form(x_otm[mask], s[mask])
     return out
 
 
@@ -55,8 +66,32 @@ def _otm_erfcx(x_otm: FloatArray, s: FloatArray) -> FloatArray:
     return 0.5 * np.exp(-0.5 * (h * h + tau * tau)) * diff
 
 
-def _near_money_index(x_otm: FloatArray, s: FloatArray) -> np.ndarray:
-    return np.flatnonzero((-x_otm < 0.5 * s * s) & (x_otm > -_NEAR_MONEY_MAX_X))
+def _otm_small_tau(x_otm: FloatArray, s: FloatArray) -> FloatArray:
+    """b for small τ (minutes to expiry), where the two erfcx values differ by O(τ) and their
+    difference keeps only ~ε/τ relative precision.
+
+    With Y(z) = Φ(z)/φ(z) = √(π/2)·erfcx(−z/√2), b = φ(h)e^{−τ²/2}·[Y(h+τ) − Y(h−τ)], and
+    the bracket's Taylor series 2·Σ τⁿY⁽ⁿ⁾(h)/n! (odd n) has derivatives from the recurrence
+    Y' = 1 + hY, Y⁽ⁿ⁺¹⁾ = n·Y⁽ⁿ⁻¹⁾ + h·Y⁽ⁿ⁾: one erfcx, nothing cancels, and the first omitted
+    term is ~τ⁶ relative (below 1e-16 for τ < 0.01).
+    """
+    h = x_otm / s
+    tau = 0.5 * s
+    y0 = _SQRT_HALF_PI * erfcx(-h * _SQRT_HALF)
+    y1 = 1.0 + h * y0
+    y2 = y0 + h * y1
+    y3 = 2.0 * y1 + h * y2
+    y4 = 3.0 * y2 + h * y3
+    y5 = 4.0 * y3 + h * y4
+    tau2 = tau * tau
+    bracket = 2.0 * tau * (y1 + tau2 * (y3 / 6.0 + tau2 * y5 / 120.0))
+    return np.exp(-0.5 * (h * h + tau2)) * _INV_SQRT_2PI * bracket
+
+
+def _near_money_mask(x_otm: FloatArray, s: FloatArray) -> np.ndarray:
+    """|h| < τ, where the two erfcx values nearly cancel, and not so far out that the
+    near-the-money form cancels instead."""
+    return (-x_otm < 0.5 * s * s) & (x_otm > -_NEAR_MONEY_MAX_X)
 
 
 def _near_money(x: FloatArray, s: FloatArray) -> FloatArray:
@@ -191,51 +226,84 @@ def implied_vol(
         discount.shape,
         np.shape(is_call),
     )
-    price, forward, strike, t, discount = (
-        np.broadcast_to(a, shape).ravel() for a in (price, forward, strike, t, discount)
-    )
-    sign = np.broadcast_to(_sign(is_call), shape).ravel()
-    result = np.full(price.shape, np.nan)
+    result = np.full(shape, np.nan)
     with np.errstate(all="ignore"):
+        # Scalars stay scalars until the solve, which sees only the valid inputs.
         x = np.log(forward / strike)
         normalised = price / (discount * np.sqrt(forward * strike))
-        intrinsic = _intrinsic_normalised(x, sign)
-        beta = normalised - intrinsic
-        x_otm = -np.abs(x)
-        upper = np.exp(0.5 * x_otm)
+        intrinsic = _intrinsic_normalised(x, _sign(is_call))
+        beta = np.broadcast_to(normalised - intrinsic, shape)
+        x_otm = np.broadcast_to(-np.abs(x), shape)
+        time_ok = (t > 0) & (discount > 0)
+        valid = time_ok & (beta > 0) & (beta < np.exp(0.5 * x_otm))
         # Within rounding of the intrinsic value the time value is zero, not a tiny vol.
         at_intrinsic = np.abs(beta) <= 2e-15 * np.maximum(normalised, intrinsic)
         at_intrinsic &= np.isfinite(normalised)
-        valid = (t > 0) & (beta > 0) & (beta < upper) & np.isfinite(beta) & (discount > 0)
         valid &= ~at_intrinsic
-        result[(t > 0) & at_intrinsic & (price >= 0) & (discount > 0)] = 0.0
-        idx = np.flatnonzero(valid)
-        if idx.size:
-            s = _solve_normalised(beta[idx], x_otm[idx])
-            result[idx] = s / np.sqrt(t[idx])
-    return result.reshape(shape) if shape else float(result[0])
+        result[time_ok & at_intrinsic & (price >= 0)] = 0.0
+        if valid.any():
+            s = _solve_normalised(beta[valid], x_otm[valid])
+            result[valid] = s / np.sqrt(np.broadcast_to(t, shape)[valid])
+    return result if shape else float(result)
 
 
 def _solve_normalised(beta: FloatArray, x: FloatArray) -> FloatArray:
     """s = σ√t with b(x, s) = β, for x ≤ 0 and 0 < β < e^{x/2}."""
     log_beta = np.log(beta)
-    discriminant = np.maximum(4.0 * log_beta * log_beta - x * x, 0.0)
-    wing = np.sqrt(np.maximum(-4.0 * log_beta - 2.0 * np.sqrt(discriminant), 0.0))
-    s = np.maximum(wing, _SQRT_2PI * beta)
-    s, _ = _halley_step(s, x, log_beta, _otm_erfcx)
-    s, step = _halley_step(s, x, log_beta, _otm_erfcx)
+    s = _initial_guess(x, beta, log_beta)
+    s, _ = _fast_halley_step(s, x, log_beta)
+    s, step = _fast_halley_step(s, x, log_beta)
     pending = np.flatnonzero(~(np.abs(step) <= _STEP_TOLERANCE * s))
     for _ in range(_MAX_EXTRA_STEPS):
         if pending.size == 0:
             break
-        s_pending, step = _halley_step(s[pending], x[pending], log_beta[pending], _otm_erfcx)
+        s_pending, step = _fast_halley_step(s[pending], x[pending], log_beta[pending])
         s[pending] = s_pending
         pending = pending[~(np.abs(step) <= _STEP_TOLERANCE * s_pending)]
-    # The erfcx form loses digits near the money; polish those with the exact form.
-    near = _near_money_index(x, s)
-    if near.size:
-        s[near], _ = _halley_step(s[near], x[near], log_beta[near], _near_money)
+    # The erfcx form loses digits near the money and at small τ (minutes to expiry): one
+    # more step there with the forms that keep them.
+    polish = np.flatnonzero((s < 2.0 * _SMALL_TAU) | _near_money_mask(x, s))
+    if polish.size:
+        s[polish], _ = _halley_step(s[polish], x[polish], log_beta[polish], _otm_normalised)
     return s
+
+
+def _initial_guess(x: FloatArray, beta: FloatArray, log_beta: FloatArray) -> FloatArray:
+    """A start within a few percent, so two Halley steps converge almost everywhere.
+
+    From the larger of the wing asymptote (ln b ≈ −x²/2s² − s²/8) and the at-the-money
+    inverse (b ≈ s/√(2π)), Newton steps in ln s on a model with no special functions:
+    ln b ≈ −h²/2 − s²/8 + ln s − ln(1 + √(π/2)|h| + h²) − ln√(2π), the small-τ form of
+    `_otm_small_tau` with Y'(h) replaced by a rational that is exact at h = 0 and as h → −∞.
+    """
+    discriminant = np.maximum(4.0 * log_beta * log_beta - x * x, 0.0)
+    wing = np.sqrt(np.maximum(-4.0 * log_beta - 2.0 * np.sqrt(discriminant), 0.0))
+    s = np.maximum(wing, _SQRT_2PI * beta)
+    for _ in range(_GUESS_STEPS):
+        h = x / s
+        h2 = h * h
+        a_h = _SQRT_HALF_PI * np.abs(h)
+        quarter_s2 = 0.25 * s * s
+        denominator = 1.0 + a_h + h2
+        model = np.log(s / denominator) - 0.5 * (h2 + 0.5 * quarter_s2) - _LOG_SQRT_2PI
+        slope = h2 - quarter_s2 + 1.0 + (a_h + 2.0 * h2) / denominator
+        s = s * np.exp(np.clip((log_beta - model) / slope, -1.0, 1.0))
+    return s
+
+
+def _fast_halley_step(
+    s: FloatArray, x: FloatArray, log_beta: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """`_halley_step` on the erfcx form with its exponential cancelled out: with
+    D = erfcx(−(h+τ)/√2) − erfcx((τ−h)/√2), ln b = ln(D/2) − (h² + τ²)/2 and f' = √(2/π)/D."""
+    h = x / s
+    tau = 0.5 * s
+    diff = erfcx(-(h + tau) * _SQRT_HALF) - erfcx((tau - h) * _SQRT_HALF)
+    f = np.log(0.5 * diff) - 0.5 * (h * h + tau * tau) - log_beta
+    f1 = _SQRT_2_OVER_PI / diff
+    newton = f / f1
+    step = newton / (1.0 - 0.5 * newton * (h * h / s - 0.5 * tau - f1))
+    return s - step, step
 
 
 def _halley_step(
