@@ -42,6 +42,33 @@ def test_implied_vol_recovers_vol_of_otm_options_to_1e12(forward, stdevs, t, vol
     assert abs(implied_vol(price, forward, strike, t, df, call) - vol) <= 1e-12
 
 
+@settings(max_examples=300, deadline=None)
+@given(forwards, st.floats(0.0, 4.0), st.floats(2 * MINUTE, 1 / 365), vols, st.booleans())
+def test_zero_dte_implied_vol_to_1e12_against_the_reference(forward, stdevs, t, vol, call):
+    """Minutes to expiry near the money: where the erfcx difference alone keeps ~ε/τ."""
+    s = vol * math.sqrt(t)
+    strike = forward * math.exp(stdevs * s if call else -stdevs * s)
+    price = reference_price(forward, strike, t, vol, 1.0, call)
+    assume(price >= 1e-8 * forward)
+    assert abs(implied_vol(price, forward, strike, t, 1.0, call) - vol) <= 1e-12
+
+
+@pytest.mark.parametrize("minutes", [2, 7, 30, 390])
+def test_zero_dte_grid_near_the_money_to_1e12(minutes):
+    """A grid where a difference of two erfcx values would lose the 12th digit: |h| < 1
+    and τ = σ√t/2 down to 1e-4."""
+    t = minutes * MINUTE
+    cases = [
+        (600.0 * math.exp(side * stdevs * vol * math.sqrt(t)), vol, side > 0)
+        for vol in (0.3, 1.0, 2.0)
+        for stdevs in np.linspace(0.0, 1.0, 21)
+        for side in (-1, 1)
+    ]
+    strike, vol, call = (np.array(column) for column in zip(*cases, strict=True))
+    price = np.array([reference_price(600.0, k, t, v, 1.0, c) for k, v, c in cases])
+    assert np.max(np.abs(implied_vol(price, 600.0, strike, t, 1.0, call) - vol)) <= 1e-12
+
+
 @settings(max_examples=150, deadline=None)
 @given(forwards, st.floats(-0.2, 0.2), st.floats(2 * MINUTE, 1 / 365), vols, st.booleans())
 def test_zero_dte_round_trip_through_our_own_price(forward, log_moneyness, t, vol, call):
