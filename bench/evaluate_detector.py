@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -41,6 +42,9 @@ _SLACK = 1e-9  # edges are differences of floats; 0.08 may be stored as 0.079999
 # e.g. a vertical or butterfly the moved quote broke, flagged on its neighbour.
 COLLATERAL_DISTANCE = 2.0
 MatchKey = tuple[date, float, Right, Side]
+
+if TYPE_CHECKING:
+    from spy_detector import DetectorConfig
 
 
 @dataclass(frozen=True)
@@ -193,11 +197,13 @@ def make_chain(
     return snapshot, injected, fair
 
 
-def run(chains: int, seed: int) -> tuple[list[ChainOutcome], list[float]]:
-    """Outcomes of the detector with its default config, and its run time per chain (s)."""
+def run(
+    chains: int, seed: int, config: DetectorConfig | None = None
+) -> tuple[list[ChainOutcome], list[float]]:
+    """Outcomes of the detector (default config unless given), and its time per chain (s)."""
     from spy_detector import DetectorConfig, detect
 
-    config = DetectorConfig()
+    config = config or DetectorConfig()
     outcomes, seconds = [], []
     for index in range(2 * chains):
         snapshot, injected, fair = make_chain(seed, index, chains)

@@ -50,8 +50,10 @@ def test_quotes_are_on_the_tick_contain_fair_and_volume_only_grows():
     assert sum(previous.values()) > 0
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", range(8))
 def test_clean_chains_have_no_anomalies(seed):
+    """Seed 6 at +2 h once gave six smile flags: a 1DTE smile too sharp at the money for
+    knots uniform in log-moneyness (the detector now also fits a stretched coordinate)."""
     market = model(seed=seed, mispricing_rate=0.0)
     for hours in (0.1, 2.0, 5.0):
         market.advance_to(START + timedelta(hours=hours))

@@ -36,6 +36,7 @@ _MAX_EXTRA_STEPS = 30
 _NEAR_MONEY_MAX_X = 0.25
 # Below this τ = σ√t/2 the erfcx difference cancels to worse than ~1e-14: integrate instead.
 _SMALL_TAU = 0.01
+_SMALL_TAU_MAX_H = 40.0
 _SQRT_HALF_PI = np.sqrt(0.5 * np.pi)
 
 FloatArray = NDArray[np.float64]
@@ -49,7 +50,7 @@ def _otm_normalised(x_otm: FloatArray, s: FloatArray) -> FloatArray:
     2·sinh(x/2)·N(h+τ); elsewhere the erfcx form of the module docstring.
     """
     near = _near_money_mask(x_otm, s)
-    small = (s < 2.0 * _SMALL_TAU) & ~near
+    small = _small_tau_mask(x_otm, s) & ~near
     if not (near.any() or small.any()):
         return _otm_erfcx(x_otm, s)
     out = np.empty_like(s)
@@ -87,6 +88,12 @@ def _otm_small_tau(x_otm: FloatArray, s: FloatArray) -> FloatArray:
     tau2 = tau * tau
     bracket = 2.0 * tau * (y1 + tau2 * (y3 / 6.0 + tau2 * y5 / 120.0))
     return np.exp(-0.5 * (h * h + tau2)) * _INV_SQRT_2PI * bracket
+
+
+def _small_tau_mask(x_otm: FloatArray, s: FloatArray) -> np.ndarray:
+    """Where `_otm_small_tau` is needed and valid: small τ, and |h| short of the far wing,
+    whose steep ln b(s) forgives the erfcx form's error (and whose Taylor terms overflow)."""
+    return (s < 2.0 * _SMALL_TAU) & (x_otm > -_SMALL_TAU_MAX_H * s)
 
 
 def _near_money_mask(x_otm: FloatArray, s: FloatArray) -> np.ndarray:
@@ -263,7 +270,7 @@ def _solve_normalised(beta: FloatArray, x: FloatArray) -> FloatArray:
         pending = pending[~(np.abs(step) <= _STEP_TOLERANCE * s_pending)]
     # The erfcx form loses digits near the money and at small τ (minutes to expiry): one
     # more step there with the forms that keep them.
-    polish = np.flatnonzero((s < 2.0 * _SMALL_TAU) | _near_money_mask(x, s))
+    polish = np.flatnonzero(_small_tau_mask(x, s) | _near_money_mask(x, s))
     if polish.size:
         s[polish], _ = _halley_step(s[polish], x[polish], log_beta[polish], _otm_normalised)
     return s

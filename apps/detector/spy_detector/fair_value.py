@@ -30,7 +30,10 @@ class FairValues:
 
 def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     """Fit the smile on out-of-the-money quotes (puts below the forward, calls at or above)
-    and price every quote, in- or out-of-the-money, from it.
+    and price every quote, in- or out-of-the-money, from it. The smile is fitted twice, in
+    log-moneyness and in stretched moneyness (`_stretched_moneyness`), and a quote is judged
+    against the fit nearer its mid: each parameterisation has chains it fits badly, and a
+    quote only both call mispriced is one the data, not the model, calls mispriced.
 
     Deep in-the-money prices carry almost no time value, so their implied vols are noise;
     parity lets the out-of-the-money side speak for both.
@@ -56,22 +59,45 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     fit_quotes = np.flatnonzero(two_sided)
     bound_quotes = np.flatnonzero(bound_only)
     half_width = np.maximum(0.5 * (iv_ask - iv_bid), _vol_of_half_tick(chain, iv_mid, config))
-    fit = fit_smile(
-        k_fit=k_strikes[strike_of_quote[fit_quotes]],
-        mid_vol=iv_mid[fit_quotes],
-        half_width=half_width[fit_quotes],
-        k_bound=k_strikes[strike_of_quote[bound_quotes]],
-        upper_vol=iv_ask[bound_quotes],
-        k_eval=k_strikes,
-        fit_index=strike_of_quote[fit_quotes],
-        settings=config.smile,
-    )
-    if fit is None:
+    fitted_strikes = strike_of_quote[fit_quotes]
+
+    def smile_in(coordinate: np.ndarray):
+        fit = fit_smile(
+            k_fit=coordinate[fitted_strikes],
+            mid_vol=iv_mid[fit_quotes],
+            half_width=half_width[fit_quotes],
+            k_bound=coordinate[strike_of_quote[bound_quotes]],
+            upper_vol=iv_ask[bound_quotes],
+            k_eval=coordinate,
+            fit_index=fitted_strikes,
+            settings=config.smile,
+        )
+        if fit is None:
+            return None
+        vol = fit.vol[strike_of_quote]
+        fair = black76_price(forward, chain.strike, t, vol, df, chain.is_call)
+        error = black76_vega(forward, chain.strike, t, vol, df) * fit.vol_error[strike_of_quote]
+        return fit, vol, fair, error
+
+    plain = smile_in(k_strikes)
+    if plain is None:
         nan = np.full(chain.strike.shape, np.nan)
         return FairValues(nan, nan, nan, nan, nan, None, fit_quotes.size, bound_quotes.size)
-    vol = fit.vol[strike_of_quote]
-    fair = black76_price(forward, chain.strike, t, vol, df, chain.is_call)
-    fair_error = black76_vega(forward, chain.strike, t, vol, df) * fit.vol_error[strike_of_quote]
+    fit, vol, fair, fair_error = plain
+    # Consensus: a quote is judged against whichever smile is nearer its mid, so it is
+    # flagged only when both parameterisations call it mispriced; when the first sees no
+    # edge anywhere, the second cannot add one.
+    if _any_edge(chain, fair, config.min_edge):
+        stretched = smile_in(
+            _stretched_moneyness(k_strikes, fitted_strikes, iv_mid[fit_quotes], t, config)
+        )
+        if stretched is not None:
+            _, vol_s, fair_s, error_s = stretched
+            mid = 0.5 * (chain.bid + chain.ask)
+            nearer = np.abs(fair_s - mid) < np.abs(fair - mid)
+            vol = np.where(nearer, vol_s, vol)
+            fair = np.where(nearer, fair_s, fair)
+            fair_error = np.where(nearer, error_s, fair_error)
     allowance = np.zeros_like(fair)
     if chain.style is ExerciseStyle.AMERICAN:
         fair, allowance = _american_adjustment(chain, fair, in_the_money=~otm)
@@ -81,6 +107,25 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     return FairValues(
         fair, fair_error, vol, buy_edge, sell_edge, fit, fit_quotes.size, bound_quotes.size
     )
+
+
+def _any_edge(chain: ExpirySlice, fair: np.ndarray, min_edge: float) -> bool:
+    with np.errstate(invalid="ignore"):
+        return bool(np.any((fair - chain.ask >= min_edge) | (chain.bid - fair >= min_edge)))
+
+
+def _stretched_moneyness(
+    k: np.ndarray, fitted: np.ndarray, fitted_vol: np.ndarray, t: float, config: DetectorConfig
+) -> np.ndarray:
+    """asinh(k / (c·σ_atm·√t)): log-moneyness in at-the-money standard deviations near the
+    money, compressed logarithmically in the wings. Uniform knots in k cannot follow a short
+    expiry's sharp at-the-money curvature when the quoted strikes span a wide range (an index
+    chain out to strike 200); uniform knots here can, but bend too little in sparse wings."""
+    if fitted.size == 0:
+        return k
+    nearest = np.argsort(np.abs(k[fitted]))[:3]
+    atm_sd = float(np.median(fitted_vol[nearest])) * np.sqrt(t)
+    return np.arcsinh(k / (config.smile.atm_stretch * atm_sd))
 
 
 def _vol_of_half_tick(chain: ExpirySlice, iv_mid: np.ndarray, config: DetectorConfig) -> np.ndarray:

@@ -22,6 +22,7 @@ from .config import SmileSettings
 FloatArray = np.ndarray
 _HUBER_ITERATIONS = 2  # monotone (Huber) steps before the redescending (Tukey) ones
 _FOUR = np.arange(4)
+_RIDGE = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,6 @@ class SmileFit:
 
     vol: FloatArray
     vol_error: FloatArray
-    in_fit: FloatArray  # bool: quote contributed a mid to the fit
     outlier: FloatArray  # bool: robust weight dropped to zero
     residual_scale: float  # robust std of mid residuals in half-spread units
     atm_vol: float
@@ -104,8 +104,6 @@ def fit_smile(
 
     hat_diag = _hat_diagonal(basis_fit, inverse, weights)
     loo_ok = hat_diag < 0.999
-    in_fit = np.zeros(k_eval.size, dtype=bool)
-    in_fit[fit_index] = True
     vol[fit_index] = np.where(loo_ok, (fitted - hat_diag * mid_vol) / (1.0 - hat_diag), fitted)
     rows = smoother_eval[fit_index]
     rows[np.arange(n), np.arange(n)] = 0.0
@@ -113,7 +111,7 @@ def fit_smile(
     vol_error[fit_index] = np.sqrt(rows**2 @ variance_obs)
     outlier = np.zeros(k_eval.size, dtype=bool)
     outlier[fit_index] = robust == 0.0
-    return SmileFit(vol, vol_error, in_fit, outlier, float(scale), atm)
+    return SmileFit(vol, vol_error, outlier, float(scale), atm)
 
 
 def _hat_diagonal(basis: FloatArray, inverse: FloatArray, weights: FloatArray) -> FloatArray:
@@ -186,6 +184,9 @@ def _solve(
     if bound_terms is not None:
         normal += bound_terms[0]
         rhs += bound_terms[1]
+    # A ridge far below any real weight keeps the system solvable when the robust weights
+    # have zeroed every quote under some basis function.
+    normal[np.diag_indices_from(normal)] += _RIDGE * np.trace(normal)
     inverse = np.linalg.inv(normal)
     return inverse @ rhs, inverse
 
