@@ -125,3 +125,22 @@ def test_real_spx_chain_has_no_flags(real_chain_path):
     stretched second fit); the consensus of the two fits flags nothing."""
     analysis = detect(load_chain(real_chain_path("cboe_spx_2023-09-14_1631ET.csv")).snapshot)
     assert analysis.anomalies == []
+
+
+def test_one_tick_bounds_follow_the_class_tick_size():
+    """A $0.05 bid is a live two-sided quote for SPY (penny ticks) but only the minimum
+    increment of an SPXW option, where it says no more than 'worth at most the ask'."""
+    spy = flat_chain()
+    spxw = spy.model_copy(
+        update={
+            "underlying": "SPX",
+            "quotes": tuple(q.model_copy(update={"root": "SPXW"}) for q in spy.quotes),
+        }
+    )
+    low_bids = sum(1 for q in spy.quotes if 0.01 < q.bid <= 0.05)
+    assert low_bids > 0  # the premise: some quotes bid between one penny and one nickel
+    [spy_report] = detect(spy).expiries
+    [spxw_report] = detect(spxw).expiries
+    assert spxw_report.bound_only > spy_report.bound_only
+    assert spxw_report.fitted < spy_report.fitted
+    assert detect(spxw, DetectorConfig(tick=0.01)).expiries[0].bound_only == spy_report.bound_only

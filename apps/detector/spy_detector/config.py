@@ -30,8 +30,10 @@ class DetectorConfig(BaseModel):
 
     min_edge: float = Field(default=0.03, ge=0)  # dollars beyond fair at the executable side
     min_score: float = Field(default=3.0, ge=0)  # edge over its standard error
-    tick: float = Field(default=0.01, gt=0)  # minimum price increment; bound-only below/at it
-    arbitrage_tolerance: float | None = Field(default=None, ge=0)  # default: one tick
+    # Minimum price increment: None follows each class's exchange rule (spy_core.ticks); a
+    # quote bid at one tick or less only bounds the smile.
+    tick: float | None = Field(default=None, gt=0)
+    arbitrage_tolerance: float | None = Field(default=None, ge=0)  # default: the largest tick
     max_expiries: int | None = Field(default=None, ge=1)  # nearest N expiries only
     default_rate: float = Field(default=0.04, ge=-0.05, le=0.5)  # when the snapshot has none
     # Standard error of the rate (given in the snapshot, defaulted): widens the uncertainty
@@ -40,10 +42,6 @@ class DetectorConfig(BaseModel):
     rate_error_default: float = Field(default=0.015, ge=0)
     dealer_convention: DealerConvention = DealerConvention.LONG_CALLS_SHORT_PUTS
     smile: SmileSettings = SmileSettings()
-
-    @property
-    def arbitrage_slack(self) -> float:
-        return self.tick if self.arbitrage_tolerance is None else self.arbitrage_tolerance
 
 
 class StreamSettings(BaseModel):

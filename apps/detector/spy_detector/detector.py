@@ -83,7 +83,10 @@ def anomaly_to_dict(anomaly: Anomaly) -> dict:
 def detect(snapshot: ChainSnapshot, config: DetectorConfig | None = None) -> ChainAnalysis:
     config = config or DetectorConfig()
     slices, expired = split_expiries(
-        snapshot, config.default_rate, (config.rate_error_given, config.rate_error_default)
+        snapshot,
+        config.default_rate,
+        (config.rate_error_given, config.rate_error_default),
+        config.tick,
     )
     excluded: dict[str, int] = {}
     if expired:
@@ -119,12 +122,15 @@ def _expiry_anomalies(
     """Static-arbitrage violations first (model-free), then smile mispricings; one anomaly per
     quote and side, the model-free finding taking precedence."""
     found: dict[tuple[int, Side], Anomaly] = {}
-    for violation in static_arbitrage(chain, config.arbitrage_slack):
+    slack = arbitrage_slack(chain, config)
+    for violation in static_arbitrage(chain, slack):
         if not reportable(violation.kind, violation.amount, math.inf, config):
             continue
         index, side = _attribute(violation, values)
         if (index, side) not in found:
-            found[(index, side)] = _arbitrage_anomaly(chain, values, violation, index, side, config)
+            found[(index, side)] = _arbitrage_anomaly(
+                chain, values, violation, index, side, slack, config
+            )
     for index, side, edge in _smile_candidates(values, config):
         if (index, side) in found:
             continue
@@ -157,7 +163,10 @@ def _uncertainty(chain: ExpirySlice, values: FairValues, i: int, config: Detecto
     spread = chain.ask[i] - chain.bid[i]
     discounting = chain.discount_error * values.fair[i]
     return math.sqrt(
-        values.fair_error[i] ** 2 + discounting**2 + (0.25 * spread) ** 2 + (0.5 * config.tick) ** 2
+        values.fair_error[i] ** 2
+        + discounting**2
+        + (0.25 * spread) ** 2
+        + (0.5 * chain.tick[i]) ** 2
     )
 
 
@@ -181,11 +190,12 @@ def _arbitrage_anomaly(
     violation: Violation,
     index: int,
     side: Side,
+    slack: float,
     config: DetectorConfig,
 ) -> Anomaly:
     smile_fair = values.fair[index]
     fair = violation.bound if math.isnan(smile_fair) else float(smile_fair)
-    score = violation.amount / config.arbitrage_slack if config.arbitrage_slack else math.inf
+    score = violation.amount / slack if slack else math.inf
     return _anomaly(
         chain,
         index,
@@ -223,6 +233,14 @@ def _anomaly(
         root=chain.root,
         detail=detail,
     )
+
+
+def arbitrage_slack(chain: ExpirySlice, config: DetectorConfig) -> float:
+    """Dollars a static bound may be crossed by before it counts: one (largest) tick of the
+    class unless configured, since a quote can only sit on the tick grid."""
+    if config.arbitrage_tolerance is not None:
+        return config.arbitrage_tolerance
+    return float(chain.tick.max())
 
 
 def ranked(anomalies: Iterable[Anomaly]) -> list[Anomaly]:

@@ -53,12 +53,12 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     iv_bid[otm], iv_ask[otm], iv_mid[otm] = implied_vol(
         np.stack([bid, ask, 0.5 * (bid + ask)]), forward, strike, t, df, is_call
     )
-    two_sided = otm & (chain.bid > config.tick + 1e-9) & np.isfinite(iv_bid) & np.isfinite(iv_ask)
+    two_sided = otm & (chain.bid > chain.tick + 1e-9) & np.isfinite(iv_bid) & np.isfinite(iv_ask)
     two_sided &= np.isfinite(iv_mid)
     bound_only = otm & ~two_sided & np.isfinite(iv_ask)
     fit_quotes = np.flatnonzero(two_sided)
     bound_quotes = np.flatnonzero(bound_only)
-    half_width = np.maximum(0.5 * (iv_ask - iv_bid), _vol_of_half_tick(chain, iv_mid, config))
+    half_width = np.maximum(0.5 * (iv_ask - iv_bid), _vol_of_half_tick(chain, iv_mid))
     fitted_strikes = strike_of_quote[fit_quotes]
 
     def smile_in(coordinate: np.ndarray):
@@ -128,11 +128,11 @@ def _stretched_moneyness(
     return np.arcsinh(k / (config.smile.atm_stretch * atm_sd))
 
 
-def _vol_of_half_tick(chain: ExpirySlice, iv_mid: np.ndarray, config: DetectorConfig) -> np.ndarray:
+def _vol_of_half_tick(chain: ExpirySlice, iv_mid: np.ndarray) -> np.ndarray:
     """The vol move worth half a tick: the floor of a quote's vol band (locked markets)."""
     vega = black76_vega(chain.forward.forward, chain.strike, chain.t, iv_mid, chain.discount)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return 0.5 * config.tick / vega
+        return 0.5 * chain.tick / vega
 
 
 def _american_adjustment(

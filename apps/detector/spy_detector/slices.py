@@ -12,6 +12,7 @@ import numpy as np
 from spy_core.forward import ForwardEstimate, parity_forward
 from spy_core.market_hours import Settlement, time_to_expiry
 from spy_core.models import ChainSnapshot, ExerciseStyle, OptionQuote, Right
+from spy_core.ticks import TickRule, tick_rule
 
 # Underlyings whose options are European; everything else is treated as American, which
 # only makes the checks more conservative (no parity check, early-exercise allowance).
@@ -37,6 +38,7 @@ class ExpirySlice:
     bid: np.ndarray
     ask: np.ndarray
     open_interest: np.ndarray  # 0 where unknown
+    tick: np.ndarray  # minimum price increment at each quote's price level
     quotes: tuple[OptionQuote, ...]
 
 
@@ -50,9 +52,15 @@ def settlement_of(root: str | None) -> Settlement:
 
 
 def split_expiries(
-    snapshot: ChainSnapshot, default_rate: float, rate_error: tuple[float, float] = (0.0, 0.0)
+    snapshot: ChainSnapshot,
+    default_rate: float,
+    rate_error: tuple[float, float] = (0.0, 0.0),
+    tick: float | None = None,
 ) -> tuple[list[ExpirySlice], list[tuple[date, str | None]]]:
     """Slices of live expiries, nearest first, and the (expiry, root) pairs already expired.
+
+    Each quote's tick comes from its class's exchange rule (`spy_core.ticks`) unless `tick`
+    overrides it for every quote.
 
     `rate_error` is the rate's standard error (given, defaulted): deep in-the-money fair
     values move with the discount factor, so a guessed rate must widen their uncertainty.
@@ -71,8 +79,11 @@ def split_expiries(
         if t <= 0:
             expired.append((expiry, root))
             continue
+        rule = tick_rule(root or snapshot.underlying) if tick is None else TickRule(tick, tick)
         live.append(
-            _build_slice(snapshot.spot, expiry, root, t, rate, rate_sd, dividend, style, quotes)
+            _build_slice(
+                snapshot.spot, expiry, root, t, rate, rate_sd, dividend, style, rule, quotes
+            )
         )
     live.sort(key=lambda s: (s.t, s.root or ""))
     expired.sort(key=lambda pair: (pair[0], pair[1] or ""))
@@ -88,6 +99,7 @@ def _build_slice(
     rate_sd: float,
     dividend: float,
     style: ExerciseStyle,
+    rule: TickRule,
     quotes: list[OptionQuote],
 ) -> ExpirySlice:
     # One pass over the pydantic objects, then numpy: strike ascending, calls first.
@@ -116,6 +128,7 @@ def _build_slice(
         bid,
         ask,
         open_interest,
+        rule.size(ask),
         tuple(quotes),
     )
 
