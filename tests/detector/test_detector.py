@@ -9,6 +9,7 @@ import pytest
 from bench.evaluate_detector import make_chain
 from spy_core.chain_io import load_chain
 from spy_core.models import AnomalyKind, Right, Side
+from spy_core.synthetic import sample_chain
 from spy_detector import DetectorConfig, detect
 
 from .chains import NOW, flat_chain
@@ -144,3 +145,20 @@ def test_one_tick_bounds_follow_the_class_tick_size():
     assert spxw_report.bound_only > spy_report.bound_only
     assert spxw_report.fitted < spy_report.fitted
     assert detect(spxw, DetectorConfig(tick=0.01)).expiries[0].bound_only == spy_report.bound_only
+
+
+def test_a_mispriced_one_tick_offer_is_reported_not_used_as_a_cap():
+    """A one-tick bid only bounds the smile from above (at its ask). When such an offer sits
+    far below its neighbours' smile, it is the mispricing: reported as a buy, and the smile is
+    not dragged down onto it (which would flag its honest neighbours as sells)."""
+    clean, _ = sample_chain(seed=7, mispricings=0)
+    assert detect(clean).anomalies == []
+    quotes = [
+        q.model_copy(update={"bid": 0.01, "ask": 0.20})
+        if (q.strike, q.right) == (666.0, Right.CALL)  # fair ≈ 0.40
+        else q
+        for q in clean.quotes
+    ]
+    found = flags(clean.model_copy(update={"quotes": tuple(quotes)}))
+    assert (666.0, Right.CALL, Side.BUY) in found
+    assert [key for key in found if key[2] is Side.SELL] == []

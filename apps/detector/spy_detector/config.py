@@ -18,6 +18,9 @@ class SmileSettings(BaseModel):
     huber_c: float = Field(default=2.0, gt=0)  # residuals in half-spread units
     tukey_c: float = Field(default=6.0, gt=0)
     min_residual_scale: float = Field(default=0.5, gt=0)
+    # A cap (bound-only offer) between two-sided quotes that the uncapped smile overshoots by
+    # more than this many scaled half-ticks is a mispriced offer, not a bound.
+    cap_doubt: float = Field(default=6.0, gt=0)
     # c in the second fit's coordinate asinh(k / (c·σ_atm·√t)): at-the-money standard
     # deviations over which it stays linear in log-moneyness k.
     atm_stretch: float = Field(default=1.5, gt=0)

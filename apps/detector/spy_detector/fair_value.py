@@ -58,7 +58,8 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     bound_only = otm & ~two_sided & np.isfinite(iv_ask)
     fit_quotes = np.flatnonzero(two_sided)
     bound_quotes = np.flatnonzero(bound_only)
-    half_width = np.maximum(0.5 * (iv_ask - iv_bid), _vol_of_half_tick(chain, iv_mid))
+    half_tick = _vol_of_half_tick(chain, np.where(two_sided, iv_mid, iv_ask))
+    half_width = np.maximum(0.5 * (iv_ask - iv_bid), half_tick)
     fitted_strikes = strike_of_quote[fit_quotes]
 
     def smile_in(coordinate: np.ndarray):
@@ -68,8 +69,11 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
             half_width=half_width[fit_quotes],
             k_bound=coordinate[strike_of_quote[bound_quotes]],
             upper_vol=iv_ask[bound_quotes],
+            # Only the offer is information: a cap is as certain as half a tick.
+            bound_half_width=half_tick[bound_quotes],
             k_eval=coordinate,
             fit_index=fitted_strikes,
+            bound_index=strike_of_quote[bound_quotes],
             settings=config.smile,
         )
         if fit is None:

@@ -46,8 +46,10 @@ def fit_smile(
     half_width: FloatArray,
     k_bound: FloatArray,
     upper_vol: FloatArray,
+    bound_half_width: FloatArray,
     k_eval: FloatArray,
     fit_index: FloatArray,
+    bound_index: FloatArray,
     settings: SmileSettings,
 ) -> SmileFit | None:
     """Fit vol(k) to two-sided quotes and return values at `k_eval`.
@@ -71,6 +73,7 @@ def fit_smile(
     basis_bound = _design(k_bound, knots)
     bound_weight = _median(base_weight)
     active_bound = np.zeros(k_bound.size, dtype=bool)
+    inside = (k_bound > k_fit.min()) & (k_bound < k_fit.max())
     bound_terms = _bound_terms(basis_bound, active_bound, upper_vol, bound_weight)
     robust = np.ones(n)
     weights = base_weight
@@ -83,8 +86,14 @@ def fit_smile(
         standardized = loo_residual / half_width
         scale = _robust_scale(standardized, robust, settings.min_residual_scale)
         robust = _robust_weights(standardized / scale, iteration >= _HUBER_ITERATIONS, settings)
-        violated = active_bound | (basis_bound @ coef > upper_vol)
-        if violated.sum() != active_bound.sum():
+        excess = basis_bound @ coef - upper_vol
+        if iteration == 0:
+            # Between two-sided quotes, a cap the uncapped curve overshoots by many of the
+            # quote's own half-widths is more likely a mispriced offer (to be reported) than
+            # a bound on the smile: it never caps. Beyond them, caps are all there is.
+            plausible = ~inside | (excess <= settings.cap_doubt * scale * bound_half_width)
+        violated = (active_bound | (excess > 0)) & plausible
+        if not np.array_equal(violated, active_bound):
             active_bound = violated
             bound_terms = _bound_terms(basis_bound, active_bound, upper_vol, bound_weight)
         weights = base_weight * robust
@@ -109,6 +118,15 @@ def fit_smile(
     rows[np.arange(n), np.arange(n)] = 0.0
     rows /= np.where(loo_ok, 1.0 - hat_diag, 1.0)[:, None]
     vol_error[fit_index] = np.sqrt(rows**2 @ variance_obs)
+    # A cap between two-sided quotes must not set its own fair value either: where it binds,
+    # take the curve without it (the same hat-matrix identity, the cap a pseudo-observation).
+    binding = np.flatnonzero(active_bound & inside)
+    if binding.size:
+        cap_rows = basis_bound[binding]
+        leverage = bound_weight * ((cap_rows @ inverse) * cap_rows).sum(axis=1)
+        leverage = np.minimum(leverage, 0.99)
+        capped = cap_rows @ coef
+        vol[bound_index[binding]] = (capped - leverage * upper_vol[binding]) / (1.0 - leverage)
     outlier = np.zeros(k_eval.size, dtype=bool)
     outlier[fit_index] = robust == 0.0
     return SmileFit(vol, vol_error, outlier, float(scale), atm)
