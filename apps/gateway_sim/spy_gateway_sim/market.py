@@ -196,6 +196,14 @@ class MarketModel:
         )
         self._view = None
 
+    def move_spot(self, fraction: float) -> None:
+        """Jump the spot by `fraction` (0.01 = +1%) now: a control for tests and demos (the
+        day's listing stays; later steps continue the path from the new level)."""
+        if not fraction > -1.0:
+            raise ValueError("the spot cannot fall by 100% or more")
+        self._spot *= 1.0 + fraction
+        self._view = None
+
     def live_mispricings(self) -> tuple[InjectedMispricing, ...]:
         """The mispricings in today's quotes, with their edge against fair right now."""
         return self.view().injected

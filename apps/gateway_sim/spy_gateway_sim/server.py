@@ -273,6 +273,10 @@ class GatewaySimulator:
     ) -> None:
         self.market.inject(key, side, size, lifetime)
 
+    def move_spot(self, fraction: float) -> None:
+        """Jump SPY by `fraction` (0.01 = +1%); clients see it with the next market step."""
+        self.market.move_spot(fraction)
+
     def drop_connections(self) -> None:
         """Close every client socket at once (a gateway crash or network cut)."""
         _log.warning("dropping %d connection(s)", len(self.sessions))

@@ -1,0 +1,1 @@
+"""Market-data service: IBKR adapter, chain snapshots, detector runtime, record/replay."""

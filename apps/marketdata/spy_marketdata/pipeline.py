@@ -1,0 +1,61 @@
+"""Snapshot in, detector, flow and sink out: the one path live data and replays share, so a
+replay of recorded snapshots gives the live run's events exactly.
+
+The pipeline is the de-duplication point: a snapshot not strictly after the last one
+processed (a clock that stood still, a replayed file with repeats) is dropped before anything
+sees it, so a sink never gets a snapshot or an event twice. Its detector and flow state live
+as long as the pipeline: across reconnects, never reset by them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from spy_core.models import ChainSnapshot
+from spy_detector import DetectorConfig, StreamingDetector, StreamSettings, StreamUpdate
+from spy_detector.flow import PremiumFlowTracker
+
+from .sinks import Sink
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class PipelineCounts:
+    snapshots: int = 0
+    events: int = 0
+    dropped: int = 0  # snapshots not after the previous one
+
+
+class Pipeline:
+    def __init__(
+        self,
+        sink: Sink,
+        config: DetectorConfig | None = None,
+        settings: StreamSettings | None = None,
+    ) -> None:
+        self.sink = sink
+        self.detector = StreamingDetector(config, settings)
+        self.flow = PremiumFlowTracker()
+        self.counts = PipelineCounts()
+        self.last_time: datetime | None = None
+
+    def process(self, snapshot: ChainSnapshot) -> StreamUpdate | None:
+        """Analyse and publish one snapshot; None when it was dropped as not new."""
+        if self.last_time is not None and snapshot.timestamp <= self.last_time:
+            self.counts.dropped += 1
+            _log.debug("dropped snapshot at %s: not after %s", snapshot.timestamp, self.last_time)
+            return None
+        self.last_time = snapshot.timestamp
+        update = self.detector.update(snapshot)
+        flow = self.flow.update(snapshot)
+        self.counts.snapshots += 1
+        self.sink.publish_snapshot(snapshot)
+        if update.analysis is not None:
+            self.sink.publish_analysis(snapshot, update.analysis, flow)
+        if update.events:
+            self.counts.events += len(update.events)
+            self.sink.publish_events(update.events)
+        return update
