@@ -11,7 +11,7 @@ from spy_core.pricing import black76_price, black76_vega, implied_vol
 
 from .config import DetectorConfig
 from .slices import ExpirySlice
-from .smile import SmileFit, fit_smile
+from .smile import SmileFit, SmileQuotes, fit_smiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,47 +61,33 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     half_tick = _vol_of_half_tick(chain, np.where(two_sided, iv_mid, iv_ask))
     half_width = np.maximum(0.5 * (iv_ask - iv_bid), half_tick)
     fitted_strikes = strike_of_quote[fit_quotes]
-
-    def smile_in(coordinate: np.ndarray):
-        fit = fit_smile(
-            k_fit=coordinate[fitted_strikes],
-            mid_vol=iv_mid[fit_quotes],
-            half_width=half_width[fit_quotes],
-            k_bound=coordinate[strike_of_quote[bound_quotes]],
-            upper_vol=iv_ask[bound_quotes],
-            # Only the offer is information: a cap is as certain as half a tick.
-            bound_half_width=half_tick[bound_quotes],
-            k_eval=coordinate,
-            fit_index=fitted_strikes,
-            bound_index=strike_of_quote[bound_quotes],
-            settings=config.smile,
-        )
-        if fit is None:
-            return None
-        vol = fit.vol[strike_of_quote]
-        fair = black76_price(forward, chain.strike, t, vol, df, chain.is_call)
-        error = black76_vega(forward, chain.strike, t, vol, df) * fit.vol_error[strike_of_quote]
-        return fit, vol, fair, error
-
-    plain = smile_in(k_strikes)
-    if plain is None:
+    quotes = SmileQuotes(
+        fit_index=fitted_strikes,
+        mid_vol=iv_mid[fit_quotes],
+        half_width=half_width[fit_quotes],
+        bound_index=strike_of_quote[bound_quotes],
+        upper_vol=iv_ask[bound_quotes],
+        # Only the offer is information: a cap is as certain as half a tick.
+        bound_half_width=half_tick[bound_quotes],
+    )
+    stretched = _stretched_moneyness(k_strikes, fitted_strikes, iv_mid[fit_quotes], t, config)
+    fits = fit_smiles((k_strikes, stretched), quotes, config.smile)
+    if fits is None:
         nan = np.full(chain.strike.shape, np.nan)
         return FairValues(nan, nan, nan, nan, nan, None, fit_quotes.size, bound_quotes.size)
-    fit, vol, fair, fair_error = plain
+    # Both smiles priced at once: row 0 in log-moneyness, row 1 stretched.
+    vols = np.stack([f.vol for f in fits])[:, strike_of_quote]
+    errors = np.stack([f.vol_error for f in fits])[:, strike_of_quote]
+    fairs = black76_price(forward, chain.strike, t, vols, df, chain.is_call)
+    fair_errors = black76_vega(forward, chain.strike, t, vols, df) * errors
     # Consensus: a quote is judged against whichever smile is nearer its mid, so it is
-    # flagged only when both parameterisations call it mispriced; when the first sees no
-    # edge anywhere, the second cannot add one.
-    if _any_edge(chain, fair, config.min_edge):
-        stretched = smile_in(
-            _stretched_moneyness(k_strikes, fitted_strikes, iv_mid[fit_quotes], t, config)
-        )
-        if stretched is not None:
-            _, vol_s, fair_s, error_s = stretched
-            mid = 0.5 * (chain.bid + chain.ask)
-            nearer = np.abs(fair_s - mid) < np.abs(fair - mid)
-            vol = np.where(nearer, vol_s, vol)
-            fair = np.where(nearer, fair_s, fair)
-            fair_error = np.where(nearer, error_s, fair_error)
+    # flagged only when both parameterisations call it mispriced.
+    mid = 0.5 * (chain.bid + chain.ask)
+    nearer = np.argmin(np.abs(fairs - mid), axis=0)
+    columns = np.arange(chain.strike.size)
+    vol, fair = vols[nearer, columns], fairs[nearer, columns]
+    fair_error = fair_errors[nearer, columns]
+    fit = fits[0]
     allowance = np.zeros_like(fair)
     if chain.style is ExerciseStyle.AMERICAN:
         fair, allowance = _american_adjustment(chain, fair, in_the_money=~otm)
@@ -111,11 +97,6 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     return FairValues(
         fair, fair_error, vol, buy_edge, sell_edge, fit, fit_quotes.size, bound_quotes.size
     )
-
-
-def _any_edge(chain: ExpirySlice, fair: np.ndarray, min_edge: float) -> bool:
-    with np.errstate(invalid="ignore"):
-        return bool(np.any((fair - chain.ask >= min_edge) | (chain.bid - fair >= min_edge)))
 
 
 def _stretched_moneyness(
