@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from spy_detector import DetectorConfig
 
+from .marketdata_command import add_parsers as add_marketdata_parsers
+from .marketdata_command import run_marketdata_command
 from .sim_gateway_command import add_parser as add_sim_gateway_parser
 from .sim_gateway_command import run_sim_gateway
 
@@ -76,6 +78,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _detector_options(demo)
     demo.set_defaults(format="table")
     add_sim_gateway_parser(commands)
+    add_marketdata_parsers(commands)
     return parser
 
 
@@ -83,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     if args.command == "sim-gateway":
         return run_sim_gateway(args)
+    if args.command in ("marketdata", "record", "replay", "watch"):
+        return run_marketdata_command(args)
     config = _detector_config(args)
     if args.command == "detect":
         from .detect_command import run_detect

@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Protocol
 
+from spy_core.market_hours import NEW_YORK
 from spy_core.models import AnomalyEvent, ChainSnapshot
 from spy_detector import ChainAnalysis
 from spy_detector.flow import FlowUpdate
@@ -120,6 +121,43 @@ class MemorySink:
 
     def close(self) -> None:
         self.closed = True
+
+
+class TextSink:
+    """Anomaly events as one readable line each, for a person watching a terminal:
+    time (New York), event, contract, side, kind, bid/ask, fair, edge, score, severity, id."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def publish_snapshot(self, snapshot: ChainSnapshot) -> None:
+        """Snapshots are not shown."""
+
+    def publish_analysis(
+        self, snapshot: ChainSnapshot, analysis: ChainAnalysis, flow: FlowUpdate
+    ) -> None:
+        """Analyses are not shown."""
+
+    def publish_events(self, events: Sequence[AnomalyEvent]) -> None:
+        for event in events:
+            self._stream.write(event_text(event) + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        """The stream belongs to the caller."""
+
+
+def event_text(event: AnomalyEvent) -> str:
+    a = event.anomaly
+    when = event.at.astimezone(NEW_YORK).strftime("%H:%M:%S")
+    line = (
+        f"{when} ET  {event.event.value:<9} {a.expiry:%Y-%m-%d} {a.strike:>7g}{a.right.value}  "
+        f"{a.side.value:<4} {a.kind.value:<12} bid {a.bid:6.2f} ask {a.ask:6.2f} "
+        f"fair {a.fair:7.3f} edge {a.edge:+.3f} score {a.score:5.1f} {a.severity.value:<6}"
+    )
+    if event.reason:
+        line += f" ({event.reason})"
+    return f"{line}  {event.id}"
 
 
 class FanOut:

@@ -1,0 +1,249 @@
+"""`spy-platform marketdata | record | replay | watch`: the market-data service from the
+command line. Parsers here, so cli.py only wires them in; heavy imports wait until a command
+runs. Logs go to stderr, results to stdout (or --out), so output can be piped."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from datetime import datetime
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    marketdata = commands.add_parser(
+        "marketdata",
+        help="run the market-data service against IB Gateway: anomaly events as JSON lines",
+    )
+    _connection_options(marketdata)
+    marketdata.add_argument(
+        "--out", default="-", metavar="FILE|-", help="JSON lines to FILE (appended) or - stdout"
+    )
+    marketdata.add_argument("--record", metavar="FILE", help="also record snapshots to FILE")
+    marketdata.add_argument("--snapshots", action="store_true", help="also write snapshots")
+    marketdata.add_argument(
+        "--analysis",
+        action="store_true",
+        help="also write each analysis (open anomalies, GEX, flow)",
+    )
+    marketdata.add_argument(
+        "--health-port", type=int, metavar="PORT", help="serve GET /health and /ready on PORT"
+    )
+    record = commands.add_parser(
+        "record", help="record the snapshots the market-data service assembles to a file"
+    )
+    record.add_argument("--out", required=True, metavar="FILE", help="recording (.jsonl.gz)")
+    _connection_options(record)
+    replay = commands.add_parser(
+        "replay", help="run a recording back through the detector: anomaly events"
+    )
+    replay.add_argument("file", metavar="FILE", help="a recording made by record/--record")
+    replay.add_argument(
+        "--speed",
+        type=_non_negative,
+        default=0.0,
+        help="recorded pace × SPEED; 0 (default) as fast as possible",
+    )
+    replay.add_argument(
+        "--format", choices=("json", "text"), default="json", help="JSON lines or readable"
+    )
+    replay.add_argument("--snapshots", action="store_true", help="also write snapshots (json)")
+    replay.add_argument("--analysis", action="store_true", help="also write analyses (json)")
+    watch = commands.add_parser(
+        "watch",
+        help="the gateway simulator and the market-data service in one process: live anomalies",
+    )
+    watch.add_argument("--seed", type=int, default=7, help="market random seed (default 7)")
+    watch.add_argument(
+        "--speed", type=_non_negative, default=10.0, help="simulated seconds per second (10)"
+    )
+    watch.add_argument(
+        "--date",
+        type=datetime.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="trading day to play (default: today's session, or the latest one)",
+    )
+    watch.add_argument(
+        "--mispricing-rate",
+        type=_non_negative,
+        default=0.5,
+        metavar="PER_MIN",
+        help="new mispriced quotes per simulated minute (default 0.5)",
+    )
+    watch.add_argument("--record", metavar="FILE", help="also record snapshots to FILE")
+    _run_options(watch)
+
+
+def _connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="gateway host (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=4002, help="gateway API port (default 4002)")
+    parser.add_argument("--client-id", type=int, default=11, help="API client id (default 11)")
+    parser.add_argument(
+        "--band", type=_positive, default=0.01, help="strikes within spot ±BAND (default 0.01)"
+    )
+    parser.add_argument(
+        "--interval", type=_positive, default=1.0, help="seconds between snapshots (default 1)"
+    )
+    parser.add_argument(
+        "--clock",
+        choices=("gateway", "real"),
+        default="gateway",
+        help="'now' from the gateway's reqCurrentTime (default; simulators) or this machine",
+    )
+    _run_options(parser)
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--duration", type=_positive, metavar="SECONDS", help="stop after SECONDS (default: Ctrl-C)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="debug logging")
+
+
+def run_marketdata_command(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("ib_async").setLevel(logging.WARNING)
+    if args.command == "replay":
+        return _replay(args)
+    return asyncio.run(_serve(args))
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from spy_marketdata.health import serve_health
+    from spy_marketdata.recording import SnapshotRecorder
+    from spy_marketdata.service import MarketDataService
+    from spy_marketdata.sinks import FanOut, JsonLinesSink, Output, TextSink
+
+    async with _gateway(args) as port:
+        settings = _settings(args, port)
+        sinks = []
+        if args.command == "watch":
+            sinks.append(TextSink(sys.stdout))
+        elif args.command == "marketdata":
+            sinks.append(JsonLinesSink.open(args.out, _outputs(args, Output)))
+        record = args.out if args.command == "record" else args.record
+        recorder = SnapshotRecorder(record, settings.underlying) if record else None
+        if recorder is not None:
+            sinks.append(recorder)
+        sink = FanOut(*sinks)
+        service = MarketDataService(settings, sink)
+        health = None
+        if getattr(args, "health_port", None) is not None:
+            health = await serve_health(lambda: service.status, args.host, args.health_port)
+        _stop_on_signals(service.stop, args.duration)
+        try:
+            await service.run()
+        finally:
+            sink.close()
+            if health is not None:
+                health.close()
+        status = service.status
+        logging.info(
+            "stopped: %d snapshots, %d events, %d reconnects%s",
+            status.snapshots,
+            status.events,
+            status.reconnects,
+            f", recorded {recorder.count} snapshots to {record}" if recorder else "",
+        )
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def _gateway(args: argparse.Namespace):
+    """`watch` starts the simulator in-process on a free port; the others use --port."""
+    if args.command != "watch":
+        yield args.port
+        return
+    from spy_core.market_hours import session
+    from spy_gateway_sim import GatewaySimulator, MarketConfig, SimulatorConfig
+
+    start = None
+    if args.date is not None:
+        found = session(args.date.date())
+        if found is None:
+            raise SystemExit(f"{args.date.date()} is not an NYSE trading day")
+        start = found.open
+    config = SimulatorConfig(
+        port=0,
+        market=MarketConfig(seed=args.seed, mispricing_rate=args.mispricing_rate),
+        speed=args.speed,
+        start=start,
+    )
+    async with GatewaySimulator(config) as sim:
+        yield sim.port
+
+
+def _settings(args: argparse.Namespace, port: int):
+    from spy_marketdata.settings import ClockSource, MarketDataSettings
+
+    if args.command == "watch":
+        return MarketDataSettings(port=port)
+    return MarketDataSettings(
+        host=args.host,
+        port=port,
+        client_id=args.client_id,
+        band=args.band,
+        interval=args.interval,
+        clock=ClockSource(args.clock),
+    )
+
+
+def _stop_on_signals(stop: Callable[[], None], duration: float | None) -> None:
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop)
+    if duration is not None:
+        loop.call_later(duration, stop)
+
+
+def _outputs(args: argparse.Namespace, output) -> frozenset:
+    chosen = set()
+    if args.snapshots:
+        chosen.add(output.SNAPSHOTS)
+    if args.analysis:
+        chosen.add(output.ANALYSIS)
+    return frozenset(chosen)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from spy_marketdata.recording import RecordingError, replay
+    from spy_marketdata.sinks import JsonLinesSink, Output, TextSink
+
+    if args.format == "text":
+        sink = TextSink(sys.stdout)
+    else:
+        sink = JsonLinesSink(sys.stdout, _outputs(args, Output))
+    try:
+        counts = asyncio.run(replay(args.file, sink, args.speed))
+    except (RecordingError, OSError) as problem:
+        logging.error("%s", problem)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    logging.info("replayed %d snapshots: %d events", counts.snapshots, counts.events)
+    return 0
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a finite number ≥ 0")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
