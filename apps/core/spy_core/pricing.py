@@ -79,6 +79,11 @@ def _otm_small_tau(x_otm: FloatArray, s: FloatArray) -> FloatArray:
     """
     h = x_otm / s
     tau = 0.5 * s
+    return np.exp(-0.5 * (h * h + tau * tau)) * _INV_SQRT_2PI * _taylor_bracket(h, tau)
+
+
+def _taylor_bracket(h: FloatArray, tau: FloatArray) -> FloatArray:
+    """Y(h+τ) − Y(h−τ) to order τ⁵ (see `_otm_small_tau`)."""
     y0 = _SQRT_HALF_PI * erfcx(-h * _SQRT_HALF)
     y1 = 1.0 + h * y0
     y2 = y0 + h * y1
@@ -86,8 +91,7 @@ def _otm_small_tau(x_otm: FloatArray, s: FloatArray) -> FloatArray:
     y4 = 3.0 * y2 + h * y3
     y5 = 4.0 * y3 + h * y4
     tau2 = tau * tau
-    bracket = 2.0 * tau * (y1 + tau2 * (y3 / 6.0 + tau2 * y5 / 120.0))
-    return np.exp(-0.5 * (h * h + tau2)) * _INV_SQRT_2PI * bracket
+    return 2.0 * tau * (y1 + tau2 * (y3 / 6.0 + tau2 * y5 / 120.0))
 
 
 def _small_tau_mask(x_otm: FloatArray, s: FloatArray) -> np.ndarray:
@@ -259,20 +263,39 @@ def _solve_normalised(beta: FloatArray, x: FloatArray) -> FloatArray:
     """s = σ√t with b(x, s) = β, for x ≤ 0 and 0 < β < e^{x/2}."""
     log_beta = np.log(beta)
     s = _initial_guess(x, beta, log_beta)
-    s, _ = _fast_halley_step(s, x, log_beta)
-    s, step = _fast_halley_step(s, x, log_beta)
+    # Minutes to expiry (small τ) iterate on the Taylor form, which is exact there and needs
+    # one erfcx; the rest on the erfcx form. The guess is within a few percent, so the
+    # split (with a margin) holds for the whole iteration.
+    small = _small_tau_mask(x, 1.1 * s)
+    for group, step_function in (
+        (np.flatnonzero(~small), _fast_halley_step),
+        (np.flatnonzero(small), _taylor_halley_step),
+    ):
+        if group.size:
+            s[group] = _iterate(s[group], x[group], log_beta[group], step_function)
+    # Near the money (|h| < τ) both forms lose digits: one step with the form that keeps them.
+    near = np.flatnonzero(_near_money_mask(x, s))
+    if near.size:
+        s[near], _ = _halley_step(s[near], x[near], log_beta[near], _otm_normalised)
+    return s
+
+
+def _iterate(
+    s: FloatArray,
+    x: FloatArray,
+    log_beta: FloatArray,
+    step_function: Callable[[FloatArray, FloatArray, FloatArray], tuple[FloatArray, FloatArray]],
+) -> FloatArray:
+    """Two Halley steps for all; more only for the few inputs whose last step was large."""
+    s, _ = step_function(s, x, log_beta)
+    s, step = step_function(s, x, log_beta)
     pending = np.flatnonzero(~(np.abs(step) <= _STEP_TOLERANCE * s))
     for _ in range(_MAX_EXTRA_STEPS):
         if pending.size == 0:
             break
-        s_pending, step = _fast_halley_step(s[pending], x[pending], log_beta[pending])
+        s_pending, step = step_function(s[pending], x[pending], log_beta[pending])
         s[pending] = s_pending
         pending = pending[~(np.abs(step) <= _STEP_TOLERANCE * s_pending)]
-    # The erfcx form loses digits near the money and at small τ (minutes to expiry): one
-    # more step there with the forms that keep them.
-    polish = np.flatnonzero(_small_tau_mask(x, s) | _near_money_mask(x, s))
-    if polish.size:
-        s[polish], _ = _halley_step(s[polish], x[polish], log_beta[polish], _otm_normalised)
     return s
 
 
@@ -311,6 +334,20 @@ def _fast_halley_step(
     f1 = _SQRT_2_OVER_PI / diff
     newton = f / f1
     step = newton / (1.0 - 0.5 * newton * (h * h / s - 0.5 * tau - f1))
+    return s - step, step
+
+
+def _taylor_halley_step(
+    s: FloatArray, x: FloatArray, log_beta: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """`_halley_step` on the small-τ form: with B the Taylor bracket of `_otm_small_tau`,
+    ln b = ln B − (h² + τ²)/2 − ln√(2π) and f' = 1/B."""
+    h = x / s
+    tau = 0.5 * s
+    bracket = _taylor_bracket(h, tau)
+    f = np.log(bracket) - 0.5 * (h * h + tau * tau) - _LOG_SQRT_2PI - log_beta
+    newton = f * bracket
+    step = newton / (1.0 - 0.5 * newton * (h * h / s - 0.5 * tau - 1.0 / bracket))
     return s - step, step
 
 
