@@ -31,8 +31,18 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 @contextlib.contextmanager
 def sim_gateway(port: int) -> Iterator[None]:
     process = subprocess.Popen(
-        [str(CLI), "sim-gateway", "--port", str(port), "--speed", "60", "--date", DAY]
-        + ["--mispricing-rate", "3"],
+        [
+            str(CLI),
+            "sim-gateway",
+            "--port",
+            str(port),
+            "--speed",
+            "60",
+            "--date",
+            DAY,
+            "--mispricing-rate",
+            "3",
+        ],
         stderr=subprocess.DEVNULL,
     )
     try:
