@@ -10,6 +10,8 @@ from spy_detector import DetectorConfig
 
 from .marketdata_command import add_parsers as add_marketdata_parsers
 from .marketdata_command import run_marketdata_command
+from .pulumi_commands import add_parsers as add_pulumi_parsers
+from .pulumi_commands import run_pulumi_command
 from .sim_gateway_command import add_parser as add_sim_gateway_parser
 from .sim_gateway_command import run_sim_gateway
 
@@ -79,6 +81,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(format="table")
     add_sim_gateway_parser(commands)
     add_marketdata_parsers(commands)
+    add_pulumi_parsers(commands)
     return parser
 
 
@@ -88,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_sim_gateway(args)
     if args.command in ("marketdata", "record", "replay", "watch"):
         return run_marketdata_command(args)
+    if args.command in ("preview", "vpn-config"):
+        return run_pulumi_command(args)
     config = _detector_config(args)
     if args.command == "detect":
         from .detect_command import run_detect

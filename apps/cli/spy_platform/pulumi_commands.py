@@ -1,0 +1,116 @@
+"""`spy-platform preview` and `spy-platform vpn-config`: the Pulumi program, offline.
+
+Both read the real stack file of the Pulumi project (the repository root by default) and need
+no credentials and no Pulumi CLI. The project's `stacks`/`infra` packages live at that root,
+so it is put on `sys.path` here; heavy imports wait until a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TextIO
+
+DEFAULT_PROJECT = Path(__file__).resolve().parents[3]
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    preview = commands.add_parser(
+        "preview",
+        help="evaluate the Pulumi program offline: resources, monthly cost, budget check",
+    )
+    vpn = commands.add_parser(
+        "vpn-config", help="write the on-prem strongSwan swanctl.conf for a stack's VPN"
+    )
+    for parser in (preview, vpn):
+        parser.add_argument("--stack", required=True, choices=("dev", "prod"), help="stack name")
+        parser.add_argument(
+            "--project-dir",
+            type=Path,
+            default=DEFAULT_PROJECT,
+            metavar="DIR",
+            help="directory of Pulumi.yaml (default: this checkout)",
+        )
+    vpn.add_argument("--out", required=True, type=Path, metavar="FILE", help="file to write")
+    vpn.add_argument(
+        "--gateway-ip", metavar="IP", help="Azure gateway public IP (stack output vpnGatewayIp)"
+    )
+    vpn.add_argument(
+        "--psk-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding the pre-shared key (Key Vault secret vpn-psk); else a placeholder",
+    )
+
+
+def run_pulumi_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    project = str(args.project_dir.resolve())
+    if project not in sys.path:
+        sys.path.insert(0, project)
+    from stacks.config import StackConfigError
+
+    try:
+        if args.command == "preview":
+            return _preview(args, out)
+        return _vpn_config(args)
+    except (StackConfigError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _preview(args: argparse.Namespace, out: TextIO) -> int:
+    from infra.pricing import FREE_TYPES, PRICE_TABLE_DATE, estimate, total
+    from stacks.offline import evaluate
+
+    result = evaluate(args.stack, project_dir=args.project_dir)
+    counts = Counter(r.type_token for r in result.resources)
+    print(
+        f"stack {args.stack}: {len(result.resources)} resources (offline, mocked engine)", file=out
+    )
+    for token, count in sorted(counts.items()):
+        note = f"  ({FREE_TYPES[token]})" if token in FREE_TYPES else ""
+        print(f"  {count:3d}  {token}{note}", file=out)
+    lines = estimate(result.config)
+    print(
+        f"\nestimated monthly cost (USD, price table {PRICE_TABLE_DATE}, infra/pricing.py)",
+        file=out,
+    )
+    for line in lines:
+        print(f"  {line.monthly_usd:8.2f}  {line.item:<46} {line.basis}", file=out)
+    cost, budget = total(lines), result.config.budget.monthly_usd
+    print(f"  {cost:8.2f}  total", file=out)
+    holds = cost <= budget
+    verdict = "holds" if holds else "EXCEEDED"
+    print(f"budget ${budget:g}/month: {verdict} (headroom ${budget - cost:.2f})", file=out)
+    for note in result.notes:
+        print(f"note: {note}", file=out)
+    return 0 if holds else 1
+
+
+def _vpn_config(args: argparse.Namespace) -> int:
+    from infra.swanctl import render_swanctl
+    from stacks.config import parse_settings
+    from stacks.offline import read_stack_file
+    from stacks.platform import tunnel_spec
+
+    raw = read_stack_file(args.stack, args.project_dir)
+    prefix = "spy-platform:"
+    values = {k.removeprefix(prefix): v for k, v in raw.items() if k.startswith(prefix)}
+    values = {k: v for k, v in values.items() if not (isinstance(v, dict) and "secure" in v)}
+    settings = parse_settings(values, f"Pulumi.{args.stack}.yaml")
+    psk = args.psk_file.read_text().strip() if args.psk_file else None
+    text = render_swanctl(tunnel_spec(settings), args.gateway_ip, psk)
+    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    missing = [
+        name
+        for name, value in (("--gateway-ip", args.gateway_ip), ("--psk-file", psk))
+        if not value
+    ]
+    if missing:
+        print(f"wrote {args.out} with placeholders for {', '.join(missing)}", file=sys.stderr)
+    return 0

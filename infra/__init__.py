@@ -1,0 +1,1 @@
+"""Typed Pulumi components of the platform's Azure control plane, VPN and images."""

@@ -1,0 +1,50 @@
+"""Realtime fan-out: Azure SignalR in serverless mode, CORS for the dashboard origin only.
+
+Local (key) auth is off: the backend calls the REST API with its managed identity
+(SignalR App Server role), so no connection string with a key exists anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import signalrservice
+
+from infra.naming import Naming
+
+
+@dataclass(frozen=True)
+class RealtimeArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    naming: Naming
+    sku: str
+    units: int
+    allowed_origins: pulumi.Input[list[str]]
+
+
+class Realtime(pulumi.ComponentResource):
+    signalr: signalrservice.SignalR
+
+    def __init__(self, name: str, args: RealtimeArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("spy:realtime:Realtime", name, None, opts)
+        self.signalr = signalrservice.SignalR(
+            args.naming.name("signalr"),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="SignalR",
+            sku=signalrservice.ResourceSkuArgs(
+                name=args.sku, tier=args.sku.split("_")[0], capacity=args.units
+            ),
+            features=[
+                signalrservice.SignalRFeatureArgs(flag="ServiceMode", value="Serverless"),
+                signalrservice.SignalRFeatureArgs(flag="EnableConnectivityLogs", value="True"),
+            ],
+            cors=signalrservice.SignalRCorsSettingsArgs(allowed_origins=args.allowed_origins),
+            disable_local_auth=True,
+            tls=signalrservice.SignalRTlsSettingsArgs(client_cert_enabled=False),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.endpoint = self.signalr.host_name.apply(lambda host: f"https://{host}")
+        self.register_outputs({"signalr_id": self.signalr.id, "endpoint": self.endpoint})

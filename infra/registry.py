@@ -1,0 +1,39 @@
+"""Container images live in ACR; pulls use managed identities, so the admin user stays off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import containerregistry
+
+from infra.naming import Naming
+
+
+@dataclass(frozen=True)
+class ContainerRegistryArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    naming: Naming
+    sku: str
+
+
+class ContainerRegistry(pulumi.ComponentResource):
+    registry: containerregistry.Registry
+    login_server: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("spy:registry:ContainerRegistry", name, None, opts)
+        self.registry = containerregistry.Registry(
+            args.naming.compact("acr"),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=containerregistry.SkuArgs(name=args.sku),
+            admin_user_enabled=False,
+            anonymous_pull_enabled=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.login_server = self.registry.login_server
+        self.register_outputs({"registry_id": self.registry.id, "login_server": self.login_server})

@@ -1,0 +1,1 @@
+"""Composition: the validated stack config and the whole platform built from it."""

@@ -1,0 +1,183 @@
+"""build_platform: the whole Azure control plane, the VPN and the images from one config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_random as random
+from pulumi_azure_native import authorization, resources
+
+from infra.backend_app import BackendApp, BackendAppArgs
+from infra.budget import CostAlerts, CostAlertsArgs
+from infra.dashboard import DashboardSite, DashboardSiteArgs
+from infra.images import Images, ImagesArgs
+from infra.key_vault import KeyVault, KeyVaultArgs, key_vault_reference
+from infra.naming import Naming
+from infra.network import Network, NetworkArgs
+from infra.observability import Observability, ObservabilityArgs
+from infra.realtime import Realtime, RealtimeArgs
+from infra.registry import ContainerRegistry, ContainerRegistryArgs
+from infra.storage import Storage, StorageArgs
+from infra.swanctl import TunnelSpec
+from infra.tags import apply_tag_policy, policy_tags
+from infra.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
+from stacks.config import StackConfig
+from stacks.settings import UserSecrets
+
+PROJECT_TAG = "spy-options-platform"
+SERVICE_TOKEN_LENGTH = 48
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The validated config it was built from and the stack outputs, by exported name."""
+
+    config: StackConfig
+    exports: dict[str, pulumi.Output]
+
+
+def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
+    naming = Naming("spy", config.environment)
+    apply_tag_policy(
+        policy_tags(PROJECT_TAG, config.environment, config.tags.owner, config.tags.cost_center)
+    )
+    client = authorization.get_client_config_output()
+    group = resources.ResourceGroup(naming.name("rg"), location=config.location)
+    where = {"resource_group_name": group.name, "location": config.location, "naming": naming}
+
+    observability = Observability(
+        "observability",
+        ObservabilityArgs(
+            **where,
+            retention_days=config.observability.retention_days,
+            daily_cap_gb=config.observability.daily_cap_gb,
+        ),
+    )
+    vault = KeyVault(
+        "secrets",
+        KeyVaultArgs(
+            **where,
+            tenant_id=client.tenant_id,
+            subscription_id=client.subscription_id,
+            deployer_object_id=client.object_id,
+            purge_protection=config.key_vault.purge_protection,
+            soft_delete_retention_days=config.key_vault.soft_delete_retention_days,
+        ),
+    )
+    net = Network(
+        "network",
+        NetworkArgs(
+            **where,
+            address_space=config.network.address_space,
+            on_prem_cidrs=tuple(config.on_prem.lan_cidrs),
+        ),
+    )
+    registry = ContainerRegistry(
+        "registry", ContainerRegistryArgs(**where, sku=config.registry.sku)
+    )
+    storage = Storage("storage", StorageArgs(**where, sku=config.storage.sku))
+    dashboard = DashboardSite(
+        "dashboard",
+        DashboardSiteArgs(
+            resource_group_name=group.name,
+            location=config.dashboard.location,
+            naming=naming,
+            sku=config.dashboard.sku,
+            custom_domain=config.dashboard.custom_domain,
+        ),
+    )
+    realtime = Realtime(
+        "realtime",
+        RealtimeArgs(
+            **where,
+            sku=config.signalr.sku,
+            units=config.signalr.units,
+            allowed_origins=dashboard.origins,
+        ),
+    )
+    images = Images(
+        "images",
+        ImagesArgs(
+            login_server=registry.login_server,
+            channel=config.images.channel,
+            platform=config.images.platform,
+        ),
+    )
+    token = random.RandomPassword(
+        naming.name("service-token"), length=SERVICE_TOKEN_LENGTH, special=False
+    )
+    stored = {
+        "SPY_SERVICE_TOKEN": vault.store("backend-service-token", token.result),
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": vault.store(
+            "appinsights-connection-string", observability.connection_string
+        ),
+    }
+    vault.store("ib-gateway-password", secrets.ib_gateway_password)
+    backend = BackendApp(
+        "backend",
+        BackendAppArgs(
+            **where,
+            environment=config.environment,
+            sku=config.app_service.sku,
+            subnet_id=net.app_subnet.id,
+            image=images.refs["backend"],
+            subscription_id=client.subscription_id,
+            registry_id=registry.registry.id,
+            storage_account_id=storage.account.id,
+            table_endpoint=storage.table_endpoint,
+            signalr_id=realtime.signalr.id,
+            signalr_endpoint=realtime.endpoint,
+            dashboard_url=dashboard.url,
+            secret_settings={k: key_vault_reference(s) for k, s in stored.items()},
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[images]),
+    )
+    vault.grant_reader("backend-kv-reader", backend.principal_id)
+    vpn = SiteToSiteVpn(
+        "vpn",
+        SiteToSiteVpnArgs(
+            **where,
+            gateway_subnet_id=net.gateway_subnet.id,
+            sku=config.vpn.sku,
+            custom_policy_supported=config.vpn.custom_policy_supported,
+            tunnel=tunnel_spec(config),
+            key_vault=vault,
+        ),
+    )
+    CostAlerts(
+        "cost",
+        CostAlertsArgs(
+            naming=naming,
+            scope=group.id,
+            monthly_usd=config.budget.monthly_usd,
+            alert_emails=tuple(config.budget.alert_emails),
+            start_date=config.budget.start_date,
+        ),
+    )
+    return Platform(
+        config=config,
+        exports={
+            "resourceGroupName": group.name,
+            "backendUrl": backend.url,
+            "signalrEndpoint": realtime.endpoint,
+            "dashboardUrl": dashboard.url,
+            "registryLoginServer": registry.login_server,
+            "keyVaultUri": vault.vault_uri,
+            "vpnGatewayIp": vpn.gateway_ip,
+            "onPremVpnConfig": vpn.on_prem_config,
+            "images": pulumi.Output.all(**images.refs),
+        },
+    )
+
+
+def tunnel_spec(config: StackConfig) -> TunnelSpec:
+    """Both ends of the tunnel from the stack config (also used by `spy-platform vpn-config`)."""
+    return TunnelSpec(
+        name=f"azure-spy-{config.environment}",
+        on_prem_public_ip=config.on_prem.public_ip,
+        on_prem_cidrs=tuple(config.on_prem.lan_cidrs),
+        azure_cidrs=(config.network.address_space,),
+        policy=config.vpn.ipsec_policy,
+        dpd_timeout_seconds=config.vpn.dpd_timeout_seconds,
+    )

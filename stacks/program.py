@@ -1,0 +1,17 @@
+"""The Pulumi program: read the stack's settings, build the platform, export its outputs."""
+
+from __future__ import annotations
+
+import pulumi
+
+from stacks.config import PROJECT
+from stacks.platform import Platform, build_platform
+from stacks.settings import read_settings
+
+
+def main() -> Platform:
+    settings, secrets = read_settings(pulumi.Config(PROJECT), pulumi.get_stack())
+    platform = build_platform(settings, secrets)
+    for name, value in platform.exports.items():
+        pulumi.export(name, value)
+    return platform
