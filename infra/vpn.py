@@ -96,7 +96,9 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             special=False,  # strongSwan and Azure both accept it without quoting rules
             opts=child,
         )
-        self.psk_secret = args.key_vault.store("vpn-psk", psk.result)
+        # Secret in the program itself: the engine marks `result` secret, but mocks do not.
+        key = pulumi.Output.secret(psk.result)
+        self.psk_secret = args.key_vault.store("vpn-psk", key)
         policies = (
             [network.IpsecPolicyArgs(**tunnel.policy.azure_policy())]
             if args.custom_policy_supported
@@ -108,7 +110,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             connection_protocol="IKEv2",
             virtual_network_gateway1=network.VirtualNetworkGatewayArgs(id=self.gateway.id),
             local_network_gateway2=network.LocalNetworkGatewayArgs(id=self.local_gateway.id),
-            shared_key=psk.result,
+            shared_key=key,
             dpd_timeout_seconds=tunnel.dpd_timeout_seconds,
             ipsec_policies=policies,
             use_policy_based_traffic_selectors=False,
@@ -118,7 +120,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
         )
         self.gateway_ip = self.public_ip.ip_address.apply(lambda ip: ip or "")
         self.on_prem_config = pulumi.Output.secret(
-            pulumi.Output.all(self.gateway_ip, psk.result).apply(
+            pulumi.Output.all(self.gateway_ip, key).apply(
                 lambda values: render_swanctl(tunnel, values[0] or None, values[1])
             )
         )

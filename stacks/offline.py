@@ -150,19 +150,26 @@ def evaluate(
     *,
     project_dir: Path = PROJECT_DIR,
     fill_missing_secrets: bool = True,
+    mocks: PlatformMocks | None = None,
 ) -> Evaluation:
-    """Run the program for `stack` under mocks; `settings` replaces the stack file's map."""
+    """Run the program for `stack` under mocks; `settings` replaces the stack file's map.
+    Pass `mocks` to inspect what was registered even when the program raises."""
     raw = read_stack_file(stack, project_dir) if settings is None else settings
     config, secret_keys, notes = engine_config(raw, fill_missing_secrets)
-    return contextvars.Context().run(_run, stack, config, secret_keys, notes)
+    return contextvars.Context().run(
+        _run, stack, config, secret_keys, notes, mocks or PlatformMocks()
+    )
 
 
 def _run(
-    stack: str, config: dict[str, str], secret_keys: list[str], notes: list[str]
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    notes: list[str],
+    mocks: PlatformMocks,
 ) -> Evaluation:
     from stacks.program import main
 
-    mocks = PlatformMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
     pulumi.runtime.set_all_config(config, secret_keys)
     holder: dict[str, Any] = {}

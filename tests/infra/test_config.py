@@ -1,0 +1,76 @@
+"""Bad stack settings stop the program with a message naming the setting, before any resource."""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.config import StackConfigError
+from stacks.offline import PlatformMocks, evaluate
+
+P = "spy-platform:"
+
+
+def _set(settings, path, value):
+    *parents, leaf = path.split(".")
+    node = settings
+    for key in parents:
+        node = node[key]
+    node[leaf] = value
+
+
+CASES = [
+    ("network.addressSpace", "10.40.0.0/33", "spy-platform:network.addressSpace", "CIDR"),
+    ("network.addressSpace", "10.40.0.1/22", "spy-platform:network.addressSpace", "host bits"),
+    ("network.addressSpace", "192.168.50.0/24", "overlaps onPrem.lanCidrs 192.168.50.0/24", ""),
+    ("network.addressSpace", "10.40.0.0/26", "spy-platform:network.addressSpace", "/16 and /24"),
+    ("onPrem.lanCidrs", ["192.168.0.0/16", "192.168.50.0/24"], "onPrem.lanCidrs", "overlaps"),
+    ("onPrem.publicIp", "300.1.2.3", "spy-platform:onPrem.publicIp", "not an IPv4 address"),
+    ("onPrem.publicIp", "10.1.2.3", "spy-platform:onPrem.publicIp", "not a public address"),
+    ("vpn.sku", "VpnGw9", "spy-platform:vpn.sku", "Input should be"),
+    ("signalr.sku", "Premium_P1", "spy-platform:signalr.sku", "Input should be"),
+    ("appService.sku", "F1", "spy-platform:appService.sku", "Input should be"),
+    ("vpn.ipsecPolicy.dhGroup", "ECP384", "spy-platform:vpn", "Basic VPN SKU"),
+    ("vpn.ipsecPolicy.ipsecIntegrity", "GCMAES256", "vpn.ipsecPolicy", "GCM"),
+    ("budget.monthlyUsd", 40, "spy-platform:budget.monthlyUsd 40 is below", "$47.84"),
+    ("budget.startDate", "2026-12-15", "spy-platform:budget.startDate", "first day"),
+    ("budget.alertEmails", ["not-an-email"], "spy-platform:budget.alertEmails", "e-mail"),
+    ("keyVault.softDeleteRetentionDays", 3, "spy-platform:keyVault.softDeleteRetentionDays", ""),
+    ("network.extra", "x", "spy-platform:network.extra", "Extra inputs"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "names", "says"), CASES, ids=[c[0] for c in CASES])
+def test_bad_setting_is_rejected_before_any_resource(dev_settings, path, value, names, says):
+    top, _, rest = path.partition(".")
+    if rest:
+        _set(dev_settings[P + top], rest, value)
+    else:
+        dev_settings[P + top] = value
+    mocks = PlatformMocks()
+    with pytest.raises(StackConfigError) as caught:
+        evaluate("dev", dev_settings, mocks=mocks)
+    assert names in str(caught.value)
+    assert says in str(caught.value)
+    assert "Pulumi.dev.yaml" in str(caught.value)
+    assert not [r for r in mocks.resources if r.custom], "a resource was declared"
+
+
+def test_missing_required_setting(dev_settings):
+    del dev_settings[P + "vpn"]
+    with pytest.raises(StackConfigError, match="spy-platform:vpn: Field required"):
+        evaluate("dev", dev_settings)
+
+
+def test_missing_secret_is_a_clear_error(dev_settings):
+    mocks = PlatformMocks()
+    with pytest.raises(StackConfigError) as caught:
+        evaluate("dev", dev_settings, fill_missing_secrets=False, mocks=mocks)
+    assert "spy-platform:ibGatewayPassword" in str(caught.value)
+    assert "pulumi config set --secret ibGatewayPassword --stack dev" in str(caught.value)
+    assert not mocks.resources
+
+
+def test_encrypted_secret_in_the_stack_file_counts_as_set(dev_settings):
+    dev_settings[P + "ibGatewayPassword"] = {"secure": "v1:AAAA"}
+    result = evaluate("dev", dev_settings, fill_missing_secrets=False)
+    assert any("encrypted" in note for note in result.notes)
