@@ -1,0 +1,63 @@
+"""Images: one per app, content-tagged, from hadolint-clean multi-stage non-root Dockerfiles."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.images import APP_IMAGES, REPO_ROOT, content_hash
+
+HADOLINT = Path(sys.executable).with_name("hadolint")
+
+
+@pytest.mark.parametrize("app", APP_IMAGES, ids=lambda a: a.name)
+def test_dockerfile_is_multi_stage_non_root_with_healthcheck(app):
+    text = (REPO_ROOT / app.dockerfile).read_text()
+    assert len(re.findall(r"^FROM ", text, re.M)) >= 2
+    users = re.findall(r"^USER (\S+)", text, re.M)
+    assert users and users[-1] not in ("root", "0")
+    assert re.search(r"^HEALTHCHECK .*CMD", text, re.M | re.S)
+    assert (REPO_ROOT / f"{app.dockerfile}.dockerignore").is_file()
+
+
+@pytest.mark.skipif(not HADOLINT.exists() and not shutil.which("hadolint"), reason="no hadolint")
+@pytest.mark.parametrize("app", APP_IMAGES, ids=lambda a: a.name)
+def test_dockerfile_is_hadolint_clean(app):
+    binary = str(HADOLINT) if HADOLINT.exists() else shutil.which("hadolint")
+    result = subprocess.run(
+        [binary, str(REPO_ROOT / app.dockerfile)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_one_image_per_app_tagged_by_content_and_channel(stack):
+    images = {r.name: r.inputs for r in stack.of_type("docker-build:index:Image")}
+    assert set(images) == {f"images-{app.name}" for app in APP_IMAGES}
+    login = stack.outputs["registryLoginServer"]
+    for app in APP_IMAGES:
+        inputs = images[f"images-{app.name}"]
+        digest = content_hash(REPO_ROOT, app.inputs, app.dockerfile)
+        assert inputs["tags"] == [
+            f"{login}/{app.name}:{digest}",
+            f"{login}/{app.name}:{stack.config.images.channel}",
+        ]
+        assert inputs["push"] is True
+        assert inputs["dockerfile"]["location"].endswith(app.dockerfile)
+    assert stack.outputs["images"]["backend"] == images["images-backend"]["tags"][0]
+
+
+def test_content_hash_follows_the_files(tmp_path):
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.py").write_text("print(1)\n")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    first = content_hash(tmp_path, ("app",), "Dockerfile")
+    (tmp_path / "app" / "__pycache__").mkdir()
+    (tmp_path / "app" / "__pycache__" / "main.pyc").write_bytes(b"x")
+    assert content_hash(tmp_path, ("app",), "Dockerfile") == first
+    (tmp_path / "app" / "main.py").write_text("print(2)\n")
+    assert content_hash(tmp_path, ("app",), "Dockerfile") != first
