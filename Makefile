@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_LINK_MODE := copy
 
-.PHONY: setup run test lint bench evaluate clean
+.PHONY: setup run test lint bench bench-pulumi evaluate clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: lint
 
 bench: setup
 	$(VENV)/bin/python -m bench
+
+## bench-pulumi: time to evaluate the whole Pulumi program under mocks, per stack.
+bench-pulumi: setup
+	$(VENV)/bin/python -m bench.pulumi_benchmark
 
 evaluate: setup
 	$(VENV)/bin/python -m bench.evaluate_detector
