@@ -63,30 +63,19 @@ def _deny_all(direction: str) -> NsgRule:
     )
 
 
+def _allow_https(
+    name: str, priority: int, direction: str, sources: tuple[str, ...], to: tuple[str, ...]
+) -> NsgRule:
+    """Every allow rule of the platform is TCP 443: nothing else crosses a subnet boundary."""
+    return NsgRule(name, priority, direction, "Allow", "Tcp", sources, to, HTTPS)
+
+
 def app_subnet_rules(on_prem_cidrs: tuple[str, ...]) -> list[NsgRule]:
     """The backend's outbound path: HTTPS to Azure services and to the on-prem ingress only.
     Nothing enters through this subnet (App Service VNet integration is outbound only)."""
     return [
-        NsgRule(
-            "AllowAzureHttpsOutbound",
-            100,
-            "Outbound",
-            "Allow",
-            "Tcp",
-            ("*",),
-            ("AzureCloud",),
-            HTTPS,
-        ),
-        NsgRule(
-            "AllowOnPremHttpsOutbound",
-            110,
-            "Outbound",
-            "Allow",
-            "Tcp",
-            ("*",),
-            on_prem_cidrs,
-            HTTPS,
-        ),
+        _allow_https("AllowAzureHttpsOutbound", 100, "Outbound", ("*",), ("AzureCloud",)),
+        _allow_https("AllowOnPremHttpsOutbound", 110, "Outbound", ("*",), on_prem_cidrs),
         _deny_all("Outbound"),
         _deny_all("Inbound"),
     ]
@@ -95,26 +84,8 @@ def app_subnet_rules(on_prem_cidrs: tuple[str, ...]) -> list[NsgRule]:
 def container_subnet_rules(on_prem_cidrs: tuple[str, ...], subnet: str) -> list[NsgRule]:
     """In-Azure containers: reachable over HTTPS from the on-prem LAN only; out to Azure only."""
     return [
-        NsgRule(
-            "AllowOnPremHttpsInbound",
-            100,
-            "Inbound",
-            "Allow",
-            "Tcp",
-            on_prem_cidrs,
-            (subnet,),
-            HTTPS,
-        ),
-        NsgRule(
-            "AllowAzureHttpsOutbound",
-            100,
-            "Outbound",
-            "Allow",
-            "Tcp",
-            (subnet,),
-            ("AzureCloud",),
-            HTTPS,
-        ),
+        _allow_https("AllowOnPremHttpsInbound", 100, "Inbound", on_prem_cidrs, (subnet,)),
+        _allow_https("AllowAzureHttpsOutbound", 100, "Outbound", (subnet,), ("AzureCloud",)),
         _deny_all("Inbound"),
         _deny_all("Outbound"),
     ]
