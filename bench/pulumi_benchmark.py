@@ -49,6 +49,7 @@ def _cold(stack: str) -> tuple[float, float]:
 
 def _floor(count: int) -> float:
     """Register `count` RandomId resources under the same mocks, in a fresh context."""
+    import asyncio
     import contextvars
 
     import pulumi
@@ -63,9 +64,15 @@ def _floor(count: int) -> float:
         for i in range(count):
             random.RandomId(f"r{i}", byte_length=8)
 
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     start = time.perf_counter()
-    contextvars.Context().run(lambda: _sync_await(run_pulumi_func(body)))
-    return time.perf_counter() - start
+    try:
+        contextvars.Context().run(lambda: _sync_await(run_pulumi_func(body)))
+        return time.perf_counter() - start
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
 
 
 def run(repeats: int = 5) -> dict:

@@ -7,6 +7,7 @@ Each evaluation runs in a fresh context, so runs do not share Pulumi's global st
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 from dataclasses import dataclass, field
@@ -156,9 +157,16 @@ def evaluate(
     Pass `mocks` to inspect what was registered even when the program raises."""
     raw = read_stack_file(stack, project_dir) if settings is None else settings
     config, secret_keys, notes = engine_config(raw, fill_missing_secrets)
-    return contextvars.Context().run(
-        _run, stack, config, secret_keys, notes, mocks or PlatformMocks()
-    )
+    # A loop of its own: callers (tests, asyncio.run before) may have left none or a closed one.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return contextvars.Context().run(
+            _run, stack, config, secret_keys, notes, mocks or PlatformMocks()
+        )
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
 
 
 def _run(
