@@ -18,6 +18,14 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock apps/*/pyproject.toml
 
 setup: $(VENV)/.synced
 
+## node-deps: the Node peers the backend tests drive (the official SignalR client, Azurite),
+## each in its own folder from its committed package-lock.json (never hoisted together).
+NODE_DIRS := tests/backend/node tests/backend/azurite
+node-deps: $(NODE_DIRS:%=%/node_modules/.package-lock.json)
+
+%/node_modules/.package-lock.json: %/package-lock.json %/package.json
+	npm ci --prefix $* --no-audit --no-fund --loglevel=error
+
 ## run: the platform's main job: the detector on a sample chain generated here.
 run: setup
 	$(VENV)/bin/spy-platform demo
@@ -27,7 +35,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 ## test: lint, then the whole test suite.
-test: lint
+test: lint node-deps
 	$(VENV)/bin/pytest
 
 bench: setup
@@ -41,4 +49,4 @@ evaluate: setup
 	$(VENV)/bin/python -m bench.evaluate_detector
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis $(NODE_DIRS:%=%/node_modules)

@@ -1,0 +1,1 @@
+"""Backend API of the SPY options platform."""

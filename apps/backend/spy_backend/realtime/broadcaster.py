@@ -1,0 +1,135 @@
+"""Between the API and the viewers: coalesces updates into few, small messages within budget.
+
+Two hub targets (documented in README):
+- `anomalies`: `[{"events": [AnomalyEvent, ...], "dropped": n}]` — anomaly events, sent as
+  soon as the budget allows, several per message, each message under 2 KB. Events wait in a
+  bounded queue; when the budget cannot keep up, the oldest are dropped and counted in
+  `dropped`, the client's cue to re-read `/api/anomalies` (nothing is lost from storage).
+- `market`: `[{"underlying", "timestamp", "spot", "open_anomalies", "gex": {...},
+  "flow": {...}}]` — the latest market state, at most one per `state_interval`; newer state
+  replaces unsent state (only the latest matters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from typing import Any, Protocol
+
+from ..metrics import Metrics
+from .budget import MessageBudget, units
+from .protocol import invocation
+
+_log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 2000  # under Azure's 2 KB unit, with room for framing
+MAX_PENDING_EVENTS = 500
+
+
+class Publisher(Protocol):
+    """Where broadcast messages go: the local hub or Azure SignalR."""
+
+    def viewers(self) -> int:
+        """Copies one broadcast costs (connected viewers, or the configured estimate)."""
+        ...
+
+    async def send(self, target: str, arguments: list[Any]) -> None: ...
+
+
+class Broadcaster:
+    def __init__(
+        self,
+        publisher: Publisher,
+        budget: MessageBudget,
+        metrics: Metrics,
+        state_interval: float = 1.0,
+    ) -> None:
+        self._publisher = publisher
+        self._budget = budget
+        self._metrics = metrics
+        self._state_interval = state_interval
+        self._events: deque[str] = deque()
+        self._dropped = 0
+        self._state: dict | None = None
+        self._last_state = -float("inf")
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="broadcaster")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def anomaly_events(self, events: list[dict]) -> None:
+        for event in events:
+            self._events.append(json.dumps(event, separators=(",", ":"), allow_nan=False))
+        while len(self._events) > MAX_PENDING_EVENTS:
+            self._events.popleft()
+            self._dropped += 1
+            self._metrics.dropped.inc()
+        self._wake.set()
+
+    def market_state(self, state: dict) -> None:
+        self._state = state
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._drain()
+            except Exception:
+                _log.exception("broadcast failed")
+                await asyncio.sleep(1.0)
+
+    async def _drain(self) -> None:
+        while self._events or self._state is not None:
+            viewers = self._publisher.viewers()
+            if viewers == 0:
+                # Nobody to tell: a viewer who connects later reads the API first.
+                self._events.clear()
+                self._dropped = 0
+                self._state = None
+                return
+            if self._events:
+                target, payload = "anomalies", self._pack_events()
+            else:
+                pause = self._last_state + self._state_interval - time.monotonic()
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                    continue
+                target, payload = "market", self._state
+                self._state = None
+                self._last_state = time.monotonic()
+            cost = viewers * units(len(invocation(target, [payload]).encode()))
+            delay = self._budget.wait_for(cost)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._budget.spend(cost)
+            await self._publisher.send(target, [payload])
+            self._metrics.broadcasts.labels(target).inc()
+            self._metrics.delivered.inc(cost)
+
+    def _pack_events(self) -> dict:
+        """As many pending events as fit in one message (always at least one)."""
+        overhead = len(invocation("anomalies", [{"events": [], "dropped": self._dropped}]))
+        size = overhead
+        chosen: list[str] = []
+        while self._events:
+            extra = len(self._events[0].encode()) + (1 if chosen else 0)
+            if chosen and size + extra > MAX_MESSAGE_BYTES:
+                break
+            chosen.append(self._events.popleft())
+            size += extra
+        payload = {"events": [json.loads(e) for e in chosen], "dropped": self._dropped}
+        self._dropped = 0
+        return payload

@@ -1,0 +1,68 @@
+"""Writes from the on-prem services: one authenticated, batch-capable POST. Storage first,
+then broadcast only what was new, so a retried or replayed batch is stored once and shown
+once."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from ..auth import require_token
+from ..ingest import stored
+from ..schemas import AnalysisRecord, AnomalyEventRecord, EventBatch, IngestResult
+from ..services import Services
+
+router = APIRouter(prefix="/api", tags=["ingest"])
+
+
+@router.post(
+    "/events",
+    response_model=IngestResult,
+    dependencies=[Depends(require_token)],
+    responses={
+        400: {"description": "body is not JSON"},
+        401: {"description": "missing or wrong token"},
+        413: {"description": "body or batch too big"},
+    },
+)
+async def post_events(batch: EventBatch, request: Request) -> IngestResult:
+    services: Services = request.app.state.services
+    if len(batch.records) > services.settings.max_batch:
+        raise HTTPException(413, f"at most {services.settings.max_batch} records per batch")
+    rows = [stored(record) for record in batch.records]
+    new = set(await services.call_storage("write", services.storage.write, rows))
+    fresh = []
+    for record, row in zip(batch.records, rows, strict=True):
+        is_new = (row.kind, row.key) in new
+        services.metrics.ingested.labels(row.kind.value, str(is_new).lower()).inc()
+        if is_new:
+            fresh.append(record)
+            new.discard((row.kind, row.key))  # a record repeated inside one batch is broadcast once
+    events = [
+        r.model_dump(mode="json", exclude={"type"})
+        for r in fresh
+        if isinstance(r, AnomalyEventRecord)
+    ]
+    if events:
+        services.broadcaster.anomaly_events(events)
+    analyses = [r for r in fresh if isinstance(r, AnalysisRecord)]
+    if analyses:
+        services.broadcaster.market_state(market_message(max(analyses, key=_time)))
+    return IngestResult(accepted=len(rows), stored=len(fresh))
+
+
+def _time(record: AnalysisRecord):
+    return record.timestamp
+
+
+def market_message(analysis: AnalysisRecord) -> dict:
+    """The `market` broadcast: the analysis without per-strike and per-expiry detail (those
+    are on /api/gex and /api/market), well under 2 KB."""
+    gex = analysis.gex
+    return {
+        "underlying": analysis.underlying,
+        "timestamp": analysis.timestamp.isoformat(),
+        "spot": analysis.spot,
+        "open_anomalies": analysis.open_anomalies,
+        "gex": None if gex is None else gex.model_dump(mode="json", exclude={"by_strike"}),
+        "flow": analysis.flow.session.model_dump(mode="json"),
+    }

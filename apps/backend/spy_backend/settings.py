@@ -1,0 +1,91 @@
+"""The backend's settings: one typed object, read from `SPY_*` environment variables once (by
+`Settings()`), then injected into `create_app`; no other module reads the environment."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    PROD = "prod"
+
+
+class StorageKind(StrEnum):
+    SQLITE = "sqlite"
+    AZURE_TABLES = "azure-tables"
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".config" / "spy-platform"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SPY_", extra="forbid", frozen=True)
+
+    environment: Environment = Environment.DEV
+    # Where dev keeps its generated service token and its SQLite file (outside git).
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    # The on-prem services' write token. In the cloud an App Service setting that is a Key
+    # Vault reference; in dev, when unset, generated once into data_dir/service-token (0600).
+    service_token: SecretStr | None = None
+    # Reads open (the dashboard is public) or behind the same bearer token.
+    protect_reads: bool = False
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"]
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_batch: int = Field(default=1000, ge=1, le=10_000)
+    # OpenAPI docs (/docs, /openapi.json): default on in dev, off in prod.
+    docs: bool | None = None
+
+    storage: StorageKind = StorageKind.SQLITE
+    sqlite_path: Path | None = None  # default data_dir/backend.sqlite3
+    azure_tables_connection_string: SecretStr | None = None
+    azure_tables_prefix: str = Field(default="spy", pattern=r"^[A-Za-z][A-Za-z0-9]{0,40}$")
+    retention_days: int = Field(default=30, ge=1)
+
+    # Azure SignalR (serverless). Unset: the app's own hub serves realtime clients.
+    signalr_connection_string: SecretStr | None = None
+    hub_name: str = Field(default="spy", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
+    # Delivered messages per day the broadcaster may spend (Free tier: 20,000); 0 = no limit.
+    message_budget_per_day: int = Field(default=0, ge=0)
+    # Viewers assumed when the count is unknown (Azure serverless): each copy counts.
+    expected_viewers: int = Field(default=3, ge=1)
+    # Shortest gap between two market-state messages (anomaly events go out at once).
+    state_interval_seconds: float = Field(default=1.0, ge=0)
+    ping_seconds: float = Field(default=15.0, gt=0)
+
+    # Static dashboard to serve at / when present.
+    frontend_dir: Path | None = None
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_json: bool = True
+    # Telemetry: App Insights when its standard variable is set (App Service sets it), else
+    # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, else console exporters if asked.
+    applicationinsights_connection_string: SecretStr | None = Field(
+        default=None, validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING"
+    )
+    otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    telemetry_console: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if "*" in self.cors_origins:
+            raise ValueError("cors_origins must list explicit origins, not '*'")
+        if self.storage is StorageKind.AZURE_TABLES and self.azure_tables_connection_string is None:
+            raise ValueError("storage azure-tables needs SPY_AZURE_TABLES_CONNECTION_STRING")
+        if self.environment is Environment.PROD and self.service_token is None:
+            raise ValueError("prod needs SPY_SERVICE_TOKEN (a Key Vault reference)")
+        return self
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.environment is Environment.DEV if self.docs is None else self.docs
+
+    @property
+    def database_path(self) -> Path:
+        return self.sqlite_path or self.data_dir / "backend.sqlite3"
