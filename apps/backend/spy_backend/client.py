@@ -1,0 +1,184 @@
+"""`HttpSink`: the market-data service's sink that posts to the backend.
+
+It implements `spy_marketdata.sinks.Sink`. Calls arrive on the service's event loop and must
+not block, so a call only appends the record to the on-disk spool (a buffered write) and
+wakes the sender task, which posts batches with the service token, retries with exponential
+backoff and jitter while the backend is away, and acknowledges records in the spool only
+when the backend answered 2xx. A restart replays the unacknowledged tail in order; the
+backend's unique keys make a record sent twice count once.
+
+Imports only httpx and the shared models, so the on-prem image does not need the server's
+dependencies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+from spy_core.models import AnomalyEvent, ChainSnapshot
+from spy_detector import ChainAnalysis
+from spy_detector.flow import FlowUpdate
+
+from .spool import Spool
+
+_log = logging.getLogger(__name__)
+
+# Statuses worth retrying: the backend or something in front of it is not ready yet.
+_RETRY = {401, 403, 408, 425, 429, 500, 502, 503, 504}
+
+
+class HttpSink:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        spool_path: Path,
+        *,
+        batch_max: int = 500,
+        backoff_initial: float = 0.25,
+        backoff_max: float = 30.0,
+        send_snapshots: bool = True,
+        send_analyses: bool = True,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._url = base_url.rstrip("/") + "/api/events"
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._spool = Spool(spool_path)
+        self._batch_max = self._configured_batch = batch_max
+        self._backoff = (backoff_initial, backoff_max)
+        self._send_snapshots = send_snapshots
+        self._send_analyses = send_analyses
+        self._client = client or httpx.AsyncClient(timeout=10.0)
+        self._wake = asyncio.Event()
+        self._closing = False
+        self.sent = 0
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="http-sink")
+        if len(self._spool):
+            _log.info("backend spool: replaying %d unsent records", len(self._spool))
+            self._wake.set()
+
+    @property
+    def backlog(self) -> int:
+        """Records not yet acknowledged by the backend."""
+        return len(self._spool)
+
+    def publish_snapshot(self, snapshot: ChainSnapshot) -> None:
+        if self._send_snapshots:
+            self._add(snapshot_summary(snapshot))
+
+    def publish_analysis(
+        self, snapshot: ChainSnapshot, analysis: ChainAnalysis, flow: FlowUpdate
+    ) -> None:
+        if self._send_analyses:
+            self._add(analysis_summary(snapshot, analysis, flow))
+
+    def publish_events(self, events: Sequence[AnomalyEvent]) -> None:
+        for event in events:
+            self._add({"type": "event", **event.model_dump(mode="json")})
+
+    def _add(self, record: dict) -> None:
+        self._spool.append(record)
+        self._wake.set()
+
+    def close(self) -> None:
+        """Sink protocol (synchronous): stop after what can be sent now; use `aclose` to wait."""
+        self._closing = True
+        self._wake.set()
+
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Send what is spooled for up to `timeout` seconds; the rest waits in the spool."""
+        self.close()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._client.aclose()
+        self._spool.close()
+
+    async def _run(self) -> None:
+        delay = self._backoff[0]
+        while True:
+            if not len(self._spool):
+                if self._closing:
+                    return
+                await self._wake.wait()
+                self._wake.clear()
+                continue
+            if await self._send_batch():
+                delay = self._backoff[0]
+                continue
+            if self._closing:
+                return
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self._backoff[1])
+
+    async def _send_batch(self) -> bool:
+        """Post the oldest records; True when the backend took them (or kept them apart)."""
+        lines = self._spool.peek(self._batch_max)
+        try:
+            response = await self._post(lines)
+        except httpx.HTTPError as problem:
+            _log.warning("backend unreachable (%s); %d records spooled", problem, self.backlog)
+            return False
+        if response.is_success:
+            self._spool.ack(len(lines))
+            self.sent += len(lines)
+            return True
+        if response.status_code == 413 and len(lines) > 1:
+            self._batch_max = max(1, len(lines) // 2)
+            return True
+        if response.status_code in _RETRY:
+            _log.warning(
+                "backend answered %d; %d records spooled", response.status_code, self.backlog
+            )
+            return False
+        if len(lines) > 1:
+            # Some record is invalid: send one at a time so only that one is set aside.
+            self._batch_max = 1
+            return True
+        _log.error("backend refused a record (%d): kept in the rejected file", response.status_code)
+        self._spool.reject(lines[0])
+        self._batch_max = self._configured_batch
+        return True
+
+    async def _post(self, lines: list[str]) -> httpx.Response:
+        body = '{"records":[' + ",".join(lines) + "]}"
+        return await self._client.post(
+            self._url,
+            content=body.encode(),
+            headers=self._headers | {"content-type": "application/json"},
+        )
+
+
+def snapshot_summary(snapshot: ChainSnapshot) -> dict:
+    return {
+        "type": "snapshot",
+        "underlying": snapshot.underlying,
+        "timestamp": snapshot.timestamp.isoformat(),
+        "spot": snapshot.spot,
+        "quotes": len(snapshot.quotes),
+        "expiries": sorted({q.expiry.isoformat() for q in snapshot.quotes}),
+    }
+
+
+def analysis_summary(snapshot: ChainSnapshot, analysis: ChainAnalysis, flow: FlowUpdate) -> dict:
+    return {
+        "type": "analysis",
+        "underlying": snapshot.underlying,
+        "timestamp": snapshot.timestamp.isoformat(),
+        "spot": analysis.spot,
+        "open_anomalies": len(analysis.anomalies),
+        "expiries": [e.to_dict() for e in analysis.expiries],
+        "gex": None if analysis.gex is None else analysis.gex.to_dict(),
+        "flow": {"increment": flow.increment.to_dict(), "session": flow.session.to_dict()},
+        "excluded": analysis.excluded,
+    }
