@@ -26,9 +26,10 @@ node-deps: $(NODE_DIRS:%=%/node_modules/.package-lock.json)
 %/node_modules/.package-lock.json: %/package-lock.json %/package.json
 	npm ci --prefix $* --no-audit --no-fund --loglevel=error
 
-## run: the platform's main job: the detector on a sample chain generated here.
+## run: the platform's main job, until Ctrl-C: the local platform (gateway simulator,
+## market data + detector, backend with API, hub and history) on http://127.0.0.1:8000.
 run: setup
-	$(VENV)/bin/spy-platform demo
+	$(VENV)/bin/spy-platform up
 
 lint: setup
 	$(VENV)/bin/ruff check .

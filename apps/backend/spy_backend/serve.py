@@ -5,13 +5,24 @@ blip for the dashboard instead of a dead connection."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 
 import uvicorn
 from fastapi import FastAPI
 
 
 class BackendServer(uvicorn.Server):
-    def __init__(self, app: FastAPI, host: str, port: int, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str,
+        port: int,
+        log_level: str = "warning",
+        own_signals: bool = True,
+    ) -> None:
+        """`own_signals=False` when the server is one part of a bigger program (the local
+        platform) that handles Ctrl-C itself and stops the server with `should_exit`."""
         super().__init__(
             uvicorn.Config(
                 app,
@@ -25,6 +36,15 @@ class BackendServer(uvicorn.Server):
             )
         )
         self.app = app
+        self._own_signals = own_signals
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if self._own_signals:
+            with super().capture_signals():
+                yield
+        else:
+            yield
 
     async def shutdown(self, sockets=None) -> None:
         services = getattr(self.app.state, "services", None)

@@ -14,6 +14,8 @@ from .pulumi_commands import add_parsers as add_pulumi_parsers
 from .pulumi_commands import run_pulumi_command
 from .sim_gateway_command import add_parser as add_sim_gateway_parser
 from .sim_gateway_command import run_sim_gateway
+from .up_command import add_parser as add_up_parser
+from .up_command import run_up
 
 
 def _detector_config(args: argparse.Namespace) -> DetectorConfig:
@@ -82,6 +84,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_sim_gateway_parser(commands)
     add_marketdata_parsers(commands)
     add_pulumi_parsers(commands)
+    add_up_parser(commands)
     return parser
 
 
@@ -89,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     if args.command == "sim-gateway":
         return run_sim_gateway(args)
+    if args.command == "up":
+        return run_up(args)
     if args.command in ("marketdata", "record", "replay", "watch"):
         return run_marketdata_command(args)
     if args.command in ("preview", "vpn-config"):

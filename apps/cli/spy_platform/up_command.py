@@ -1,0 +1,135 @@
+"""`spy-platform up`: the whole local platform in one process and one event loop — the IB
+Gateway simulator, the market-data/detector service and the backend (API, local SignalR hub,
+SQLite history, dashboard files) on http://127.0.0.1:8000. Live anomalies are printed to
+stdout; Ctrl-C (or --duration) stops the service, drains its backend spool, then the backend,
+then the simulator. The service reaches the backend over HTTP with the service token, exactly
+as the on-prem deployment does, so the local run exercises the same path."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    up = commands.add_parser(
+        "up",
+        help="the local platform: simulator + market data + backend on http://127.0.0.1:8000",
+    )
+    up.add_argument("--host", default="127.0.0.1", help="backend address (default 127.0.0.1)")
+    up.add_argument("--port", type=int, default=8000, help="backend port (default 8000)")
+    up.add_argument("--seed", type=int, default=7, help="market random seed (default 7)")
+    up.add_argument(
+        "--speed", type=_finite_at_least(0), default=10.0, help="simulated seconds per second (10)"
+    )
+    up.add_argument(
+        "--mispricing-rate",
+        type=_finite_at_least(0),
+        default=0.5,
+        metavar="PER_MIN",
+        help="new mispriced quotes per simulated minute (default 0.5)",
+    )
+    up.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="token, SQLite history and spool (default $SPY_DATA_DIR or ~/.config/spy-platform)",
+    )
+    up.add_argument(
+        "--duration",
+        type=_finite_at_least(0.1),
+        metavar="SECONDS",
+        help="stop after SECONDS (default: Ctrl-C)",
+    )
+    up.add_argument("--verbose", action="store_true", help="debug logging")
+
+
+def _finite_at_least(minimum: float):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not minimum <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a finite number ≥ {minimum:g}")
+        return value
+
+    return parse
+
+
+def run_up(args: argparse.Namespace) -> int:
+    return asyncio.run(_up(args))
+
+
+async def _up(args: argparse.Namespace) -> int:
+    from spy_backend.app import create_app
+    from spy_backend.client import HttpSink
+    from spy_backend.serve import BackendServer
+    from spy_backend.settings import Settings
+    from spy_backend.telemetry import configure_logging, configure_telemetry
+    from spy_gateway_sim import GatewaySimulator, MarketConfig, SimulatorConfig
+    from spy_marketdata.service import MarketDataService
+    from spy_marketdata.settings import MarketDataSettings
+    from spy_marketdata.sinks import FanOut, TextSink
+
+    overrides: dict = {"log_json": False, "log_level": "DEBUG" if args.verbose else "WARNING"}
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    if Path("frontend").is_dir():
+        overrides["frontend_dir"] = Path("frontend").resolve()
+    settings = Settings(**overrides)
+    configure_logging(settings)
+    configure_telemetry(settings)
+    app = create_app(settings)
+    server = BackendServer(app, args.host, args.port, own_signals=False)
+    serving = asyncio.create_task(server.serve(), name="backend")
+    while not server.started:
+        if serving.done():
+            serving.result()
+            return 1  # uvicorn logged why (port in use, ...)
+        await asyncio.sleep(0.02)
+    base = f"http://{args.host}:{server.bound_port}"
+    token = app.state.services.token
+    simulator = SimulatorConfig(
+        port=0,
+        market=MarketConfig(seed=args.seed, mispricing_rate=args.mispricing_rate),
+        speed=args.speed,
+    )
+    try:
+        async with GatewaySimulator(simulator) as sim:
+            gateway_port = sim.port
+            backend_sink = HttpSink(base, token, settings.data_dir / "spool" / "backend.jsonl")
+            service = MarketDataService(
+                MarketDataSettings(port=gateway_port), FanOut(TextSink(sys.stdout), backend_sink)
+            )
+            loop = asyncio.get_running_loop()
+            for signal_number in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signal_number, service.stop)
+            if args.duration is not None:
+                loop.call_later(args.duration, service.stop)
+            print(
+                f"SPY platform up: API {base}/api  hub {base}/hub  health {base}/health"
+                f"{f'  docs {base}/docs' if settings.docs_enabled else ''}"
+                f"  (gateway simulator on 127.0.0.1:{gateway_port}); Ctrl-C stops",
+                flush=True,
+            )
+            try:
+                await service.run()
+            finally:
+                await backend_sink.aclose()
+            status = service.status
+    finally:
+        server.should_exit = True
+        await serving
+    print(
+        f"stopped: {status.snapshots} snapshots, {status.events} anomaly events, "
+        f"{backend_sink.sent} records stored by the backend, {backend_sink.backlog} left in the "
+        "spool",
+        flush=True,
+    )
+    logging.shutdown()
+    return 0
