@@ -122,3 +122,58 @@ def read_json_line(stream: IO[str], timeout: float, want: str) -> dict:
         if message["event"] == want:
             return message
     raise TimeoutError(f"no {want!r} within {timeout} s")
+
+
+# Azurite's published, well-known development account key: not a secret.
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+class Azurite:
+    """`azurite-table` in memory on a free port: the Table service the adapter talks to."""
+
+    def __init__(self) -> None:
+        node_package(AZURITE_DIR, "azurite")
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [
+                str(AZURITE_DIR / "node_modules" / ".bin" / "azurite-table"),
+                "--tableHost",
+                "127.0.0.1",
+                "--tablePort",
+                str(self.port),
+                "--inMemoryPersistence",
+                "--loose",
+                "--skipApiVersionCheck",
+                "--disableTelemetry",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("azurite-table did not start") from None
+                time.sleep(0.05)
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+            f"AccountKey={AZURITE_KEY};"
+            f"TableEndpoint=http://127.0.0.1:{self.port}/devstoreaccount1;"
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

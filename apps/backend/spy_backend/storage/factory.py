@@ -14,6 +14,7 @@ def open_storage(settings: Settings) -> Storage:
         return AzureTablesStorage(
             settings.azure_tables_connection_string.get_secret_value(),
             settings.azure_tables_prefix,
+            settings.retention_days,
         )
     from .sqlite import SqliteStorage
 

@@ -1,0 +1,200 @@
+"""Azure Table Storage adapter (`azure-data-tables`), tested against Azurite.
+
+One table; PartitionKey = kind and UTC day (`event-20260309`), so a day's anomalies are one
+partition and retention deletes whole days; RowKey = inverted, zero-padded microsecond time
+then the record's unique key, so keys never collide (the predecessor keyed by seconds and
+lost all but one anomaly per scan) and a partition reads newest-first in natural order.
+Writes go as transactions of at most 100 operations per partition (the service's limit);
+a transaction that meets an existing key is retried one entity at a time, so the new ones
+are stored and reported and the known ones skipped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from azure.core.exceptions import ResourceExistsError
+from azure.data.tables import EdmType, EntityProperty, TableServiceClient, TableTransactionError
+
+from .base import AnomalyQuery, Kind, Page, Position, StoredRecord, from_micros, to_micros
+
+_MAX_US = 10**17 - 1  # microseconds until the year 5138: 17 digits
+_BATCH = 100
+_CHUNK = 30_000  # characters per string property (the service allows 64 KiB of UTF-16)
+_DAY_US = 86_400 * 10**6
+
+
+def row_key(at_us: int, key: str) -> str:
+    return f"{_MAX_US - at_us:017d}-{key}"
+
+
+def partition(kind: Kind, at_us: int) -> str:
+    return f"{kind.value}-{from_micros(at_us):%Y%m%d}"
+
+
+class AzureTablesStorage:
+    def __init__(self, connection_string: str, prefix: str = "spy", lookback_days: int = 30):
+        """`lookback_days`: how far back an unbounded query looks (the retention period)."""
+        self._service = TableServiceClient.from_connection_string(connection_string)
+        self._table = self._service.get_table_client(f"{prefix}history")
+        self._lookback = lookback_days
+        self._ready = False
+
+    def _ensure(self) -> None:
+        if not self._ready:
+            self._service.create_table_if_not_exists(self._table.table_name)
+            self._ready = True
+
+    def write(self, records: list[StoredRecord]) -> list[tuple[Kind, str]]:
+        self._ensure()
+        groups: dict[str, list[StoredRecord]] = defaultdict(list)
+        for record in records:
+            groups[partition(record.kind, record.at_us)].append(record)
+        new: list[tuple[Kind, str]] = []
+        for key, group in groups.items():
+            unique = list({r.key: r for r in reversed(group)}.values())[::-1]
+            for start in range(0, len(unique), _BATCH):
+                new += self._write_batch(key, unique[start : start + _BATCH])
+        return new
+
+    def _write_batch(self, partition_key: str, records: list[StoredRecord]):
+        entities = [_entity(partition_key, r) for r in records]
+        try:
+            self._table.submit_transaction([("create", e) for e in entities])
+            return [(r.kind, r.key) for r in records]
+        except TableTransactionError:
+            pass
+        new = []
+        for record, entity in zip(records, entities, strict=True):
+            try:
+                self._table.create_entity(entity)
+                new.append((record.kind, record.key))
+            except ResourceExistsError:
+                pass
+        return new
+
+    def anomalies(self, query: AnomalyQuery) -> Page:
+        self._ensure()
+        now_us = to_micros(datetime.now(UTC))
+        until_us = query.until_us if query.until_us is not None else now_us + _DAY_US
+        since_us = query.since_us
+        if since_us is None:
+            since_us = until_us - (self._lookback + 1) * _DAY_US
+        conditions, parameters = [], {}
+        for name, value in (
+            ("Expiry", query.expiry and query.expiry.isoformat()),
+            ("Side", query.side and query.side.value),
+            ("Severity", query.severity and query.severity.value),
+        ):
+            if value is not None:
+                conditions.append(f"{name} eq @{name}")
+                parameters[name] = value
+        # RowKeys grow with age: from just before `until` to `since` ("~" sorts after every
+        # key-safe character), and strictly past the cursor.
+        conditions += ["RowKey ge @low", "RowKey le @high"]
+        parameters |= {"low": row_key(until_us - 1, ""), "high": row_key(since_us, "~")}
+        if query.after is not None:
+            conditions.append("RowKey gt @after")
+            parameters["after"] = row_key(query.after.at_us, query.after.key)
+        found: list[dict] = []
+        for day in _days_newest_first(since_us, until_us):
+            flt = " and ".join([f"PartitionKey eq '{Kind.EVENT.value}-{day}'", *conditions])
+            for entity in self._table.query_entities(
+                flt, parameters=parameters, results_per_page=query.limit + 1
+            ):
+                found.append(entity)
+                if len(found) > query.limit:
+                    break
+            if len(found) > query.limit:
+                break
+        more = len(found) > query.limit
+        found = found[: query.limit]
+        last = Position(_at(found[-1]), found[-1]["Key"]) if more else None
+        return Page([_body(e) for e in found], last)
+
+    def latest(self, kind: Kind) -> str | None:
+        self._ensure()
+        now_us = to_micros(datetime.now(UTC)) + _DAY_US
+        for day in _days_newest_first(now_us - self._lookback * _DAY_US, now_us):
+            flt = f"PartitionKey eq '{kind.value}-{day}'"
+            for entity in self._table.query_entities(flt, results_per_page=1):
+                return _body(entity)
+        return None
+
+    def series(self, kind: Kind, since_us: int, until_us: int, limit: int) -> list[str]:
+        self._ensure()
+        bodies: list[str] = []
+        parameters = {"low": row_key(until_us - 1, ""), "high": row_key(since_us, "~")}
+        for day in _days_newest_first(since_us, until_us):
+            flt = f"PartitionKey eq '{kind.value}-{day}' and RowKey ge @low and RowKey le @high"
+            for entity in self._table.query_entities(flt, parameters=parameters):
+                bodies.append(_body(entity))
+                if len(bodies) >= limit:
+                    return bodies[::-1]
+        return bodies[::-1]
+
+    def purge(self, before_us: int) -> int:
+        self._ensure()
+        old = self._table.query_entities(
+            "AtUs lt @before",
+            parameters={"before": before_us},  # serialised as an Int64 literal (L)
+            select=["PartitionKey", "RowKey"],
+        )
+        groups: dict[str, list[dict]] = defaultdict(list)
+        for entity in old:
+            groups[entity["PartitionKey"]].append(entity)
+        removed = 0
+        for entities in groups.values():
+            for start in range(0, len(entities), _BATCH):
+                chunk = entities[start : start + _BATCH]
+                self._table.submit_transaction([("delete", e) for e in chunk])
+                removed += len(chunk)
+        return removed
+
+    def ping(self) -> None:
+        self._ready = False
+        self._ensure()
+        next(iter(self._table.query_entities("PartitionKey eq 'ping'", results_per_page=1)), None)
+
+    def close(self) -> None:
+        self._table.close()
+        self._service.close()
+
+
+def _entity(partition_key: str, record: StoredRecord) -> dict:
+    entity: dict = {
+        "PartitionKey": partition_key,
+        "RowKey": row_key(record.at_us, record.key),
+        "Key": record.key,
+        "AtUs": EntityProperty(record.at_us, EdmType.INT64),
+        "Expiry": None if record.expiry is None else record.expiry.isoformat(),
+        "Side": None if record.side is None else record.side.value,
+        "Severity": None if record.severity is None else record.severity.value,
+    }
+    for index in range(0, max(1, len(record.body)), _CHUNK):
+        entity[f"Body{index // _CHUNK}"] = record.body[index : index + _CHUNK]
+    return {name: value for name, value in entity.items() if value is not None}
+
+
+def _body(entity: dict) -> str:
+    parts = []
+    index = 0
+    while f"Body{index}" in entity:
+        parts.append(entity[f"Body{index}"])
+        index += 1
+    return "".join(parts)
+
+
+def _at(entity: dict) -> int:
+    value = entity["AtUs"]
+    return int(value.value if isinstance(value, EntityProperty) else value)
+
+
+def _days_newest_first(since_us: int, until_us: int) -> Iterator[str]:
+    day = from_micros(max(until_us - 1, since_us)).date()
+    first = from_micros(since_us).date()
+    while day >= first:
+        yield f"{day:%Y%m%d}"
+        day -= timedelta(days=1)

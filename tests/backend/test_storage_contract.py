@@ -1,0 +1,156 @@
+"""One contract, both adapters: SQLite, and Azure Tables against Azurite started here."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from spy_backend.ingest import stored
+from spy_backend.schemas import AnalysisRecord, AnomalyEventRecord
+from spy_backend.storage.azure_tables import AzureTablesStorage
+from spy_backend.storage.base import AnomalyQuery, Kind, Position, Storage, to_micros
+from spy_backend.storage.sqlite import SqliteStorage
+from spy_core.models import Severity, Side
+
+from .conftest import analysis_record, anomaly_event, auth, changed, client_for, event_record
+from .servers import Azurite
+
+NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def azurite() -> Iterator[Azurite]:
+    server = Azurite()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "azure-tables"])
+def storage(request, tmp_path) -> Iterator[Storage]:
+    if request.param == "sqlite":
+        store: Storage = SqliteStorage(tmp_path / "db.sqlite3")
+    else:
+        azurite = request.getfixturevalue("azurite")
+        store = AzureTablesStorage(azurite.connection_string, prefix=f"t{next(_names)}")
+    yield store
+    store.close()
+
+
+def timed(n: int, step: timedelta = timedelta(seconds=1), **kwargs):
+    return [
+        stored(
+            AnomalyEventRecord.model_validate(
+                event_record(anomaly_event(i, at=NOW - i * step, **kwargs))
+            )
+        )
+        for i in range(n)
+    ]
+
+
+def test_idempotent_write_reports_only_new(storage: Storage) -> None:
+    assert len(storage.write(timed(3))) == 3
+    assert len(storage.write(timed(5))) == 2
+    assert storage.write(timed(5)) == []
+
+
+def test_more_than_one_transaction_in_one_partition(storage: Storage) -> None:
+    rows = timed(230, step=timedelta(milliseconds=10))
+    assert len(storage.write(rows)) == 230
+    page = storage.anomalies(AnomalyQuery(limit=500))
+    assert len(page.bodies) == 230 and page.next is None
+
+
+def test_same_instant_events_are_all_kept(storage: Storage) -> None:
+    rows = [
+        stored(AnomalyEventRecord.model_validate(event_record(anomaly_event(i, at=NOW))))
+        for i in range(20)
+    ]
+    storage.write(rows)
+    assert len(storage.anomalies(AnomalyQuery(limit=100)).bodies) == 20
+
+
+def test_newest_first_and_cursor_pages_across_days(storage: Storage) -> None:
+    rows = timed(30, step=timedelta(hours=3))  # spans four days (partitions)
+    storage.write(rows)
+    seen, after = [], None
+    while True:
+        page = storage.anomalies(AnomalyQuery(limit=7, after=after))
+        seen += page.bodies
+        if (after := page.next) is None:
+            break
+    times = [AnomalyEventRecord.model_validate_json(b).at for b in seen]
+    assert len(seen) == len(set(seen)) == 30
+    assert times == sorted(times, reverse=True)
+
+
+def test_filters_and_time_range(storage: Storage) -> None:
+    storage.write(timed(4, side=Side.SELL, severity=Severity.LOW))
+    storage.write(
+        [
+            stored(
+                AnomalyEventRecord.model_validate(
+                    event_record(
+                        anomaly_event(
+                            100 + i, at=NOW - timedelta(minutes=10 + i), expiry=date(2030, 1, 2)
+                        )
+                    )
+                )
+            )
+            for i in range(3)
+        ]
+    )
+    assert len(storage.anomalies(AnomalyQuery(side=Side.SELL)).bodies) == 4
+    assert len(storage.anomalies(AnomalyQuery(severity=Severity.HIGH)).bodies) == 3
+    assert len(storage.anomalies(AnomalyQuery(expiry=date(2030, 1, 2))).bodies) == 3
+    window = AnomalyQuery(since_us=to_micros(NOW - timedelta(seconds=2)), until_us=to_micros(NOW))
+    assert len(storage.anomalies(window).bodies) == 2  # at NOW-1 s and NOW-2 s
+
+
+def test_latest_series_and_purge(storage: Storage) -> None:
+    analyses = [
+        stored(AnalysisRecord.model_validate(analysis_record(NOW - timedelta(minutes=m))))
+        for m in range(5)
+    ]
+    storage.write(analyses)
+    latest = AnalysisRecord.model_validate_json(storage.latest(Kind.ANALYSIS) or "")
+    assert latest.timestamp == NOW
+    assert storage.latest(Kind.SNAPSHOT) is None
+    series = storage.series(
+        Kind.ANALYSIS, to_micros(NOW - timedelta(hours=1)), to_micros(NOW + timedelta(1)), 3
+    )
+    stamps = [AnalysisRecord.model_validate_json(b).timestamp for b in series]
+    assert stamps == [NOW - timedelta(minutes=m) for m in (2, 1, 0)]
+    storage.write(timed(3))
+    assert storage.purge(to_micros(NOW - timedelta(minutes=2, seconds=30))) == 2
+    assert len(storage.anomalies(AnomalyQuery()).bodies) == 3
+
+
+def test_cursor_is_opaque_and_round_trips() -> None:
+    position = Position(123, "a:b")
+    assert Position.decode(position.encode()) == position
+    with pytest.raises(ValueError):
+        Position.decode("nope")
+
+
+def test_ping(storage: Storage) -> None:
+    storage.ping()
+
+
+@pytest.mark.anyio
+async def test_app_on_azure_tables(settings, azurite: Azurite) -> None:
+    cloud = changed(
+        settings,
+        storage="azure-tables",
+        azure_tables_connection_string=azurite.connection_string,
+        azure_tables_prefix="app",
+    )
+    async with client_for(cloud) as client:
+        body = {"records": [event_record(anomaly_event(i, at=NOW)) for i in range(3)]}
+        response = await client.post("/api/events", json=body, headers=auth(client))
+        assert response.json() == {"accepted": 3, "stored": 3}
+        assert len((await client.get("/api/anomalies")).json()["items"]) == 3
+        assert (await client.get("/ready")).json()["ready"] is True
