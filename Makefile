@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_LINK_MODE := copy
 
-.PHONY: setup run test lint bench bench-pulumi evaluate clean
+.PHONY: setup node-deps run test lint bench bench-pulumi bench-backend evaluate clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: lint node-deps
 
 bench: setup
 	$(VENV)/bin/python -m bench
+
+## bench-backend: POST -> 100 hub clients latency, SQLite and HTTP ingest rates.
+bench-backend: setup
+	$(VENV)/bin/python -m bench.backend_benchmark
 
 ## bench-pulumi: time to evaluate the whole Pulumi program under mocks, per stack.
 bench-pulumi: setup

@@ -20,7 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings)
-    server = BackendServer(create_app(settings), args.host, args.port, "info")
+    server = BackendServer(create_app(settings), args.host, args.port, settings.log_level.lower())
     asyncio.run(server.serve())
     return 0
 

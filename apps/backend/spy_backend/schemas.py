@@ -109,13 +109,18 @@ class ExpirySummary(_Strict):
     fit_residual_scale: float | None
 
 
-class AnalysisRecord(_Strict):
-    """One analysed snapshot: spot, per-expiry fit summary, GEX and premium flow."""
+class _Moment(_Strict):
+    """What every summary record has: whose chain, when, at what spot."""
 
-    type: Literal["analysis"] = "analysis"
     underlying: str = Field(min_length=1, max_length=16, pattern=r"^[A-Z0-9.]+$")
     timestamp: IsoDateTime
     spot: float = Field(gt=0)
+
+
+class AnalysisRecord(_Moment):
+    """One analysed snapshot: spot, per-expiry fit summary, GEX and premium flow."""
+
+    type: Literal["analysis"] = "analysis"
     open_anomalies: int = Field(ge=0)
     expiries: list[ExpirySummary] = Field(max_length=64)
     gex: Gex | None
@@ -123,13 +128,10 @@ class AnalysisRecord(_Strict):
     excluded: dict[str, int] = Field(default_factory=dict, max_length=64)
 
 
-class SnapshotRecord(_Strict):
+class SnapshotRecord(_Moment):
     """A chain snapshot in brief: what was seen, not every quote."""
 
     type: Literal["snapshot"] = "snapshot"
-    underlying: str = Field(min_length=1, max_length=16, pattern=r"^[A-Z0-9.]+$")
-    timestamp: IsoDateTime
-    spot: float = Field(gt=0)
     quotes: int = Field(ge=0)
     expiries: list[IsoDate] = Field(max_length=64)
 

@@ -83,14 +83,10 @@ class AzureTablesStorage:
         if since_us is None:
             since_us = until_us - (self._lookback + 1) * _DAY_US
         conditions, parameters = [], {}
-        for name, value in (
-            ("Expiry", query.expiry and query.expiry.isoformat()),
-            ("Side", query.side and query.side.value),
-            ("Severity", query.severity and query.severity.value),
-        ):
-            if value is not None:
-                conditions.append(f"{name} eq @{name}")
-                parameters[name] = value
+        for column, value in query.equalities().items():
+            name = column.capitalize()  # entity property names: Expiry, Side, Severity
+            conditions.append(f"{name} eq @{name}")
+            parameters[name] = value
         # RowKeys grow with age: from just before `until` to `since` ("~" sorts after every
         # key-safe character), and strictly past the cursor.
         conditions += ["RowKey ge @low", "RowKey le @high"]

@@ -74,6 +74,15 @@ class AnomalyQuery:
     after: Position | None = None
     limit: int = 100
 
+    def equalities(self) -> dict[str, str]:
+        """The exact-match filters set, by column name (expiry, side, severity)."""
+        values = {
+            "expiry": self.expiry and self.expiry.isoformat(),
+            "side": self.side and self.side.value,
+            "severity": self.severity and self.severity.value,
+        }
+        return {column: value for column, value in values.items() if value is not None}
+
 
 @dataclass(frozen=True, slots=True)
 class Page:

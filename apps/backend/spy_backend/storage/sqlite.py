@@ -87,14 +87,9 @@ class SqliteStorage:
     def anomalies(self, query: AnomalyQuery) -> Page:
         where = ["kind = ?"]
         params: list[object] = [Kind.EVENT.value]
-        for column, value in (
-            ("expiry", query.expiry and query.expiry.isoformat()),
-            ("side", query.side and query.side.value),
-            ("severity", query.severity and query.severity.value),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
+        for column, value in query.equalities().items():
+            where.append(f"{column} = ?")
+            params.append(value)
         if query.since_us is not None:
             where.append("at_us >= ?")
             params.append(query.since_us)
