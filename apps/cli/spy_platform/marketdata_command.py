@@ -11,7 +11,10 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
-from datetime import datetime
+
+from .sim_gateway_command import add_market_options, non_negative, positive, session_start
+
+_log = logging.getLogger("spy_platform.marketdata")
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -44,7 +47,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("file", metavar="FILE", help="a recording made by record/--record")
     replay.add_argument(
         "--speed",
-        type=_non_negative,
+        type=non_negative,
         default=0.0,
         help="recorded pace × SPEED; 0 (default) as fast as possible",
     )
@@ -57,23 +60,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "watch",
         help="the gateway simulator and the market-data service in one process: live anomalies",
     )
-    watch.add_argument("--seed", type=int, default=7, help="market random seed (default 7)")
-    watch.add_argument(
-        "--speed", type=_non_negative, default=10.0, help="simulated seconds per second (10)"
-    )
-    watch.add_argument(
-        "--date",
-        type=datetime.fromisoformat,
-        metavar="YYYY-MM-DD",
-        help="trading day to play (default: today's session, or the latest one)",
-    )
-    watch.add_argument(
-        "--mispricing-rate",
-        type=_non_negative,
-        default=0.5,
-        metavar="PER_MIN",
-        help="new mispriced quotes per simulated minute (default 0.5)",
-    )
+    add_market_options(watch, default_speed=10.0)
     watch.add_argument("--record", metavar="FILE", help="also record snapshots to FILE")
     _run_options(watch)
 
@@ -83,10 +70,10 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=4002, help="gateway API port (default 4002)")
     parser.add_argument("--client-id", type=int, default=11, help="API client id (default 11)")
     parser.add_argument(
-        "--band", type=_positive, default=0.01, help="strikes within spot ±BAND (default 0.01)"
+        "--band", type=positive, default=0.01, help="strikes within spot ±BAND (default 0.01)"
     )
     parser.add_argument(
-        "--interval", type=_positive, default=1.0, help="seconds between snapshots (default 1)"
+        "--interval", type=positive, default=1.0, help="seconds between snapshots (default 1)"
     )
     parser.add_argument(
         "--clock",
@@ -99,7 +86,7 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--duration", type=_positive, metavar="SECONDS", help="stop after SECONDS (default: Ctrl-C)"
+        "--duration", type=positive, metavar="SECONDS", help="stop after SECONDS (default: Ctrl-C)"
     )
     parser.add_argument("--verbose", action="store_true", help="debug logging")
 
@@ -146,7 +133,7 @@ async def _serve(args: argparse.Namespace) -> int:
             if health is not None:
                 health.close()
         status = service.status
-        logging.info(
+        _log.info(
             "stopped: %d snapshots, %d events, %d reconnects%s",
             status.snapshots,
             status.events,
@@ -162,15 +149,12 @@ async def _gateway(args: argparse.Namespace):
     if args.command != "watch":
         yield args.port
         return
-    from spy_core.market_hours import session
     from spy_gateway_sim import GatewaySimulator, MarketConfig, SimulatorConfig
 
-    start = None
-    if args.date is not None:
-        found = session(args.date.date())
-        if found is None:
-            raise SystemExit(f"{args.date.date()} is not an NYSE trading day")
-        start = found.open
+    try:
+        start = session_start(args.date)
+    except ValueError as problem:
+        raise SystemExit(str(problem)) from None
     config = SimulatorConfig(
         port=0,
         market=MarketConfig(seed=args.seed, mispricing_rate=args.mispricing_rate),
@@ -224,26 +208,9 @@ def _replay(args: argparse.Namespace) -> int:
     try:
         counts = asyncio.run(replay(args.file, sink, args.speed))
     except (RecordingError, OSError) as problem:
-        logging.error("%s", problem)
+        _log.error("%s", problem)
         return 1
     except KeyboardInterrupt:
         return 130
-    logging.info("replayed %d snapshots: %d events", counts.snapshots, counts.events)
+    _log.info("replayed %d snapshots: %d events", counts.snapshots, counts.events)
     return 0
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError("must be a finite number ≥ 0")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return value

@@ -20,29 +20,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     sim.add_argument("--port", type=int, default=4002, help="API port (default 4002, paper)")
     sim.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
-    sim.add_argument("--seed", type=int, default=7, help="market random seed (default 7)")
-    sim.add_argument(
-        "--speed", type=_non_negative, default=1.0, help="simulated seconds per second (default 1)"
-    )
-    sim.add_argument(
-        "--date",
-        type=datetime.fromisoformat,
-        metavar="YYYY-MM-DD",
-        help="trading day to play (default: today's session, or the latest one)",
-    )
+    add_market_options(sim, default_speed=1.0)
     sim.add_argument(
         "--real-clock", action="store_true", help="follow the real clock and NYSE calendar"
     )
     sim.add_argument(
-        "--mispricing-rate",
-        type=_non_negative,
-        default=0.5,
-        metavar="PER_MIN",
-        help="new mispriced quotes per simulated minute (default 0.5)",
-    )
-    sim.add_argument(
         "--mispricing-lifetime",
-        type=_non_negative,
+        type=non_negative,
         default=120.0,
         metavar="SECONDS",
         help="how long a mispricing lasts, simulated seconds (default 120)",
@@ -50,16 +34,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     faults = sim.add_argument_group("faults")
     faults.add_argument("--refuse-live-data", action="store_true", help="10197 on live reqMktData")
     faults.add_argument("--partial-fills", action="store_true", help="fill at most half at once")
-    faults.add_argument("--latency", type=_non_negative, default=0.0, help="seconds per message")
+    faults.add_argument("--latency", type=non_negative, default=0.0, help="seconds per message")
     faults.add_argument(
         "--roll-back-order-ids", action="store_true", help="nextValidId 1 (as after a restart)"
     )
     faults.add_argument(
-        "--drop-every", type=_positive, metavar="SECONDS", help="drop all connections every N s"
+        "--drop-every", type=positive, metavar="SECONDS", help="drop all connections every N s"
     )
     faults.add_argument(
         "--connectivity-loss-every",
-        type=_positive,
+        type=positive,
         metavar="SECONDS",
         help="send 1100, then 1102 two seconds later, every N s",
     )
@@ -68,20 +52,54 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
 
 
-def run_sim_gateway(args: argparse.Namespace) -> int:
+def add_market_options(parser: argparse.ArgumentParser, default_speed: float) -> None:
+    """The simulated market's options, shared by `sim-gateway` and `watch`."""
+    parser.add_argument("--seed", type=int, default=7, help="market random seed (default 7)")
+    parser.add_argument(
+        "--speed",
+        type=non_negative,
+        default=default_speed,
+        help=f"simulated seconds per second (default {default_speed:g})",
+    )
+    parser.add_argument(
+        "--date",
+        type=datetime.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="trading day to play (default: today's session, or the latest one)",
+    )
+    parser.add_argument(
+        "--mispricing-rate",
+        type=non_negative,
+        default=0.5,
+        metavar="PER_MIN",
+        help="new mispriced quotes per simulated minute (default 0.5)",
+    )
+
+
+def session_start(day: datetime | None) -> datetime | None:
+    """The open of the session `--date` names (None: the simulator's default); ValueError if
+    that day is not a session."""
     from spy_core.market_hours import session
+
+    if day is None:
+        return None
+    found = session(day.date())
+    if found is None:
+        raise ValueError(f"{day.date()} is not an NYSE trading day")
+    return found.open
+
+
+def run_sim_gateway(args: argparse.Namespace) -> int:
     from spy_gateway_sim import Faults, GatewaySimulator, MarketConfig, SimulatorConfig
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    start = None
-    if args.date is not None:
-        found = session(args.date.date())
-        if found is None:
-            logging.error("%s is not an NYSE trading day", args.date.date())
-            return 2
-        start = found.open
+    try:
+        start = session_start(args.date)
+    except ValueError as problem:
+        logging.error("%s", problem)
+        return 2
     config = SimulatorConfig(
         host=args.host,
         port=args.port,
@@ -123,15 +141,15 @@ def run_sim_gateway(args: argparse.Namespace) -> int:
     return 0
 
 
-def _non_negative(text: str) -> float:
+def non_negative(text: str) -> float:
     value = float(text)
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError("must be a finite number ≥ 0")
     return value
 
 
-def _positive(text: str) -> float:
-    value = _non_negative(text)
+def positive(text: str) -> float:
+    value = non_negative(text)
     if value == 0:
         raise argparse.ArgumentTypeError("must be > 0")
     return value

@@ -8,7 +8,7 @@ then one line per snapshot, in the order the pipeline processed them:
 where the snapshot is the platform's chain JSON form (`spy_core.chain_json`, unset optional
 fields omitted), written compactly. JSON floats round-trip exactly, so a replayed snapshot
 equals the recorded one and the detector gives the same events with the same ids. gzip takes
-the repeated keys: a 26-contract snapshot is about 0.3 kB on disk.
+the repeated keys: a 28-contract snapshot takes about 0.5 kB on disk.
 
 A recording cut short (the process killed mid-write) is read up to its last whole line.
 """
