@@ -21,6 +21,8 @@ class SmileSettings(BaseModel):
     # A cap (bound-only offer) between two-sided quotes that the uncapped smile overshoots by
     # more than this many scaled half-ticks is a mispriced offer, not a bound.
     cap_doubt: float = Field(default=6.0, gt=0)
+    # Largest weight of one quote relative to the median quote (weights are 1/half-width²).
+    max_weight: float = Field(default=4.0, gt=0)
     # c in the second fit's coordinate asinh(k / (c·σ_atm·√t)): at-the-money standard
     # deviations over which it stays linear in log-moneyness k.
     atm_stretch: float = Field(default=1.5, gt=0)

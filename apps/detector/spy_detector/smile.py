@@ -88,7 +88,7 @@ def fit_smiles(
     basis_fit = _design(k_fit, grid)  # (fits, n, basis)
     basis_bound = _design(k_bound, grid)
     penalty = _difference_penalty(intervals + 3, settings.smoothing)
-    base_weight = _normalised_weights(half_width)
+    base_weight = _normalised_weights(half_width, settings.max_weight)
     bound_weight = _median(base_weight)
     # Caps between two-sided quotes (the same in every monotone coordinate).
     inside = (quotes.bound_index > quotes.fit_index.min()) & (
@@ -233,10 +233,13 @@ def _difference_penalty(n_basis: int, smoothing: float) -> FloatArray:
     return penalty
 
 
-def _normalised_weights(half_width: FloatArray) -> FloatArray:
-    """1/half_width², scaled to a median of one so `smoothing` means the same on every chain."""
+def _normalised_weights(half_width: FloatArray, cap: float) -> FloatArray:
+    """1/half_width², scaled to a median of one so `smoothing` means the same on every chain,
+    and at most `cap`: a locked or one-tick-wide quote is not so much more informative than
+    its neighbours that the curve should pass through it (leverage near one leaves nothing
+    to judge it by)."""
     weights = 1.0 / half_width**2
-    return weights / _median(weights)
+    return np.minimum(weights / _median(weights), cap)
 
 
 def _solve(
