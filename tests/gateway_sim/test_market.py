@@ -107,3 +107,29 @@ def test_session_clock_plays_the_day_and_skips_the_night():
     assert clock.now() == datetime(2025, 10, 31, 14, 0, tzinfo=UTC)  # Friday 10:00 ET
     with pytest.raises(ValueError, match="not inside a trading session"):
         SessionClock(datetime(2025, 11, 1, 15, 0, tzinfo=UTC))
+
+
+def test_near_money_mispricings_are_flagged_at_first_sight_on_the_right_leg():
+    """A $0.30 move of one of the eight contracts nearest the money, every 6 simulated
+    seconds for 10 minutes: the very snapshot that carries it flags that contract and side
+    (not a neighbour that a static violation also involves)."""
+    market = model(seed=7, mispricing_rate=0.0)
+    now = START + timedelta(minutes=5)
+    missed = []
+    for i in range(100):
+        market.advance_to(now)
+        snapshot = market.view().snapshot
+        today = min(q.expiry for q in snapshot.quotes)
+        near = sorted(
+            {(q.expiry, q.strike, q.right) for q in snapshot.quotes if q.expiry == today},
+            key=lambda k: (abs(k[1] - snapshot.spot), k[1], k[2].value),
+        )[:8]
+        key = near[i % 8]
+        bid = next(q.bid for q in snapshot.quotes if (q.expiry, q.strike, q.right) == key)
+        side = Side.BUY if i % 2 and bid >= 0.5 else Side.SELL
+        market.inject(key, side, 0.30, lifetime=4.0)
+        flags = detect(market.view().snapshot).anomalies
+        if (*key, side) not in {(a.expiry, a.strike, a.right, a.side) for a in flags}:
+            missed.append((i, key, side))
+        now += timedelta(seconds=6)
+    assert missed == []
