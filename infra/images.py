@@ -39,13 +39,7 @@ class AppImage:
 
 
 APP_IMAGES = (
-    # Placeholder until the backend app exists (issue 3): answers /health so the web app and
-    # its health check are real; swap the Dockerfile path when apps/backend lands.
-    AppImage(
-        "backend",
-        "infra/docker/backend-placeholder/Dockerfile",
-        ("infra/docker/backend-placeholder",),
-    ),
+    AppImage("backend", "apps/backend/Dockerfile", _WORKSPACE),
     AppImage("marketdata", "apps/marketdata/Dockerfile", _WORKSPACE),
     AppImage("gateway-sim", "apps/gateway_sim/Dockerfile", _WORKSPACE),
 )
