@@ -6,6 +6,7 @@ identity; secrets reach it only as Key Vault references, never as values in app 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -30,9 +31,7 @@ class BackendAppArgs:
     subscription_id: pulumi.Input[str]
     registry_id: pulumi.Input[str]
     storage_account_id: pulumi.Input[str]
-    table_endpoint: pulumi.Input[str]
     signalr_id: pulumi.Input[str]
-    signalr_endpoint: pulumi.Input[str]
     dashboard_url: pulumi.Input[str]
     secret_settings: dict[str, pulumi.Input[str]]
     """App setting name -> Key Vault reference (`@Microsoft.KeyVault(...)`)."""
@@ -59,10 +58,12 @@ class BackendApp(pulumi.ComponentResource):
         settings: dict[str, pulumi.Input[str]] = {
             "WEBSITES_PORT": str(BACKEND_PORT),
             "WEBSITES_ENABLE_APP_SERVICE_STORAGE": "false",
+            # Names of spy_backend.settings.Settings fields (tests/infra checks each one).
             "SPY_ENVIRONMENT": args.environment,
-            "SPY_STORAGE_TABLE_ENDPOINT": args.table_endpoint,
-            "SPY_SIGNALR_ENDPOINT": args.signalr_endpoint,
-            "SPY_DASHBOARD_ORIGIN": args.dashboard_url,
+            "SPY_STORAGE": "azure-tables",
+            "SPY_CORS_ORIGINS": pulumi.Output.from_input(args.dashboard_url).apply(
+                lambda url: json.dumps([url])
+            ),
             **args.secret_settings,
         }
         self.app = web.WebApp(

@@ -1,7 +1,8 @@
 """Realtime fan-out: Azure SignalR in serverless mode, CORS for the dashboard origin only.
 
-Local (key) auth is off: the backend calls the REST API with its managed identity
-(SignalR App Server role), so no connection string with a key exists anywhere.
+The backend publishes through the REST API and issues client tokens as HS256 JWTs signed
+with the access key (its publisher and negotiate endpoint), so local auth stays on; the
+connection string lives only in Key Vault and reaches the web app by Key Vault reference.
 """
 
 from __future__ import annotations
@@ -42,9 +43,13 @@ class Realtime(pulumi.ComponentResource):
                 signalrservice.SignalRFeatureArgs(flag="EnableConnectivityLogs", value="True"),
             ],
             cors=signalrservice.SignalRCorsSettingsArgs(allowed_origins=args.allowed_origins),
-            disable_local_auth=True,
+            disable_local_auth=False,
             tls=signalrservice.SignalRTlsSettingsArgs(client_cert_enabled=False),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.endpoint = self.signalr.host_name.apply(lambda host: f"https://{host}")
+        keys = signalrservice.list_signal_r_keys_output(
+            resource_group_name=args.resource_group_name, resource_name=self.signalr.name
+        )
+        self.connection_string = pulumi.Output.secret(keys.primary_connection_string)
         self.register_outputs({"signalr_id": self.signalr.id, "endpoint": self.endpoint})

@@ -40,7 +40,7 @@ def test_whole_graph_builds(stack):
     assert {t for t in counts if t.startswith("spy:")} == COMPONENTS
     assert all(counts[c] == 1 for c in COMPONENTS)
     assert counts["docker-build:index:Image"] == 3
-    assert counts["azure-native:storage:Table"] == 5
+    assert counts["azure-native:storage:Table"] == 1
     assert counts["azure-native:network:Subnet"] == 3
     assert set(stack.outputs) == OUTPUTS
     assert stack.outputs["backendUrl"].startswith("https://")

@@ -36,7 +36,12 @@ def test_secret_app_settings_are_key_vault_references(stack):
     (app,) = stack.of_type("azure-native:web:WebApp")
     settings = {s["name"]: s["value"] for s in app.inputs["siteConfig"]["appSettings"]}
     secret_named = {k for k in settings if any(w in k for w in SECRET_SETTING_WORDS)}
-    assert secret_named == {"SPY_SERVICE_TOKEN", "APPLICATIONINSIGHTS_CONNECTION_STRING"}
+    assert secret_named == {
+        "SPY_SERVICE_TOKEN",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "SPY_AZURE_TABLES_CONNECTION_STRING",
+        "SPY_SIGNALR_CONNECTION_STRING",
+    }
     for key in secret_named:
         assert settings[key].startswith("@Microsoft.KeyVault(SecretUri=https://"), key
 
@@ -47,6 +52,8 @@ def test_generated_and_user_secrets_are_stored_in_key_vault(stack):
         "vpn-psk",
         "backend-service-token",
         "appinsights-connection-string",
+        "tables-connection-string",
+        "signalr-connection-string",
         "ib-gateway-password",
     }
     for secret in stack.of_type("azure-native:keyvault:Secret"):

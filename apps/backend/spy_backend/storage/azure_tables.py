@@ -34,11 +34,16 @@ def partition(kind: Kind, at_us: int) -> str:
     return f"{kind.value}-{from_micros(at_us):%Y%m%d}"
 
 
+def history_table_name(prefix: str = "spy") -> str:
+    """The one table this adapter keeps; the Pulumi program creates it under this name."""
+    return f"{prefix}history"
+
+
 class AzureTablesStorage:
     def __init__(self, connection_string: str, prefix: str = "spy", lookback_days: int = 30):
         """`lookback_days`: how far back an unbounded query looks (the retention period)."""
         self._service = TableServiceClient.from_connection_string(connection_string)
-        self._table = self._service.get_table_client(f"{prefix}history")
+        self._table = self._service.get_table_client(history_table_name(prefix))
         self._lookback = lookback_days
         self._ready = False
 
