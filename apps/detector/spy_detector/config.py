@@ -13,8 +13,6 @@ class SmileSettings(BaseModel):
     min_points: int = Field(default=4, ge=3)  # fewer usable mids: no smile, no smile flags
     points_per_knot: float = Field(default=1.5, gt=0)
     max_intervals: int = Field(default=24, ge=2)
-    # Below this many two-sided quotes the smoothing grows as (sparse_points / n)².
-    sparse_points: int = Field(default=12, ge=1)
     smoothing: float = Field(default=0.002, gt=0)  # second-difference penalty, in "quotes"
     robust_iterations: int = Field(default=5, ge=1)
     huber_c: float = Field(default=2.0, gt=0)  # residuals in half-spread units

@@ -87,10 +87,7 @@ def fit_smiles(
     grid = (lo, step, intervals + 3)
     basis_fit = _design(k_fit, grid)  # (fits, n, basis)
     basis_bound = _design(k_bound, grid)
-    # Few two-sided quotes cannot pin a flexible curve: stiffen it so that leaving one out
-    # still leaves a curve worth judging it by.
-    sparse = max(1.0, settings.sparse_points / n) ** 2
-    penalty = _difference_penalty(intervals + 3, settings.smoothing * sparse)
+    penalty = _difference_penalty(intervals + 3, settings.smoothing)
     base_weight = _normalised_weights(half_width, settings.max_weight)
     bound_weight = _median(base_weight)
     # Caps between two-sided quotes (the same in every monotone coordinate).
