@@ -119,8 +119,11 @@ def detect(snapshot: ChainSnapshot, config: DetectorConfig | None = None) -> Cha
 def _expiry_anomalies(
     chain: ExpirySlice, values: FairValues, config: DetectorConfig
 ) -> list[Anomaly]:
-    """Static-arbitrage violations first (model-free), then smile mispricings; one anomaly per
-    quote and side, the model-free finding taking precedence."""
+    """Static-arbitrage violations (model-free) and smile mispricings; one anomaly per quote
+    and side, labelled with the model-free kind when there is one. Its edge and score are
+    the larger of the two findings: a small bound the quote also crosses must not hide how
+    far it is off its fair value (nor make whether it is reported depend on the thresholds,
+    which the streaming detector lowers to keep findings open)."""
     found: dict[tuple[int, Side], Anomaly] = {}
     slack = arbitrage_slack(chain, config)
     for violation in static_arbitrage(chain, slack):
@@ -132,11 +135,19 @@ def _expiry_anomalies(
                 chain, values, violation, index, side, slack, config
             )
     for index, side, edge in _smile_candidates(values, config):
-        if (index, side) in found:
+        static = found.get((index, side))
+        if static is not None and static.edge >= edge:
             continue
         uncertainty = _uncertainty(chain, values, index, config)
         score = edge / uncertainty
-        if reportable(AnomalyKind.SMILE, edge, score, config):
+        if not reportable(AnomalyKind.SMILE, edge, score, config):
+            continue
+        if static is not None:
+            score = max(score, static.score)
+            found[(index, side)] = static.model_copy(
+                update={"edge": edge, "score": score, "severity": severity(edge, score)}
+            )
+        else:
             found[(index, side)] = _anomaly(
                 chain,
                 index,
