@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,6 +47,7 @@ class HttpSink:
         backoff_max: float = 30.0,
         send_snapshots: bool = True,
         send_analyses: bool = True,
+        analysis_interval: float = 1.0,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self._url = base_url.rstrip("/") + "/api/events"
@@ -55,6 +57,11 @@ class HttpSink:
         self._backoff = (backoff_initial, backoff_max)
         self._send_snapshots = send_snapshots
         self._send_analyses = send_analyses
+        # Market state (snapshot and analysis summaries) is shown and broadcast at most once
+        # a second: a summary per snapshot would queue behind itself on a busy tape and
+        # delay the events. Events are never thinned.
+        self._analysis_interval = analysis_interval
+        self._last_analysis = -float("inf")
         self._client = client or httpx.AsyncClient(timeout=10.0)
         self._wake = asyncio.Event()
         self._closing = False
@@ -70,13 +77,18 @@ class HttpSink:
         return len(self._spool)
 
     def publish_snapshot(self, snapshot: ChainSnapshot) -> None:
-        if self._send_snapshots:
+        if (
+            self._send_snapshots
+            and time.monotonic() - self._last_analysis >= self._analysis_interval
+        ):
             self._add(snapshot_summary(snapshot))
 
     def publish_analysis(
         self, snapshot: ChainSnapshot, analysis: ChainAnalysis, flow: FlowUpdate
     ) -> None:
-        if self._send_analyses:
+        now = time.monotonic()
+        if self._send_analyses and now - self._last_analysis >= self._analysis_interval:
+            self._last_analysis = now
             self._add(analysis_summary(snapshot, analysis, flow))
 
     def publish_events(self, events: Sequence[AnomalyEvent]) -> None:
