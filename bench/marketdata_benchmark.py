@@ -117,18 +117,7 @@ async def _latency(events: int) -> dict:
         service = MarketDataService(MarketDataSettings(port=sim.port, client_id=31), sink)
         opened_at: dict[tuple, float] = {}
         cleared: set[tuple] = set()
-        previous: dict[int, object] = {}
-        target: dict = {}
-        received = service.source.on_updates
-
-        def on_updates(updates) -> None:
-            now = time.perf_counter()
-            for update in updates:
-                last = previous.get(update.sub_id)
-                if target and "arrived" not in target and _mispriced(update, last, target):
-                    target["arrived"] = now
-                previous[update.sub_id] = update
-            received(updates)
+        target = _time_arrivals(service)
 
         publish = sink.publish_events
 
@@ -144,7 +133,6 @@ async def _latency(events: int) -> dict:
                     cleared.add((a.strike, a.right, a.side))
             publish(found)
 
-        service.source.on_updates = on_updates
         sink.publish_events = on_events
         task = asyncio.get_running_loop().create_task(service.run())
         await _wait(lambda: service.status.ready, 60)
@@ -196,6 +184,26 @@ async def _latency(events: int) -> dict:
         "contracts": len(snapshots[-1].quotes),
         "detect_ms": _detect_ms(snapshots, service.settings.detector),
     }
+
+
+def _time_arrivals(service) -> dict:
+    """Wrap the service's tick callback: the returned dict, once given `sub_id`, `side` and
+    `fair` of an injection, gets `arrived` = when the tick carrying the move came in."""
+    previous: dict[int, object] = {}
+    target: dict = {}
+    received = service.source.on_updates
+
+    def on_updates(updates) -> None:
+        now = time.perf_counter()
+        for update in updates:
+            last = previous.get(update.sub_id)
+            if target and "arrived" not in target and _mispriced(update, last, target):
+                target["arrived"] = now
+            previous[update.sub_id] = update
+        received(updates)
+
+    service.source.on_updates = on_updates
+    return target
 
 
 def _mispriced(update, last, target) -> bool:

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import websockets
 
-from bench.marketdata_benchmark import LIFETIME, _mispriced, _Simulator, _wait
+from bench.marketdata_benchmark import LIFETIME, _Simulator, _time_arrivals, _wait
 from spy_core.models import Side
 from tests.backend.servers import TOKEN, BackendProcess
 
@@ -64,20 +64,8 @@ async def _latency(backend_url: str, spool: Path, events: int) -> dict:
         ready = asyncio.Event()
         client = asyncio.create_task(_hub_client(backend_url, seen, ready))
         await asyncio.wait_for(ready.wait(), 30)
-        previous: dict = {}
-        target: dict = {}
-        received = service.source.on_updates
+        target = _time_arrivals(service)
 
-        def on_updates(updates) -> None:
-            now = time.perf_counter()
-            for update in updates:
-                last = previous.get(update.sub_id)
-                if target and "arrived" not in target and _mispriced(update, last, target):
-                    target["arrived"] = now
-                previous[update.sub_id] = update
-            received(updates)
-
-        service.source.on_updates = on_updates
         task = asyncio.get_running_loop().create_task(service.run())
         await _wait(lambda: service.status.ready, 60)
         latencies, missed = [], 0
