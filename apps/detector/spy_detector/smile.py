@@ -10,25 +10,26 @@ Because the smoother is linear given its weights, every fitted quote's leave-one
 prediction and its standard error come exactly from the hat matrix.
 
 The same quotes can be fitted in several coordinates (log-moneyness, a stretched one) at
-once: the fits share their data and their shapes, so every step runs on stacked arrays, one
-numpy call for all of them. On a few dozen quotes the calls, not the arithmetic, are the cost.
+once. The fit itself is compiled (numba): on a few dozen quotes numpy's per-call overhead, not
+the arithmetic, was the cost (about 0.4 ms of numpy calls per fit), and the cubic B-spline
+basis has four non-zeros per quote, which loops exploit and array code cannot.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .config import SmileSettings
 
 FloatArray = np.ndarray
 _HUBER_ITERATIONS = 2  # monotone (Huber) steps before the redescending (Tukey) ones
-_FOUR = np.arange(4)
 _RIDGE = 1e-12
 _MAX_LEVERAGE = 0.99
+_LOO_MAX_LEVERAGE = 0.999
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,127 +76,33 @@ def fit_smiles(
     n = quotes.fit_index.size
     if n < settings.min_points:
         return None
-    k_all = np.stack(coordinates)  # (fits, strikes)
-    k_fit, k_bound = k_all[:, quotes.fit_index], k_all[:, quotes.bound_index]
-    mid_vol, half_width, upper_vol = quotes.mid_vol, quotes.half_width, quotes.upper_vol
-    # The spline spans every quote that informs it, bounds included, so a cheap wing's ask
-    # caps the curve where it is quoted instead of an extrapolation doing so.
-    lo = np.minimum(k_fit.min(axis=1), k_bound.min(axis=1, initial=np.inf))[:, None]
-    hi = np.maximum(k_fit.max(axis=1), k_bound.max(axis=1, initial=-np.inf))[:, None]
-    intervals = _intervals(n + quotes.bound_index.size // 2, settings)
-    step = np.maximum(hi - lo, 1e-6) / intervals
-    grid = (lo, step, intervals + 3)
-    basis_fit = _design(k_fit, grid)  # (fits, n, basis)
-    basis_bound = _design(k_bound, grid)
-    penalty = _difference_penalty(intervals + 3, settings.smoothing)
-    base_weight = _normalised_weights(half_width, settings.max_weight)
-    bound_weight = _median(base_weight)
+    fit_index = np.ascontiguousarray(quotes.fit_index, dtype=np.int64)
+    bound_index = np.ascontiguousarray(quotes.bound_index, dtype=np.int64)
     # Caps between two-sided quotes (the same in every monotone coordinate).
-    inside = (quotes.bound_index > quotes.fit_index.min()) & (
-        quotes.bound_index < quotes.fit_index.max()
-    )
-    active = np.zeros(k_bound.shape, dtype=bool)
-    robust = np.ones(k_fit.shape)
-    weights = np.broadcast_to(base_weight, k_fit.shape)
-    coef, inverse = _solve(
-        basis_fit, weights, mid_vol, penalty, basis_bound, active, upper_vol, bound_weight
-    )
-    for iteration in range(settings.robust_iterations):
-        # Studentized (leave-one-out) residuals: a lone quote at the edge of the data bends the
-        # spline towards itself, so its plain residual understates how far off it is.
-        hat_diag = _hat_diagonal(basis_fit, inverse, base_weight)
-        fitted = np.einsum("fnb,fb->fn", basis_fit, coef)
-        standardized = (mid_vol - fitted) / (1.0 - np.minimum(hat_diag, _MAX_LEVERAGE)) / half_width
-        scale = _robust_scale(standardized, robust, settings.min_residual_scale)
-        tukey = iteration >= _HUBER_ITERATIONS
-        robust = _robust_weights(standardized / scale[:, None], tukey, settings)
-        excess = np.einsum("fmb,fb->fm", basis_bound, coef) - upper_vol
-        if iteration == 0:
-            # Between two-sided quotes, a cap the uncapped curve overshoots by many half-ticks
-            # is more likely a mispriced offer (to be reported) than a bound on the smile: it
-            # never caps. Beyond them, caps are all there is.
-            doubt = settings.cap_doubt * scale[:, None] * quotes.bound_half_width
-            plausible = ~inside | (excess <= doubt)
-        active = (active | (excess > 0)) & plausible
-        weights = base_weight * robust
-        coef, inverse = _solve(
-            basis_fit, weights, mid_vol, penalty, basis_bound, active, upper_vol, bound_weight
+    inside = (bound_index > fit_index.min()) & (bound_index < fit_index.max())
+    intervals = _intervals(n + bound_index.size // 2, settings)
+    fits = []
+    for k in coordinates:
+        vol, vol_error, outlier, scale, atm = _fit(
+            np.ascontiguousarray(k, dtype=np.float64),
+            fit_index,
+            np.ascontiguousarray(quotes.mid_vol, dtype=np.float64),
+            np.ascontiguousarray(quotes.half_width, dtype=np.float64),
+            bound_index,
+            np.ascontiguousarray(quotes.upper_vol, dtype=np.float64),
+            np.ascontiguousarray(quotes.bound_half_width, dtype=np.float64),
+            inside,
+            intervals,
+            settings.smoothing,
+            settings.robust_iterations,
+            settings.huber_c,
+            settings.tukey_c,
+            settings.min_residual_scale,
+            settings.cap_doubt,
+            settings.max_weight,
         )
-    return _evaluate(
-        k_all,
-        quotes,
-        grid,
-        basis_fit,
-        basis_bound,
-        coef,
-        inverse,
-        weights,
-        active & inside,
-        bound_weight,
-        robust,
-        scale,
-    )
-
-
-def _evaluate(
-    k_all: FloatArray,
-    quotes: SmileQuotes,
-    grid: tuple[FloatArray, FloatArray, int],
-    basis_fit: FloatArray,
-    basis_bound: FloatArray,
-    coef: FloatArray,
-    inverse: FloatArray,
-    weights: FloatArray,
-    binding: FloatArray,
-    bound_weight: float,
-    robust: FloatArray,
-    scale: FloatArray,
-) -> list[SmileFit]:
-    """Each fit's values at every strike (leave-one-out where its own quote shaped them)."""
-    lo, step, n_basis = grid
-    hi = lo + step * (n_basis - 3)
-    fits, strikes = k_all.shape
-    # Every strike and the money (k = 0, the last column) in one pass.
-    k_eval = np.concatenate([k_all, np.zeros((fits, 1))], axis=1)
-    basis_eval = _design(np.minimum(np.maximum(k_eval, lo), hi), grid)
-    vol = _extrapolate(np.einsum("feb,fb->fe", basis_eval, coef), k_eval, grid, coef)
-    atm = vol[:, -1]
-    vol, basis_eval = vol[:, :-1], basis_eval[:, :-1]
-    # Rows of the smoother: fitted value = smoother @ mid_vol (bound rows act as constants).
-    smoother = basis_eval @ inverse @ (basis_fit.transpose(0, 2, 1) * weights[:, None, :])
-    variance_obs = (scale[:, None] * quotes.half_width) ** 2
-    vol_error = np.sqrt(np.einsum("fen,fn->fe", smoother**2, variance_obs))
-    n = quotes.fit_index.size
-    hat_diag = _hat_diagonal(basis_fit, inverse, weights)
-    loo_ok = hat_diag < 0.999
-    fitted = np.einsum("fnb,fb->fn", basis_fit, coef)
-    vol[:, quotes.fit_index] = np.where(
-        loo_ok, (fitted - hat_diag * quotes.mid_vol) / (1.0 - hat_diag), fitted
-    )
-    rows = smoother[:, quotes.fit_index]
-    rows[:, np.arange(n), np.arange(n)] = 0.0
-    rows /= np.where(loo_ok, 1.0 - hat_diag, 1.0)[:, :, None]
-    vol_error[:, quotes.fit_index] = np.sqrt(np.einsum("fen,fn->fe", rows**2, variance_obs))
-    # A cap between two-sided quotes must not set its own fair value either: where it binds,
-    # take the curve without it (the same hat-matrix identity, the cap a pseudo-observation).
-    if binding.any():
-        leverage = bound_weight * _hat_diagonal(basis_bound, inverse, 1.0)
-        leverage = np.minimum(leverage, _MAX_LEVERAGE)
-        capped = np.einsum("fmb,fb->fm", basis_bound, coef)
-        loo = (capped - leverage * quotes.upper_vol) / (1.0 - leverage)
-        at_caps = vol[:, quotes.bound_index]
-        vol[:, quotes.bound_index] = np.where(binding, loo, at_caps)
-    outlier = np.zeros((fits, strikes), dtype=bool)
-    outlier[:, quotes.fit_index] = robust == 0.0
-    return [
-        SmileFit(vol[f], vol_error[f], outlier[f], float(scale[f]), float(atm[f]))
-        for f in range(fits)
-    ]
-
-
-def _hat_diagonal(basis: FloatArray, inverse: FloatArray, weights: FloatArray) -> FloatArray:
-    """Leverage of each fitted quote: how much its own mid moves its fitted value."""
-    return ((basis @ inverse) * basis).sum(axis=-1) * weights
+        fits.append(SmileFit(vol, vol_error, outlier, scale, atm))
+    return fits
 
 
 def _intervals(n: int, settings: SmileSettings) -> int:
@@ -203,37 +110,209 @@ def _intervals(n: int, settings: SmileSettings) -> int:
     return min(max(round(n / settings.points_per_knot), 2), settings.max_intervals)
 
 
-def _design(k: FloatArray, grid: tuple[FloatArray, FloatArray, int]) -> FloatArray:
-    """Cubic B-spline basis on uniform knots starting 3 steps below `lo`: (fits, points, basis)
-    for `k` of shape (fits, points), each fit with its own `lo` and `step` of shape (fits, 1)."""
-    lo, step, n_basis = grid
-    fits, points = k.shape
-    u = (k - lo) / step + 3.0
-    cell = np.minimum(np.maximum(np.floor(u), 3.0), n_basis - 1.0)
-    f = u - cell
-    g = 1.0 - f
-    f2, g2 = f * f, g * g
-    values = np.empty((fits, points, 4))
-    values[..., 0] = g2 * g
-    values[..., 1] = (3.0 * f - 6.0) * f2 + 4.0
-    values[..., 2] = (3.0 * g - 6.0) * g2 + 4.0  # the mirror image of the second piece
-    values[..., 3] = f2 * f
-    values /= 6.0
-    design = np.zeros((fits, points, n_basis))
-    first = cell.astype(np.intp) - 3 + n_basis * np.arange(fits * points).reshape(fits, points)
-    design.reshape(-1)[first[..., None] + _FOUR] = values
-    return design
+@njit(cache=True, nogil=True)
+def _fit(
+    k_all, fit_index, mid_vol, half_width, bound_index, upper_vol, bound_half_width, inside,
+    intervals, smoothing, robust_iterations, huber_c, tukey_c, min_scale, cap_doubt, max_weight,
+):  # fmt: skip
+    """One coordinate's robust fit and its values at every strike (see `fit_smiles`)."""
+    n, m = fit_index.size, bound_index.size
+    k_fit, k_bound = k_all[fit_index], k_all[bound_index]
+    # The spline spans every quote that informs it, bounds included, so a cheap wing's ask
+    # caps the curve where it is quoted instead of an extrapolation doing so.
+    lo, hi = k_fit.min(), k_fit.max()
+    if m > 0:
+        lo, hi = min(lo, k_bound.min()), max(hi, k_bound.max())
+    step = max(hi - lo, 1e-6) / intervals
+    n_basis = intervals + 3
+    first_fit, basis_fit = _design(k_fit, lo, step, n_basis)
+    first_bound, basis_bound = _design(k_bound, lo, step, n_basis)
+    base_weight = _normalised_weights(half_width, max_weight)
+    bound_weight = _median(base_weight)
+    active = np.zeros(m, dtype=np.bool_)
+    plausible = np.ones(m, dtype=np.bool_)
+    robust = np.ones(n)
+    weights = base_weight.copy()
+    standardized = np.empty(n)
+    scale = min_scale
+    coef, inverse = _solve(
+        first_fit, basis_fit, weights, mid_vol, first_bound, basis_bound, active, upper_vol,
+        bound_weight, smoothing, n_basis,
+    )  # fmt: skip
+    for iteration in range(robust_iterations):
+        # Studentized (leave-one-out) residuals: a lone quote at the edge of the data bends the
+        # spline towards itself, so its plain residual understates how far off it is.
+        for i in range(n):
+            hat = _quadratic(inverse, first_fit[i], basis_fit[i]) * base_weight[i]
+            fitted = _value(coef, first_fit[i], basis_fit[i])
+            leverage = min(hat, _MAX_LEVERAGE)
+            standardized[i] = (mid_vol[i] - fitted) / (1.0 - leverage) / half_width[i]
+        scale = _robust_scale(standardized, robust, min_scale)
+        tukey = iteration >= _HUBER_ITERATIONS
+        for i in range(n):
+            robust[i] = _robust_weight(abs(standardized[i] / scale), tukey, huber_c, tukey_c)
+            weights[i] = base_weight[i] * robust[i]
+        for j in range(m):
+            excess = _value(coef, first_bound[j], basis_bound[j]) - upper_vol[j]
+            if iteration == 0:
+                # Between two-sided quotes, a cap the uncapped curve overshoots by many
+                # half-ticks is more likely a mispriced offer (to be reported) than a bound
+                # on the smile: it never caps. Beyond them, caps are all there is.
+                doubt = cap_doubt * scale * bound_half_width[j]
+                plausible[j] = (not inside[j]) or excess <= doubt
+            active[j] = (active[j] or excess > 0.0) and plausible[j]
+        coef, inverse = _solve(
+            first_fit, basis_fit, weights, mid_vol, first_bound, basis_bound, active, upper_vol,
+            bound_weight, smoothing, n_basis,
+        )  # fmt: skip
+    return _evaluate(
+        k_all, fit_index, mid_vol, half_width, bound_index, upper_vol, lo, step, n_basis,
+        first_fit, basis_fit, first_bound, basis_bound, coef, inverse, weights,
+        active & inside, bound_weight, robust, scale,
+    )  # fmt: skip
 
 
-@functools.lru_cache(maxsize=64)
-def _difference_penalty(n_basis: int, smoothing: float) -> FloatArray:
-    second_difference = np.diff(np.eye(n_basis), n=2, axis=0)
-    penalty = smoothing * second_difference.T @ second_difference
-    penalty.flags.writeable = False
-    return penalty
+@njit(cache=True, nogil=True)
+def _evaluate(
+    k_all, fit_index, mid_vol, half_width, bound_index, upper_vol, lo, step, n_basis,
+    first_fit, basis_fit, first_bound, basis_bound, coef, inverse, weights, binding,
+    bound_weight, robust, scale,
+):  # fmt: skip
+    """Values at every strike (leave-one-out where its own quote shaped them), their standard
+    errors, outliers, the residual scale and the at-the-money vol."""
+    n, strikes = fit_index.size, k_all.size
+    hi = lo + step * (n_basis - 3)
+    vol = _extrapolated(k_all, lo, hi, step, n_basis, coef)
+    atm = _extrapolated(np.zeros(1), lo, hi, step, n_basis, coef)[0]
+    first_eval, basis_eval = _design(np.minimum(np.maximum(k_all, lo), hi), lo, step, n_basis)
+    # Rows of the smoother: fitted value = smoother @ mid_vol (bound rows act as constants).
+    # smoother[e, i] = (inverse · b_e) · b_i · w_i, with b the 4-wide basis rows.
+    smoother = np.zeros((strikes, n))
+    projected = np.empty(n_basis)
+    for e in range(strikes):
+        for a in range(n_basis):
+            total = 0.0
+            for c in range(4):
+                total += inverse[a, first_eval[e] + c] * basis_eval[e, c]
+            projected[a] = total
+        for i in range(n):
+            smoother[e, i] = _value(projected, first_fit[i], basis_fit[i]) * weights[i]
+    variance_obs = (scale * half_width) ** 2
+    vol_error = np.sqrt((smoother**2) @ variance_obs)
+    for i in range(n):
+        hat = _quadratic(inverse, first_fit[i], basis_fit[i]) * weights[i]
+        fitted = _value(coef, first_fit[i], basis_fit[i])
+        loo_ok = hat < _LOO_MAX_LEVERAGE
+        row = smoother[fit_index[i]]
+        row[i] = 0.0
+        variance = 0.0
+        for other in range(n):
+            variance += row[other] ** 2 * variance_obs[other]
+        if loo_ok:
+            vol[fit_index[i]] = (fitted - hat * mid_vol[i]) / (1.0 - hat)
+            vol_error[fit_index[i]] = np.sqrt(variance) / (1.0 - hat)
+        else:
+            vol[fit_index[i]] = fitted
+            vol_error[fit_index[i]] = np.sqrt(variance)
+    # A cap between two-sided quotes must not set its own fair value either: where it binds,
+    # take the curve without it (the same hat-matrix identity, the cap a pseudo-observation).
+    for j in range(bound_index.size):
+        if binding[j]:
+            leverage = bound_weight * _quadratic(inverse, first_bound[j], basis_bound[j])
+            leverage = min(leverage, _MAX_LEVERAGE)
+            capped = _value(coef, first_bound[j], basis_bound[j])
+            vol[bound_index[j]] = (capped - leverage * upper_vol[j]) / (1.0 - leverage)
+    outlier = np.zeros(strikes, dtype=np.bool_)
+    for i in range(n):
+        outlier[fit_index[i]] = robust[i] == 0.0
+    return vol, vol_error, outlier, scale, atm
 
 
-def _normalised_weights(half_width: FloatArray, cap: float) -> FloatArray:
+@njit(cache=True, nogil=True)
+def _design(k, lo, step, n_basis):
+    """Cubic B-spline basis on uniform knots starting 3 steps below `lo`: per point, the
+    index of its first non-zero basis function and the four non-zero values."""
+    first = np.empty(k.size, dtype=np.int64)
+    values = np.empty((k.size, 4))
+    for p in range(k.size):
+        u = (k[p] - lo) / step + 3.0
+        cell = min(max(np.floor(u), 3.0), n_basis - 1.0)
+        f = u - cell
+        g = 1.0 - f
+        f2, g2 = f * f, g * g
+        first[p] = int(cell) - 3
+        values[p, 0] = g2 * g / 6.0
+        values[p, 1] = ((3.0 * f - 6.0) * f2 + 4.0) / 6.0
+        values[p, 2] = ((3.0 * g - 6.0) * g2 + 4.0) / 6.0  # the mirror image of the second
+        values[p, 3] = f2 * f / 6.0
+    return first, values
+
+
+@njit(cache=True, nogil=True)
+def _value(coef, first, values):
+    return (
+        coef[first] * values[0]
+        + coef[first + 1] * values[1]
+        + coef[first + 2] * values[2]
+        + coef[first + 3] * values[3]
+    )
+
+
+@njit(cache=True, nogil=True)
+def _quadratic(matrix, first, values):
+    """b' M b for a basis row b with four non-zeros from `first`."""
+    total = 0.0
+    for a in range(4):
+        for c in range(4):
+            total += values[a] * matrix[first + a, first + c] * values[c]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _solve(
+    first_fit, basis_fit, weights, target, first_bound, basis_bound, active, upper_vol,
+    bound_weight, smoothing, n_basis,
+):  # fmt: skip
+    """Penalised weighted least squares, binding caps as pseudo-observations: coefficients and
+    the inverse of the normal matrix (the hat matrix and the errors need it)."""
+    normal = smoothing * _second_difference_gram(n_basis)
+    rhs = np.zeros(n_basis)
+    for i in range(first_fit.size):
+        _accumulate(normal, rhs, first_fit[i], basis_fit[i], weights[i], target[i])
+    for j in range(first_bound.size):
+        if active[j]:
+            _accumulate(normal, rhs, first_bound[j], basis_bound[j], bound_weight, upper_vol[j])
+    # A ridge far below any real weight keeps the system solvable when the robust weights
+    # have zeroed every quote under some basis function.
+    ridge = _RIDGE * np.trace(normal)
+    for a in range(n_basis):
+        normal[a, a] += ridge
+    inverse = np.linalg.inv(normal)
+    return inverse @ rhs, inverse
+
+
+@njit(cache=True, nogil=True)
+def _accumulate(normal, rhs, first, values, weight, target):
+    for a in range(4):
+        rhs[first + a] += weight * values[a] * target
+        for c in range(4):
+            normal[first + a, first + c] += weight * values[a] * values[c]
+
+
+@njit(cache=True, nogil=True)
+def _second_difference_gram(n_basis):
+    """D'D for the second-difference operator D on `n_basis` coefficients."""
+    gram = np.zeros((n_basis, n_basis))
+    stencil = np.array([1.0, -2.0, 1.0])
+    for row in range(n_basis - 2):
+        for a in range(3):
+            for c in range(3):
+                gram[row + a, row + c] += stencil[a] * stencil[c]
+    return gram
+
+
+@njit(cache=True, nogil=True)
+def _normalised_weights(half_width, cap):
     """1/half_width², scaled to a median of one so `smoothing` means the same on every chain,
     and at most `cap`: a locked or one-tick-wide quote is not so much more informative than
     its neighbours that the curve should pass through it (leverage near one leaves nothing
@@ -242,71 +321,50 @@ def _normalised_weights(half_width: FloatArray, cap: float) -> FloatArray:
     return np.minimum(weights / _median(weights), cap)
 
 
-def _solve(
-    basis: FloatArray,
-    weights: FloatArray,
-    target: FloatArray,
-    penalty: FloatArray,
-    basis_bound: FloatArray,
-    active: FloatArray,
-    upper_vol: FloatArray,
-    bound_weight: float,
-) -> tuple[FloatArray, FloatArray]:
-    """Penalised weighted least squares per fit, binding caps as pseudo-observations."""
-    weighted = basis.transpose(0, 2, 1) * weights[:, None, :]
-    capped = basis_bound.transpose(0, 2, 1) * (bound_weight * active)[:, None, :]
-    normal = weighted @ basis + capped @ basis_bound + penalty
-    rhs = weighted @ target + capped @ upper_vol
-    # A ridge far below any real weight keeps the system solvable when the robust weights
-    # have zeroed every quote under some basis function.
-    ridge = _RIDGE * np.trace(normal, axis1=1, axis2=2)
-    normal += ridge[:, None, None] * np.eye(normal.shape[-1])
-    inverse = np.linalg.inv(normal)
-    return np.einsum("fij,fj->fi", inverse, rhs), inverse
+@njit(cache=True, nogil=True)
+def _robust_scale(standardized, robust, floor):
+    """1.4826 · median absolute deviation of the inliers' residuals, at least `floor`."""
+    inliers = standardized[robust > 0.0]
+    if inliers.size == 0:
+        return floor
+    centre = _median(inliers)
+    return max(1.4826 * _median(np.abs(inliers - centre)), floor)
 
 
-def _robust_scale(standardized: FloatArray, robust: FloatArray, floor: float) -> FloatArray:
-    """Per fit: 1.4826 · median absolute deviation of the inliers' residuals, at least `floor`."""
-    inlier = robust > 0
-    centre = _masked_median(standardized, inlier)
-    mad = 1.4826 * _masked_median(np.abs(standardized - centre[:, None]), inlier)
-    return np.where(inlier.any(axis=1), np.maximum(mad, floor), floor)
-
-
-def _masked_median(values: FloatArray, mask: FloatArray) -> FloatArray:
-    """Row medians over the masked entries (np.median without its dispatch overhead)."""
-    ordered = np.sort(np.where(mask, values, np.inf), axis=1)
-    count = np.maximum(mask.sum(axis=1), 1)
-    rows = np.arange(values.shape[0])
-    return 0.5 * (ordered[rows, count // 2] + ordered[rows, (count - 1) // 2])
-
-
-def _median(values: FloatArray) -> float:
+@njit(cache=True, nogil=True)
+def _median(values):
     ordered = np.sort(values)
     middle = ordered.size // 2
-    return float(0.5 * (ordered[middle] + ordered[(ordered.size - 1) // 2]))
+    return 0.5 * (ordered[middle] + ordered[(ordered.size - 1) // 2])
 
 
-def _robust_weights(r: FloatArray, tukey: bool, settings: SmileSettings) -> FloatArray:
-    a = np.abs(r)
+@njit(cache=True, nogil=True)
+def _robust_weight(a, tukey, huber_c, tukey_c):
+    """Huber (monotone) or Tukey biweight (redescending) weight of a scaled |residual|."""
     if tukey:
-        c = settings.tukey_c
-        return np.where(a < c, (1 - (a / c) ** 2) ** 2, 0.0)
-    c = settings.huber_c
-    return np.where(a <= c, 1.0, c / np.maximum(a, 1e-300))
+        return (1.0 - (a / tukey_c) ** 2) ** 2 if a < tukey_c else 0.0
+    return 1.0 if a <= huber_c else huber_c / max(a, 1e-300)
 
 
-def _extrapolate(
-    vol: FloatArray, k: FloatArray, grid: tuple[FloatArray, FloatArray, int], coef: FloatArray
-) -> FloatArray:
-    """Linear continuation of each fitted vol beyond its data, never below half its edge value."""
-    lo, step, n_basis = grid
-    hi = lo + step * (n_basis - 3)
-    eps = 1e-4 * np.maximum(hi - lo, 1e-6)
-    points = np.concatenate([lo, lo + eps, hi - eps, hi], axis=1)
-    edges = np.einsum("fpb,fb->fp", _design(points, grid), coef)
-    slope_lo = (edges[:, 1:2] - edges[:, 0:1]) / eps
-    slope_hi = (edges[:, 3:4] - edges[:, 2:3]) / eps
-    below = np.maximum(edges[:, 0:1] + slope_lo * (k - lo), 0.5 * edges[:, 0:1])
-    above = np.maximum(edges[:, 3:4] + slope_hi * (k - hi), 0.5 * edges[:, 3:4])
-    return np.where(k < lo, below, np.where(k > hi, above, vol))
+@njit(cache=True, nogil=True)
+def _extrapolated(k, lo, hi, step, n_basis, coef):
+    """The spline inside [lo, hi]; beyond, its linear continuation, never below half its
+    edge value."""
+    eps = 1e-4 * max(hi - lo, 1e-6)
+    edges = np.array([lo, lo + eps, hi - eps, hi])
+    first_edge, basis_edge = _design(edges, lo, step, n_basis)
+    edge = np.empty(4)
+    for p in range(4):
+        edge[p] = _value(coef, first_edge[p], basis_edge[p])
+    slope_lo = (edge[1] - edge[0]) / eps
+    slope_hi = (edge[3] - edge[2]) / eps
+    first, basis = _design(np.minimum(np.maximum(k, lo), hi), lo, step, n_basis)
+    out = np.empty(k.size)
+    for p in range(k.size):
+        if k[p] < lo:
+            out[p] = max(edge[0] + slope_lo * (k[p] - lo), 0.5 * edge[0])
+        elif k[p] > hi:
+            out[p] = max(edge[3] + slope_hi * (k[p] - hi), 0.5 * edge[3])
+        else:
+            out[p] = _value(coef, first[p], basis[p])
+    return out
