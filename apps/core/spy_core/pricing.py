@@ -46,15 +46,6 @@ FloatArray = NDArray[np.float64]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _otm_normalised(x_otm: FloatArray, s: FloatArray) -> FloatArray:
-    """b(x, s) elementwise for x ≤ 0, s > 0: the normalised out-of-the-money Black price."""
-    out = np.empty(s.size)
-    for i in range(s.size):
-        out[i] = _otm_price(x_otm[i], s[i])
-    return out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def _otm_price(x: float, s: float) -> float:
     """b(x, s) from the form that keeps full precision there.
 
@@ -110,11 +101,6 @@ def _near_money(x_otm: float, s: float) -> bool:
     return -x_otm < 0.5 * s * s and x_otm > -_NEAR_MONEY_MAX_X
 
 
-def _intrinsic_normalised(x: FloatArray, sign: FloatArray) -> FloatArray:
-    """Normalised intrinsic value 2·sinh(max(θx, 0)/2), θ = +1 for calls and −1 for puts."""
-    return 2.0 * np.sinh(0.5 * np.maximum(sign * x, 0.0))
-
-
 def _as_arrays(*values: ArrayLike) -> list[FloatArray]:
     return [np.asarray(v, dtype=np.float64) for v in values]
 
@@ -132,15 +118,28 @@ def black76_price(
     is_call: ArrayLike = True,
 ) -> FloatArray:
     """Discounted Black-76 option price; at t ≤ 0 or vol = 0 the discounted intrinsic value."""
-    forward, strike, t, vol, discount = _as_arrays(forward, strike, t, vol, discount)
-    x = np.log(forward / strike)
-    s = vol * np.sqrt(np.maximum(t, 0.0))
-    x, s = np.broadcast_arrays(x, s)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        otm = _otm_normalised(-np.abs(x).ravel(), s.ravel()).reshape(s.shape)
-    otm = np.where(s > 0.0, otm, 0.0)
-    normalised = otm + _intrinsic_normalised(x, _sign(is_call))
-    return discount * np.sqrt(forward * strike) * normalised
+    arrays = np.broadcast_arrays(*_as_arrays(forward, strike, t, vol, discount), _sign(is_call))
+    prices = _black76_prices(*(np.ravel(a) for a in arrays))
+    return prices.reshape(arrays[0].shape) if arrays[0].shape else prices[0]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _black76_prices(
+    forward: FloatArray,
+    strike: FloatArray,
+    t: FloatArray,
+    vol: FloatArray,
+    discount: FloatArray,
+    sign: FloatArray,
+) -> FloatArray:
+    out = np.empty(forward.size)
+    for i in range(forward.size):
+        x = math.log(forward[i] / strike[i])
+        s = vol[i] * math.sqrt(max(t[i], 0.0))
+        otm = _otm_price(-abs(x), s) if s > 0.0 else 0.0
+        intrinsic = 2.0 * math.sinh(0.5 * max(sign[i] * x, 0.0))
+        out[i] = discount[i] * math.sqrt(forward[i] * strike[i]) * (otm + intrinsic)
+    return out
 
 
 class Greeks(NamedTuple):
@@ -226,34 +225,44 @@ def implied_vol(
     Halley steps on ln b(s) − ln β, whose derivatives are closed-form in b's own terms. Two
     steps converge almost everywhere; the few inputs that have not are iterated alone.
     """
-    price, forward, strike, t, discount = _as_arrays(price, forward, strike, t, discount)
-    shape = np.broadcast_shapes(
-        price.shape,
-        forward.shape,
-        strike.shape,
-        t.shape,
-        discount.shape,
-        np.shape(is_call),
-    )
-    result = np.full(shape, np.nan)
-    with np.errstate(all="ignore"):
-        # Scalars stay scalars until the solve, which sees only the valid inputs.
-        x = np.log(forward / strike)
-        normalised = price / (discount * np.sqrt(forward * strike))
-        intrinsic = _intrinsic_normalised(x, _sign(is_call))
-        beta = np.broadcast_to(normalised - intrinsic, shape)
-        x_otm = np.broadcast_to(-np.abs(x), shape)
-        time_ok = (t > 0) & (discount > 0)
-        valid = time_ok & (beta > 0) & (beta < np.exp(0.5 * x_otm))
+    arrays = np.broadcast_arrays(*_as_arrays(price, forward, strike, t, discount), _sign(is_call))
+    vols = _implied_vols(*(np.ravel(a) for a in arrays))
+    return vols.reshape(arrays[0].shape) if arrays[0].shape else float(vols[0])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _implied_vols(
+    price: FloatArray,
+    forward: FloatArray,
+    strike: FloatArray,
+    t: FloatArray,
+    discount: FloatArray,
+    sign: FloatArray,
+) -> FloatArray:
+    """`implied_vol` on flat arrays: reduce each input to (β, x ≤ 0), solve the valid ones."""
+    n = price.size
+    out = np.full(n, np.nan)
+    valid, beta, x_otm = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
+    m = 0
+    for i in range(n):
+        if not (t[i] > 0.0 and discount[i] > 0.0):
+            continue
+        x = math.log(forward[i] / strike[i])
+        normalised = price[i] / (discount[i] * math.sqrt(forward[i] * strike[i]))
+        intrinsic = 2.0 * math.sinh(0.5 * max(sign[i] * x, 0.0))
+        time_value = normalised - intrinsic
         # Within rounding of the intrinsic value the time value is zero, not a tiny vol.
-        at_intrinsic = np.abs(beta) <= 2e-15 * np.maximum(normalised, intrinsic)
-        at_intrinsic &= np.isfinite(normalised)
-        valid &= ~at_intrinsic
-        result[time_ok & at_intrinsic & (price >= 0)] = 0.0
-        if valid.any():
-            s = _solve_normalised(beta[valid], x_otm[valid])
-            result[valid] = s / np.sqrt(np.broadcast_to(t, shape)[valid])
-    return result if shape else float(result)
+        if math.isfinite(normalised) and abs(time_value) <= 2e-15 * max(normalised, intrinsic):
+            if price[i] >= 0.0:
+                out[i] = 0.0
+            continue
+        if 0.0 < time_value < math.exp(-0.5 * abs(x)):
+            valid[m], beta[m], x_otm[m] = i, time_value, -abs(x)
+            m += 1
+    s = _solve_normalised(beta[:m], x_otm[:m])
+    for j in range(m):
+        out[valid[j]] = s[j] / math.sqrt(t[valid[j]])
+    return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
