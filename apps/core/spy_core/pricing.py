@@ -101,6 +101,31 @@ def _near_money(x_otm: float, s: float) -> bool:
     return -x_otm < 0.5 * s * s and x_otm > -_NEAR_MONEY_MAX_X
 
 
+def _flat_inputs(*values: ArrayLike) -> tuple[tuple[int, ...], list[FloatArray]]:
+    """The broadcast shape and each input flattened for `_at`: as is (a view) when it repeats
+    along the leading axes only (a scalar, or a row shared by every row), else broadcast and
+    copied. np.broadcast_arrays costs ~14 µs, the whole of a small pricing call."""
+    arrays = [np.asarray(v, dtype=np.float64) for v in values]
+    shape = np.broadcast(*arrays).shape
+    flat = []
+    for a in arrays:
+        dims = a.shape
+        while dims and dims[0] == 1:
+            dims = dims[1:]
+        trailing = shape[len(shape) - len(dims) :]
+        flat.append(a.ravel() if dims == trailing else np.broadcast_to(a, shape).ravel())
+    return shape, flat
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _at(values: FloatArray, i: int) -> float:
+    """Element i of a `_flat_inputs` array: a repeating input wraps around."""
+    n = values.size
+    if n == 1:
+        return values[0]
+    return values[i] if i < n else values[i % n]
+
+
 def _as_arrays(*values: ArrayLike) -> list[FloatArray]:
     return [np.asarray(v, dtype=np.float64) for v in values]
 
@@ -118,9 +143,9 @@ def black76_price(
     is_call: ArrayLike = True,
 ) -> FloatArray:
     """Discounted Black-76 option price; at t ≤ 0 or vol = 0 the discounted intrinsic value."""
-    arrays = np.broadcast_arrays(*_as_arrays(forward, strike, t, vol, discount), _sign(is_call))
-    prices = _black76_prices(*(np.ravel(a) for a in arrays))
-    return prices.reshape(arrays[0].shape) if arrays[0].shape else prices[0]
+    shape, flat = _flat_inputs(forward, strike, t, vol, discount, _sign(is_call))
+    prices = _black76_prices(*flat, math.prod(shape))
+    return prices.reshape(shape) if shape else prices[0]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -131,14 +156,16 @@ def _black76_prices(
     vol: FloatArray,
     discount: FloatArray,
     sign: FloatArray,
+    n: int,
 ) -> FloatArray:
-    out = np.empty(forward.size)
-    for i in range(forward.size):
-        x = math.log(forward[i] / strike[i])
-        s = vol[i] * math.sqrt(max(t[i], 0.0))
+    out = np.empty(n)
+    for i in range(n):
+        f, k = _at(forward, i), _at(strike, i)
+        x = math.log(f / k)
+        s = _at(vol, i) * math.sqrt(max(_at(t, i), 0.0))
         otm = _otm_price(-abs(x), s) if s > 0.0 else 0.0
-        intrinsic = 2.0 * math.sinh(0.5 * max(sign[i] * x, 0.0))
-        out[i] = discount[i] * math.sqrt(forward[i] * strike[i]) * (otm + intrinsic)
+        intrinsic = 2.0 * math.sinh(0.5 * max(_at(sign, i) * x, 0.0))
+        out[i] = _at(discount, i) * math.sqrt(f * k) * (otm + intrinsic)
     return out
 
 
@@ -225,9 +252,9 @@ def implied_vol(
     Halley steps on ln b(s) − ln β, whose derivatives are closed-form in b's own terms. Two
     steps converge almost everywhere; the few inputs that have not are iterated alone.
     """
-    arrays = np.broadcast_arrays(*_as_arrays(price, forward, strike, t, discount), _sign(is_call))
-    vols = _implied_vols(*(np.ravel(a) for a in arrays))
-    return vols.reshape(arrays[0].shape) if arrays[0].shape else float(vols[0])
+    shape, flat = _flat_inputs(price, forward, strike, t, discount, _sign(is_call))
+    vols = _implied_vols(*flat, math.prod(shape))
+    return vols.reshape(shape) if shape else float(vols[0])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -238,22 +265,23 @@ def _implied_vols(
     t: FloatArray,
     discount: FloatArray,
     sign: FloatArray,
+    n: int,
 ) -> FloatArray:
-    """`implied_vol` on flat arrays: reduce each input to (β, x ≤ 0), solve the valid ones."""
-    n = price.size
+    """`implied_vol` on flat inputs: reduce each to (β, x ≤ 0), solve the valid ones."""
     out = np.full(n, np.nan)
     valid, beta, x_otm = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
     m = 0
     for i in range(n):
-        if not (t[i] > 0.0 and discount[i] > 0.0):
+        p, f, k, df = _at(price, i), _at(forward, i), _at(strike, i), _at(discount, i)
+        if not (_at(t, i) > 0.0 and df > 0.0):
             continue
-        x = math.log(forward[i] / strike[i])
-        normalised = price[i] / (discount[i] * math.sqrt(forward[i] * strike[i]))
-        intrinsic = 2.0 * math.sinh(0.5 * max(sign[i] * x, 0.0))
+        x = math.log(f / k)
+        normalised = p / (df * math.sqrt(f * k))
+        intrinsic = 2.0 * math.sinh(0.5 * max(_at(sign, i) * x, 0.0))
         time_value = normalised - intrinsic
         # Within rounding of the intrinsic value the time value is zero, not a tiny vol.
         if math.isfinite(normalised) and abs(time_value) <= 2e-15 * max(normalised, intrinsic):
-            if price[i] >= 0.0:
+            if p >= 0.0:
                 out[i] = 0.0
             continue
         if 0.0 < time_value < math.exp(-0.5 * abs(x)):
@@ -261,7 +289,7 @@ def _implied_vols(
             m += 1
     s = _solve_normalised(beta[:m], x_otm[:m])
     for j in range(m):
-        out[valid[j]] = s[j] / math.sqrt(t[valid[j]])
+        out[valid[j]] = s[j] / math.sqrt(_at(t, valid[j]))
     return out
 
 
