@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
@@ -31,6 +32,8 @@ _ONE_PERCENT = 0.01
 _RELATIVE_ZERO = 1e-9
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _REFINE_POINTS = 17  # points across the coarse bracket: 16 finer steps
+# Beyond |d1| = 10 a contract's gamma is below 2e-22 of its at-the-money value: skip the exp.
+_NEGLIGIBLE_D1_SQUARED = 100.0
 
 
 class DealerConvention(StrEnum):
@@ -47,9 +50,9 @@ _SIGNS: dict[DealerConvention, tuple[float, float]] = {
 }
 
 
-@dataclass(frozen=True)
-class StrikeGamma:
-    """Signed GEX of one strike, summed over expiries, in dollars of delta per 1% move."""
+class StrikeGamma(NamedTuple):
+    """Signed GEX of one strike, summed over expiries, in dollars of delta per 1% move.
+    (A NamedTuple: a chain has hundreds of strikes, and frozen dataclasses are slow to make.)"""
 
     strike: float
     call_gex: float
@@ -216,11 +219,11 @@ def _nearest_sign_change(
 ) -> tuple[float, float, float] | None:
     """The bracket (lo, hi) of the sign change in total GEX across `spots` (as ratios to the
     current spot) nearest 1, with the linearly interpolated root; None when there is none."""
-    by_contract = contracts.gex(spots[:, np.newaxis])
-    totals = by_contract.sum(axis=1)
+    totals, gross = _grid_totals(
+        contracts.log_moneyness, contracts.total_sd, contracts.weight, spots
+    )
     # Zeros (calls and puts cancelling, or gamma underflow far from every strike) carry no
     # sign: bracket across them.
-    gross = np.abs(by_contract).sum(axis=1)
     nonzero = np.flatnonzero(np.abs(totals) > _RELATIVE_ZERO * gross)
     spots, totals = spots[nonzero], totals[nonzero]
     change = np.flatnonzero(np.sign(totals[:-1]) != np.sign(totals[1:]))
@@ -231,3 +234,22 @@ def _nearest_sign_change(
     roots = lo - g_lo * (hi - lo) / (g_hi - g_lo)
     nearest = int(np.argmin(np.abs(roots - 1.0)))
     return float(lo[nearest]), float(hi[nearest]), float(roots[nearest])
+
+
+@njit(cache=True, nogil=True)
+def _grid_totals(
+    log_moneyness: FloatArray, total_sd: FloatArray, weight: FloatArray, ratios: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Total and gross |GEX| at each spot ratio (`_Contracts.gex` summed, without the
+    (spots × contracts) temporaries)."""
+    totals, gross = np.zeros(ratios.size), np.zeros(ratios.size)
+    for r in range(ratios.size):
+        shift = math.log(ratios[r])
+        for c in range(weight.size):
+            d1 = (log_moneyness[c] + shift) / total_sd[c] + 0.5 * total_sd[c]
+            if d1 * d1 > _NEGLIGIBLE_D1_SQUARED:
+                continue
+            value = weight[c] * ratios[r] * math.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
+            totals[r] += value
+            gross[r] += abs(value)
+    return totals, gross
