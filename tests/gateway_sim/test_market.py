@@ -60,6 +60,27 @@ def test_clean_chains_have_no_anomalies(seed):
         assert list(detect(market.view().snapshot).anomalies) == []
 
 
+def test_injected_mispricing_lives_from_the_clock_when_the_model_lags():
+    """A slow step leaves the model behind the clock; the next `advance_to` catches up
+    several steps at once. A 4 s mispricing injected then must still be shown: its lifetime
+    counts from the clock's now (before, from the lagging model time, it could expire
+    within the catch-up and never reach a client)."""
+    market = model(seed=7, mispricing_rate=0.0)
+    market.advance_to(START + timedelta(minutes=5))
+    key = atm_key(market)
+    clock = START + timedelta(minutes=5, seconds=5)  # the model is 5 simulated seconds behind
+    market.inject(key, Side.SELL, 0.30, lifetime=4.0, now=clock)
+    market.advance_to(clock)
+    assert [(m.strike, m.side) for m in market.live_mispricings()] == [(key[1], Side.SELL)]
+    market.advance_to(clock + timedelta(seconds=4))
+    assert market.live_mispricings() == ()
+    lagging = model(seed=7, mispricing_rate=0.0)  # without `now`: from the model's time
+    lagging.advance_to(START + timedelta(minutes=5))
+    lagging.inject(key, Side.SELL, 0.30, lifetime=4.0)
+    lagging.advance_to(clock)
+    assert lagging.live_mispricings() == ()
+
+
 def test_injected_mispricing_is_recorded_and_flagged():
     market = model(seed=1, mispricing_rate=0.0)
     market.advance_to(START + timedelta(hours=1))

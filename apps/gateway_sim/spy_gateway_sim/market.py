@@ -185,15 +185,24 @@ class MarketModel:
 
     # -- mispricings ----------------------------------------------------------------------
     def inject(
-        self, key: ContractKey, side: Side, size: float, lifetime: float | None = None
+        self,
+        key: ContractKey,
+        side: Side,
+        size: float,
+        lifetime: float | None = None,
+        now: datetime | None = None,
     ) -> None:
-        """Misprice one listed contract from now for `lifetime` simulated seconds."""
+        """Misprice one listed contract from now for `lifetime` simulated seconds.
+
+        `now` is the clock's time when the model lags behind it (a slow step: the next
+        `advance_to` catches up several steps at once): the lifetime counts from there, not
+        from the model's time, or a short-lived mispricing could expire within the catch-up
+        and never be shown."""
         if key not in set(self._day.keys):
             raise KeyError(f"not listed today: {key}")
         seconds = self.config.mispricing_lifetime if lifetime is None else lifetime
-        self._mispricings.append(
-            _Mispricing(key, side, size, self._time + timedelta(seconds=seconds))
-        )
+        start = self._time if now is None else max(self._time, now)
+        self._mispricings.append(_Mispricing(key, side, size, start + timedelta(seconds=seconds)))
         self._view = None
 
     def move_spot(self, fraction: float) -> None:

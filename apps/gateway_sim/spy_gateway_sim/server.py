@@ -271,7 +271,9 @@ class GatewaySimulator:
     def inject_mispricing(
         self, key: ContractKey, side: Side, size: float, lifetime: float | None = None
     ) -> None:
-        self.market.inject(key, side, size, lifetime)
+        """Misprice `key` for `lifetime` simulated seconds from the clock's now (default: the
+        market config's `mispricing_lifetime`)."""
+        self.market.inject(key, side, size, lifetime, now=self.now())
 
     def move_spot(self, fraction: float) -> None:
         """Jump SPY by `fraction` (0.01 = +1%); clients see it with the next market step."""
