@@ -26,22 +26,17 @@ from pathlib import Path
 import httpx
 import websockets
 
+from bench.signalr import RS, hub_connection
 from spy_backend.ingest import stored
 from spy_backend.schemas import AnomalyEventRecord
 from spy_backend.storage.sqlite import SqliteStorage
 from tests.backend.conftest import anomaly_event, event_record
 from tests.backend.servers import TOKEN, BackendProcess
 
-RS = "\x1e"
-
 
 async def _client(base: str, inbox: asyncio.Queue, ready: asyncio.Event, count: list) -> None:
-    async with httpx.AsyncClient() as http:
-        answer = (await http.post(f"{base}/hub/negotiate?negotiateVersion=1")).json()
-    ws_url = base.replace("http", "ws", 1) + f"/hub?id={answer['connectionToken']}"
-    async with websockets.connect(ws_url, max_size=None) as ws:
-        await ws.send(json.dumps({"protocol": "json", "version": 1}) + RS)
-        assert await ws.recv() == "{}" + RS
+    # Keeps itself alive (a ping every 15 s): the hub closes a client silent for 30 s.
+    async with hub_connection(base) as ws:
         count[0] += 1
         if count[0] == count[1]:
             ready.set()
