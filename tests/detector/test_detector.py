@@ -162,3 +162,43 @@ def test_a_mispriced_one_tick_offer_is_reported_not_used_as_a_cap():
     found = flags(clean.model_copy(update={"quotes": tuple(quotes)}))
     assert (666.0, Right.CALL, Side.BUY) in found
     assert [key for key in found if key[2] is Side.SELL] == []
+
+
+def test_mispricings_on_the_services_sparse_band_are_attributed_to_the_mispriced_quote():
+    """The market-data service watches today's strikes within ±1% of spot: about eight
+    two-sided quotes. A $0.30 move of one of the eight nearest contracts must be reported on
+    that contract and side, not on the honest neighbour sharing its butterfly (which a
+    near-interpolating smile once made look further off: 3 of 300 before GCV smoothing)."""
+    from datetime import UTC, datetime
+
+    from spy_gateway_sim.market import MarketConfig, MarketModel
+
+    start = datetime(2025, 10, 30, 13, 30, tzinfo=UTC)
+    market = MarketModel(MarketConfig(seed=7, mispricing_rate=0.0), start)
+    now, wrong = start + timedelta(minutes=5), []
+    for i in range(150):
+        market.advance_to(now)
+        now += timedelta(seconds=6)
+        quotes = market.view().snapshot.quotes
+        spot = market.view().snapshot.spot
+        today = min(q.expiry for q in quotes)
+        nearest = sorted(
+            (q for q in quotes if q.expiry == today),
+            key=lambda q: (abs(q.strike - spot), q.strike, q.right.value),
+        )[:8]
+        target = nearest[i % 8]
+        side = Side.BUY if i % 2 and target.bid >= 0.5 else Side.SELL
+        key = (target.expiry, target.strike, target.right)
+        market.inject(key, side, 0.30, lifetime=4.0)
+        full = market.view().snapshot
+        band = full.model_copy(
+            update={
+                "quotes": tuple(
+                    q for q in full.quotes if q.expiry == today and abs(q.strike / spot - 1) <= 0.01
+                )
+            }
+        )
+        found = {(a.expiry, a.strike, a.right, a.side) for a in detect(band).anomalies}
+        if (*key, side) not in found:
+            wrong.append((i, key, side, found))
+    assert wrong == []
