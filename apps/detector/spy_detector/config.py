@@ -14,8 +14,8 @@ class SmileSettings(BaseModel):
     points_per_knot: float = Field(default=1.5, gt=0)
     max_intervals: int = Field(default=24, ge=2)
     smoothing: float = Field(default=0.002, gt=0)  # second-difference penalty, in "quotes"
-    # Fits of fewer two-sided quotes than this choose their smoothing (the configured value or
-    # stiffer) by generalised cross-validation; see `spy_detector.smile._fit`.
+    # Log-moneyness fits of fewer two-sided quotes than this choose their smoothing (the
+    # configured value or stiffer) by generalised cross-validation; see `smile._fit`.
     gcv_below: int = Field(default=12, ge=0)
     robust_iterations: int = Field(default=5, ge=1)
     huber_c: float = Field(default=2.0, gt=0)  # residuals in half-spread units

@@ -72,7 +72,8 @@ def fit_smiles(
     coordinates: Sequence[FloatArray], quotes: SmileQuotes, settings: SmileSettings
 ) -> list[SmileFit] | None:
     """Fit vol to the quotes once per coordinate (each: one value per strike, increasing in
-    strike, 0 at the money) and return each fit's values at every strike.
+    strike, 0 at the money) and return each fit's values at every strike. The first
+    coordinate is log-moneyness: on sparse chains only its smoothing is chosen from the data.
 
     Returns None when fewer than `settings.min_points` quotes have a usable mid.
     """
@@ -85,7 +86,7 @@ def fit_smiles(
     inside = (bound_index > fit_index.min()) & (bound_index < fit_index.max())
     intervals = _intervals(n + bound_index.size // 2, settings)
     fits = []
-    for k in coordinates:
+    for index, k in enumerate(coordinates):
         vol, vol_error, outlier, scale, atm = _fit(
             np.ascontiguousarray(k, dtype=np.float64),
             fit_index,
@@ -103,7 +104,9 @@ def fit_smiles(
             settings.min_residual_scale,
             settings.cap_doubt,
             settings.max_weight,
-            settings.gcv_below,
+            # The stretched coordinate exists to follow a short expiry's sharp at-the-money
+            # curvature: stiffening it too put a false flag on a clean 90-minute chain.
+            settings.gcv_below if index == 0 else 0,
         )
         fits.append(SmileFit(vol, vol_error, outlier, scale, atm))
     return fits
