@@ -1,10 +1,15 @@
 """The official @microsoft/signalr client (Node) against the local hub served by a real
 uvicorn process: negotiate, text-frame handshake, broadcasts, and automatic reconnection
-after the server restarts."""
+after the server restarts; and the hub's client timeout, seen by a raw WebSocket client."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
+
+import httpx
+import websockets
 
 from .conftest import anomaly_event, event_record
 from .servers import NODE_CLIENT_DIR, BackendProcess, node_package, read_json_line
@@ -41,3 +46,26 @@ def test_node_client_receives_broadcasts_and_reconnects_after_restart(tmp_path) 
         client.terminate()
         client.wait(10)
         backend.stop()
+
+
+def test_a_silent_hub_client_is_closed_with_the_reason(tmp_path) -> None:
+    """A client that never pings is closed after the client timeout, and the close message
+    says why (a benchmark client without keep-alive once lost its stream silently)."""
+
+    async def silent_client(base: str) -> dict:
+        answer = httpx.post(f"{base}/hub/negotiate?negotiateVersion=1").json()
+        url = base.replace("http", "ws", 1) + f"/hub?id={answer['connectionToken']}"
+        async with websockets.connect(url) as ws:
+            await ws.send(json.dumps({"protocol": "json", "version": 1}) + "\x1e")
+            assert await ws.recv() == "{}\x1e"
+            while True:  # pings until the close message
+                for part in (await asyncio.wait_for(ws.recv(), 10)).split("\x1e"):
+                    if part and json.loads(part)["type"] == 7:
+                        return json.loads(part)
+
+    with BackendProcess(
+        tmp_path / "data", SPY_CLIENT_TIMEOUT_SECONDS="1", SPY_PING_SECONDS="0.3"
+    ) as backend:
+        close = asyncio.run(silent_client(backend.url))
+    assert close["error"] == "client timeout: nothing received for 1 s"
+    assert close["allowReconnect"] is True

@@ -79,7 +79,9 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def _build_services(settings: Settings, app_metrics: Metrics) -> Services:
-    hub = LocalHub(ping_seconds=settings.ping_seconds)
+    hub = LocalHub(
+        ping_seconds=settings.ping_seconds, client_timeout=settings.client_timeout_seconds
+    )
     azure = None
     if settings.signalr_connection_string is not None:
         azure = AzureSignalR(

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Shortest gap between two market-state messages (anomaly events go out at once).
     state_interval_seconds: float = Field(default=1.0, ge=0)
     ping_seconds: float = Field(default=15.0, gt=0)
+    # A hub client silent this long is closed (ASP.NET Core's ClientTimeoutInterval; the
+    # official clients ping every 15 s).
+    client_timeout_seconds: float = Field(default=30.0, gt=0)
 
     # Static dashboard to serve at / when present.
     frontend_dir: Path | None = None

@@ -97,6 +97,7 @@ class LocalHub:
         connection = _Connection(ws)
         self._connections.add(connection)
         writer = asyncio.create_task(self._write(connection))
+        error = None
         try:
             if rest:
                 await self._handle(connection, rest)
@@ -104,12 +105,15 @@ class LocalHub:
                 frame = await asyncio.wait_for(self._receive(ws), self._client_timeout)
                 if frame is None or not await self._handle(connection, frame):
                     break
-        except (TimeoutError, WebSocketDisconnect, ValueError):
+        except TimeoutError:
+            # Said in the close message, so a client that forgot its keep-alive learns why.
+            error = f"client timeout: nothing received for {self._client_timeout:g} s"
+        except (WebSocketDisconnect, ValueError):
             pass
         finally:
             self._connections.discard(connection)
             if not writer.done():
-                self._drop(connection, None)
+                self._drop(connection, error)
             with contextlib.suppress(Exception):
                 await writer
 
