@@ -19,10 +19,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
+from .compiled import kernel
 from .special import erfcx
 
 _SQRT_HALF = np.sqrt(0.5)
@@ -45,7 +45,7 @@ _SQRT_HALF_PI = np.sqrt(0.5 * np.pi)
 FloatArray = NDArray[np.float64]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _otm_price(x: float, s: float) -> float:
     """b(x, s) from the form that keeps full precision there.
 
@@ -67,7 +67,7 @@ def _otm_price(x: float, s: float) -> float:
     return 0.5 * math.exp(-0.5 * (h * h + tau * tau)) * diff
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _taylor_bracket(h: float, tau: float) -> float:
     """Y(h+τ) − Y(h−τ) to order τ⁵, for small τ (minutes to expiry), where the two erfcx
     values differ by O(τ) and their difference keeps only ~ε/τ relative precision.
@@ -87,14 +87,14 @@ def _taylor_bracket(h: float, tau: float) -> float:
     return 2.0 * tau * (y1 + tau2 * (y3 / 6.0 + tau2 * y5 / 120.0))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _small_tau(x_otm: float, s: float) -> bool:
     """Where the Taylor form is needed and valid: small τ, and |h| short of the far wing,
     whose steep ln b(s) forgives the erfcx form's error (and whose Taylor terms overflow)."""
     return s < 2.0 * _SMALL_TAU and x_otm > -_SMALL_TAU_MAX_H * s
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _near_money(x_otm: float, s: float) -> bool:
     """|h| < τ, where the two erfcx values nearly cancel, and not so far out that the
     near-the-money form cancels instead."""
@@ -117,7 +117,7 @@ def _flat_inputs(*values: ArrayLike) -> tuple[tuple[int, ...], list[FloatArray]]
     return shape, flat
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(inline="always")
 def _at(values: FloatArray, i: int) -> float:
     """Element i of a `_flat_inputs` array: a repeating input wraps around."""
     n = values.size
@@ -148,7 +148,7 @@ def black76_price(
     return prices.reshape(shape) if shape else prices[0]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _black76_prices(
     forward: FloatArray,
     strike: FloatArray,
@@ -257,7 +257,7 @@ def implied_vol(
     return vols.reshape(shape) if shape else float(vols[0])
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _implied_vols(
     price: FloatArray,
     forward: FloatArray,
@@ -293,7 +293,7 @@ def _implied_vols(
     return out
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _solve_normalised(beta: FloatArray, x: FloatArray) -> FloatArray:
     """s = σ√t with b(x, s) = β, elementwise, for x ≤ 0 and 0 < β < e^{x/2}.
 
@@ -331,14 +331,14 @@ def _solve_normalised(beta: FloatArray, x: FloatArray) -> FloatArray:
     return s
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _halley(s: float, x: float, log_beta: float, taylor: bool) -> tuple[float, float]:
     if taylor:
         return _taylor_halley_step(s, x, log_beta)
     return _fast_halley_step(s, x, log_beta)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _initial_guess(x: float, beta: float, log_beta: float) -> float:
     """The larger of the wing asymptote (ln b ≈ −x²/2s² − s²/8) and the at-the-money inverse
     (b ≈ s/√(2π)), which `_guess_step` takes to within a few percent."""
@@ -347,7 +347,7 @@ def _initial_guess(x: float, beta: float, log_beta: float) -> float:
     return max(wing, _SQRT_2PI * beta)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _guess_step(s: float, x: float, log_beta: float) -> float:
     """A Newton step in ln s on a model with no special functions:
     ln b ≈ −h²/2 − s²/8 + ln s − ln(1 + √(π/2)|h| + h²) − ln√(2π), the small-τ form of
@@ -363,7 +363,7 @@ def _guess_step(s: float, x: float, log_beta: float) -> float:
     return s * math.exp(min(max((log_beta - model) / slope, -1.0), 1.0))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _fast_halley_step(s: float, x: float, log_beta: float) -> tuple[float, float]:
     """`_halley_step` on the erfcx form with its exponential cancelled out: with
     D = erfcx(−(h+τ)/√2) − erfcx((τ−h)/√2), ln b = ln(D/2) − (h² + τ²)/2 and f' = √(2/π)/D."""
@@ -377,7 +377,7 @@ def _fast_halley_step(s: float, x: float, log_beta: float) -> tuple[float, float
     return s - step, step
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _taylor_halley_step(s: float, x: float, log_beta: float) -> tuple[float, float]:
     """`_halley_step` on the small-τ form: with B the Taylor bracket,
     ln b = ln B − (h² + τ²)/2 − ln√(2π) and f' = 1/B."""
@@ -390,7 +390,7 @@ def _taylor_halley_step(s: float, x: float, log_beta: float) -> tuple[float, flo
     return s - step, step
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _halley_step(s: float, x: float, log_beta: float) -> tuple[float, float]:
     """One Halley step on f(s) = ln b(x, s) − ln β, b from the form exact at (x, s).
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from ._erfcx_coefficients import ERFCX_Y100
+from .compiled import kernel
 
 _INV_SQRT_PI = 0.56418958354775628694807945156
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def erfcx(x: float) -> float:
     if math.isnan(x):
         return x
@@ -38,7 +37,7 @@ def erfcx(x: float) -> float:
     return 2.0 * math.exp(x * x) - _erfcx_y100(400.0 / (4.0 - x))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _erfcx_y100(y100: float) -> float:
     """erfcx at y = y100/100 = 4/(4+x), x ≥ 0: the polynomial of interval ⌊y100⌋."""
     k = int(y100)

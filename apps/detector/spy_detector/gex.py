@@ -21,8 +21,9 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
 from numpy.typing import ArrayLike, NDArray
+
+from spy_core.compiled import kernel
 
 FloatArray = NDArray[np.float64]
 
@@ -236,7 +237,7 @@ def _nearest_sign_change(
     return float(lo[nearest]), float(hi[nearest]), float(roots[nearest])
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _grid_totals(
     log_moneyness: FloatArray, total_sd: FloatArray, weight: FloatArray, ratios: FloatArray
 ) -> tuple[FloatArray, FloatArray]:

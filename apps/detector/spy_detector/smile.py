@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+
+from spy_core.compiled import kernel
 
 from .config import SmileSettings
 
@@ -117,7 +118,7 @@ def _intervals(n: int, settings: SmileSettings) -> int:
     return min(max(round(n / settings.points_per_knot), 2), settings.max_intervals)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _fit(
     k_all, fit_index, mid_vol, half_width, bound_index, upper_vol, bound_half_width, inside,
     intervals, smoothing, robust_iterations, huber_c, tukey_c, min_scale, cap_doubt, max_weight,
@@ -205,7 +206,7 @@ def _fit(
     )  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _evaluate(
     k_all, fit_index, mid_vol, half_width, bound_index, upper_vol, lo, step, n_basis,
     first_fit, basis_fit, first_bound, basis_bound, coef, inverse, weights, binding,
@@ -261,7 +262,7 @@ def _evaluate(
     return vol, vol_error, outlier, scale, atm
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _design(k, lo, step, n_basis):
     """Cubic B-spline basis on uniform knots starting 3 steps below `lo`: per point, the
     index of its first non-zero basis function and the four non-zero values."""
@@ -281,7 +282,7 @@ def _design(k, lo, step, n_basis):
     return first, values
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _value(coef, first, values):
     return (
         coef[first] * values[0]
@@ -291,7 +292,7 @@ def _value(coef, first, values):
     )
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _quadratic(matrix, first, values):
     """b' M b for a basis row b with four non-zeros from `first`."""
     total = 0.0
@@ -301,7 +302,7 @@ def _quadratic(matrix, first, values):
     return total
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _solve(
     first_fit, basis_fit, weights, target, first_bound, basis_bound, active, upper_vol,
     bound_weight, smoothing, n_basis,
@@ -324,7 +325,7 @@ def _solve(
     return inverse @ rhs, inverse
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _banded_inverse(matrix, bandwidth):
     """Inverse of a symmetric positive-definite matrix with `bandwidth` off-diagonals, by its
     banded Cholesky factor: O(n²·b), about three times faster than LAPACK's general inverse
@@ -362,7 +363,7 @@ def _banded_inverse(matrix, bandwidth):
     return inverse
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _accumulate(normal, rhs, first, values, weight, target):
     for a in range(4):
         rhs[first + a] += weight * values[a] * target
@@ -370,7 +371,7 @@ def _accumulate(normal, rhs, first, values, weight, target):
             normal[first + a, first + c] += weight * values[a] * values[c]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _second_difference_gram(n_basis):
     """D'D for the second-difference operator D on `n_basis` coefficients."""
     gram = np.zeros((n_basis, n_basis))
@@ -382,7 +383,7 @@ def _second_difference_gram(n_basis):
     return gram
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _normalised_weights(half_width, cap):
     """1/half_width², scaled to a median of one so `smoothing` means the same on every chain,
     and at most `cap`: a locked or one-tick-wide quote is not so much more informative than
@@ -392,7 +393,7 @@ def _normalised_weights(half_width, cap):
     return np.minimum(weights / _median(weights), cap)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _robust_scale(standardized, robust, floor):
     """1.4826 · median absolute deviation of the inliers' residuals, at least `floor`."""
     inliers = standardized[robust > 0.0]
@@ -402,14 +403,14 @@ def _robust_scale(standardized, robust, floor):
     return max(1.4826 * _median(np.abs(inliers - centre)), floor)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _median(values):
     ordered = np.sort(values)
     middle = ordered.size // 2
     return 0.5 * (ordered[middle] + ordered[(ordered.size - 1) // 2])
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _robust_weight(a, tukey, huber_c, tukey_c):
     """Huber (monotone) or Tukey biweight (redescending) weight of a scaled |residual|."""
     if tukey:
@@ -417,7 +418,7 @@ def _robust_weight(a, tukey, huber_c, tukey_c):
     return 1.0 if a <= huber_c else huber_c / max(a, 1e-300)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _extrapolated(k, lo, hi, step, n_basis, coef):
     """The spline inside [lo, hi]; beyond, its linear continuation, never below half its
     edge value."""
