@@ -1,4 +1,5 @@
-"""One contract, both adapters: SQLite, and Azure Tables against Azurite started here."""
+"""One contract, both adapters: SQLite, and Azure Tables against Azurite started here, by
+account key and by bearer token (the managed-identity way, Azurite over HTTPS with OAuth)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from azure.core.exceptions import ClientAuthenticationError
+from azure.data.tables import TableServiceClient
 
 from spy_backend.ingest import stored
 from spy_backend.schemas import AnalysisRecord, AnomalyEventRecord
@@ -16,7 +19,7 @@ from spy_backend.storage.sqlite import SqliteStorage
 from spy_core.models import Severity, Side
 
 from .conftest import analysis_record, anomaly_event, auth, changed, client_for, event_record
-from .servers import Azurite
+from .servers import AppServiceIdentityEndpoint, Azurite
 
 NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 _names = itertools.count()
@@ -29,14 +32,40 @@ def azurite() -> Iterator[Azurite]:
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "azure-tables"])
-def storage(request, tmp_path) -> Iterator[Storage]:
+@pytest.fixture(scope="module")
+def azurite_oauth() -> Iterator[Azurite]:
+    server = Azurite(oauth=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "azure-tables-key", "azure-tables-token"])
+def storage(request, tmp_path, monkeypatch) -> Iterator[Storage]:
     if request.param == "sqlite":
         store: Storage = SqliteStorage(tmp_path / "db.sqlite3")
-    else:
+    elif request.param == "azure-tables-key":
         azurite = request.getfixturevalue("azurite")
-        store = AzureTablesStorage(azurite.connection_string, prefix=f"t{next(_names)}")
+        service = TableServiceClient.from_connection_string(azurite.connection_string)
+        store = AzureTablesStorage(service, prefix=f"t{next(_names)}")
+    else:
+        store = AzureTablesStorage(_token_service(request, monkeypatch), prefix=f"t{next(_names)}")
     yield store
+    store.close()
+
+
+def _token_service(request, monkeypatch, **credential) -> TableServiceClient:
+    azurite = request.getfixturevalue("azurite_oauth")
+    # requests (azure-core's transport) trusts the throwaway certificate through this.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(azurite.certificate))
+    return TableServiceClient(azurite.endpoint, credential=azurite.token_credential(**credential))
+
+
+def test_a_token_for_another_audience_is_refused(request, monkeypatch) -> None:
+    """The bearer path is really authenticated: Azurite checks the token's audience."""
+    service = _token_service(request, monkeypatch, audience="https://vault.azure.net")
+    store = AzureTablesStorage(service, prefix=f"t{next(_names)}")
+    with pytest.raises(ClientAuthenticationError):
+        store.write(timed(1))
     store.close()
 
 
@@ -154,3 +183,50 @@ async def test_app_on_azure_tables(settings, azurite: Azurite) -> None:
         assert response.json() == {"accepted": 3, "stored": 3}
         assert len((await client.get("/api/anomalies")).json()["items"]) == 3
         assert (await client.get("/ready")).json()["ready"] is True
+
+
+@pytest.mark.anyio
+async def test_app_on_azure_tables_with_its_managed_identity(
+    settings, azurite_oauth: Azurite, monkeypatch
+) -> None:
+    """The cloud's way, end to end: only the table endpoint is configured; the app gets a
+    token for Storage from App Service's identity endpoint (azure-identity, as on App
+    Service) and Azurite accepts it. No account key anywhere."""
+    identity = AppServiceIdentityEndpoint()
+    monkeypatch.setenv("IDENTITY_ENDPOINT", identity.url)
+    monkeypatch.setenv("IDENTITY_HEADER", identity.secret)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(azurite_oauth.certificate))
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    cloud = changed(
+        settings,
+        storage="azure-tables",
+        azure_tables_endpoint=azurite_oauth.endpoint,
+        azure_tables_prefix="mi",
+    )
+    try:
+        async with client_for(cloud) as client:
+            body = {"records": [event_record(anomaly_event(i, at=NOW)) for i in range(3)]}
+            response = await client.post("/api/events", json=body, headers=auth(client))
+            assert response.json() == {"accepted": 3, "stored": 3}
+            assert len((await client.get("/api/anomalies")).json()["items"]) == 3
+            assert (await client.get("/ready")).json()["ready"] is True
+    finally:
+        identity.stop()
+    assert identity.requests and set(identity.requests) == {"https://storage.azure.com"}
+
+
+def test_azure_tables_settings_need_exactly_one_way_in(settings) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="one of SPY_AZURE_TABLES_ENDPOINT"):
+        changed(settings, storage="azure-tables")
+    with pytest.raises(ValidationError, match="one of SPY_AZURE_TABLES_ENDPOINT"):
+        changed(
+            settings,
+            storage="azure-tables",
+            azure_tables_endpoint="https://x.table.core.windows.net/",
+            azure_tables_connection_string="UseDevelopmentStorage=true",
+        )
+    with pytest.raises(ValidationError, match="azure_tables_endpoint"):
+        changed(settings, storage="azure-tables", azure_tables_endpoint="http://plain:10002")

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
 
     storage: StorageKind = StorageKind.SQLITE
     sqlite_path: Path | None = None  # default data_dir/backend.sqlite3
+    # Azure Tables: the account's table endpoint, reached with the process's Azure identity
+    # (the cloud's way: no key), or a connection string with the account key (Azurite).
+    azure_tables_endpoint: str | None = Field(default=None, pattern=r"^https://\S+$")
     azure_tables_connection_string: SecretStr | None = None
     azure_tables_prefix: str = Field(default="spy", pattern=r"^[A-Za-z][A-Za-z0-9]{0,40}$")
     retention_days: int = Field(default=30, ge=1)
@@ -79,8 +82,13 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if "*" in self.cors_origins:
             raise ValueError("cors_origins must list explicit origins, not '*'")
-        if self.storage is StorageKind.AZURE_TABLES and self.azure_tables_connection_string is None:
-            raise ValueError("storage azure-tables needs SPY_AZURE_TABLES_CONNECTION_STRING")
+        if self.storage is StorageKind.AZURE_TABLES:
+            ways = (self.azure_tables_endpoint, self.azure_tables_connection_string)
+            if sum(way is not None for way in ways) != 1:
+                raise ValueError(
+                    "storage azure-tables needs one of SPY_AZURE_TABLES_ENDPOINT (managed "
+                    "identity) or SPY_AZURE_TABLES_CONNECTION_STRING (account key)"
+                )
         if self.environment is Environment.PROD and self.service_token is None:
             raise ValueError("prod needs SPY_SERVICE_TOKEN (a Key Vault reference)")
         return self

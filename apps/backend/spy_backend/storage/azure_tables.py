@@ -39,10 +39,27 @@ def history_table_name(prefix: str = "spy") -> str:
     return f"{prefix}history"
 
 
+def table_service(
+    *, connection_string: str | None = None, endpoint: str | None = None
+) -> TableServiceClient:
+    """The Table service, by connection string (account key: Azurite, local use) or by
+    endpoint with the process's Azure identity (the web app's managed identity, or a
+    developer's `az login`): no key anywhere, and the account can refuse shared keys."""
+    if endpoint is not None:
+        from azure.identity import DefaultAzureCredential
+
+        return TableServiceClient(endpoint, credential=DefaultAzureCredential())
+    if connection_string is None:
+        raise ValueError("need a connection string or an endpoint")
+    return TableServiceClient.from_connection_string(connection_string)
+
+
 class AzureTablesStorage:
-    def __init__(self, connection_string: str, prefix: str = "spy", lookback_days: int = 30):
+    def __init__(
+        self, service: TableServiceClient, prefix: str = "spy", lookback_days: int = 30
+    ) -> None:
         """`lookback_days`: how far back an unbounded query looks (the retention period)."""
-        self._service = TableServiceClient.from_connection_string(connection_string)
+        self._service = service
         self._table = self._service.get_table_client(history_table_name(prefix))
         self._lookback = lookback_days
         self._ready = False
