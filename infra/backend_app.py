@@ -31,6 +31,7 @@ class BackendAppArgs:
     subscription_id: pulumi.Input[str]
     registry_id: pulumi.Input[str]
     storage_account_id: pulumi.Input[str]
+    table_endpoint: pulumi.Input[str]
     signalr_id: pulumi.Input[str]
     dashboard_url: pulumi.Input[str]
     secret_settings: dict[str, pulumi.Input[str]]
@@ -61,6 +62,8 @@ class BackendApp(pulumi.ComponentResource):
             # Names of spy_backend.settings.Settings fields (tests/infra checks each one).
             "SPY_ENVIRONMENT": args.environment,
             "SPY_STORAGE": "azure-tables",
+            # Reached with the app's identity (the role below): no key in any setting.
+            "SPY_AZURE_TABLES_ENDPOINT": args.table_endpoint,
             "SPY_CORS_ORIGINS": pulumi.Output.from_input(args.dashboard_url).apply(
                 lambda url: json.dumps([url])
             ),

@@ -1,9 +1,8 @@
 """History: a storage account with the table the backend writes.
 
-The backend's Azure Tables adapter connects with a connection string, which the program
-builds from the account key and keeps only in Key Vault (a secret in state and outputs; the
-web app reads it through a Key Vault reference). Moving the adapter to its managed identity
-(the role is already granted) would let shared-key access be switched off.
+The backend reaches the table with its managed identity (a data role on the account, granted
+by `BackendApp`), given only the table endpoint: the account refuses shared-key access, so
+no account key is read into the program, its state or Key Vault, and none can leak.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ class Storage(pulumi.ComponentResource):
             minimum_tls_version="TLS1_2",
             enable_https_traffic_only=True,
             allow_blob_public_access=False,
-            allow_shared_key_access=True,
+            allow_shared_key_access=False,
             opts=child,
         )
         self.tables = {
@@ -58,22 +57,6 @@ class Storage(pulumi.ComponentResource):
             for table in BACKEND_TABLES
         }
         self.table_endpoint = self.account.primary_endpoints.apply(lambda e: e.table)
-        keys = storage.list_storage_account_keys_output(
-            account_name=self.account.name, resource_group_name=args.resource_group_name
-        )
-        self.connection_string = pulumi.Output.secret(
-            pulumi.Output.all(self.account.name, keys.keys, self.table_endpoint).apply(
-                lambda parts: (
-                    f"DefaultEndpointsProtocol=https;AccountName={parts[0]};"
-                    f"AccountKey={_value(parts[1][0])};TableEndpoint={parts[2]}"
-                )
-            )
-        )
         self.register_outputs(
             {"account_id": self.account.id, "table_endpoint": self.table_endpoint}
         )
-
-
-def _value(key) -> str:
-    """A listKeys entry's value (a typed result from the engine, a plain dict under mocks)."""
-    return key["value"] if isinstance(key, dict) else key.value

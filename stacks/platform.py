@@ -112,9 +112,6 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
         "APPLICATIONINSIGHTS_CONNECTION_STRING": vault.store(
             "appinsights-connection-string", observability.connection_string
         ),
-        "SPY_AZURE_TABLES_CONNECTION_STRING": vault.store(
-            "tables-connection-string", storage.connection_string
-        ),
         "SPY_SIGNALR_CONNECTION_STRING": vault.store(
             "signalr-connection-string", realtime.connection_string
         ),
@@ -131,6 +128,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
             subscription_id=client.subscription_id,
             registry_id=registry.registry.id,
             storage_account_id=storage.account.id,
+            table_endpoint=storage.table_endpoint,
             signalr_id=realtime.signalr.id,
             dashboard_url=dashboard.url,
             secret_settings={k: key_vault_reference(s) for k, s in stored.items()},

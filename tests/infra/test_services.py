@@ -92,7 +92,6 @@ def test_backend_settings_are_the_backends_own(stack):
     ours = {k[len("SPY_") :].lower(): v for k, v in settings.items() if k.startswith("SPY_")}
     assert set(ours) <= set(Settings.model_fields)
     stand_ins = {
-        "azure_tables_connection_string": "UseDevelopmentStorage=true",
         "signalr_connection_string": "Endpoint=https://x.service.signalr.net;AccessKey=a2V5;Version=1.0;",
         "service_token": "t" * 40,
     }
@@ -102,6 +101,10 @@ def test_backend_settings_are_the_backends_own(stack):
     }
     backend = Settings(**{k: _parsed(v) for k, v in resolved.items()})
     assert backend.storage is StorageKind.AZURE_TABLES
+    assert backend.azure_tables_connection_string is None  # the identity's way, no key
+    (account,) = stack.of_type("azure-native:storage:StorageAccount")
+    assert account.inputs["allowSharedKeyAccess"] is False
+    assert backend.azure_tables_endpoint.startswith("https://")
     assert backend.signalr_connection_string is not None
     assert backend.cors_origins == [stack.outputs["dashboardUrl"]]
 
