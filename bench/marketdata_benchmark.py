@@ -138,25 +138,17 @@ async def _latency(events: int) -> dict:
         await _wait(lambda: service.status.ready, 60)
         latencies, missed, was_open, unseen = [], 0, 0, 0
         for i in range(events):
-            spot = service.book.spot
-            ids = {key: sub_id for sub_id, key in service.book.tracked.items()}
-            near = sorted(ids, key=lambda k: abs(k[1] - spot))[:8]
-            key = near[i % len(near)]
-            bid = {(q.expiry, q.strike, q.right): q.bid for q in sink.snapshots[-1].quotes}
-            side = Side.BUY if i % 2 and bid.get(key, 0.0) >= 0.5 else Side.SELL
+            key, side, sub_id = next_injection(service, i)
             target.clear()
             opened_at.clear()
             cleared.clear()
-            target.update(sub_id=ids[key], side=side)
-            already_open = any(
-                (a.expiry, a.strike, a.right, a.side) == (*key, side)
-                for a in service.pipeline.detector.open_anomalies
-            )
+            target.update(sub_id=sub_id, side=side)
+            was_already_open = already_open(service, key, side)
             target["fair"] = await sim.inject(key, side, 0.3, LIFETIME)
             found = await _wait(lambda k=key, s=side: (k[1], k[2], s) in opened_at, 10)
             if found and "arrived" in target:
                 latencies.append((opened_at[(key[1], key[2], side)] - target["arrived"]) * 1000)
-            elif already_open:
+            elif was_already_open:
                 was_open += 1  # the same finding, still open: rightly not announced again
             elif found:
                 unseen += 1  # announced, but no single update carried the whole move
@@ -184,6 +176,27 @@ async def _latency(events: int) -> dict:
         "contracts": len(snapshots[-1].quotes),
         "detect_ms": _detect_ms(snapshots, service.settings.detector),
     }
+
+
+def next_injection(service, i: int) -> tuple[tuple, Side, int]:
+    """The i-th injection: the 8 contracts nearest the money in turn; a sell, or on odd turns
+    a buy where the bid can take the $0.30 move down. Returns (contract, side, sub_id)."""
+    spot = service.book.spot
+    ids = {key: sub_id for sub_id, key in service.book.tracked.items()}
+    near = sorted(ids, key=lambda k: (abs(k[1] - spot), k[1], k[2].value))[:8]
+    key = near[i % len(near)]
+    book = service.book.snapshot(service.clock.now())
+    bids = {} if book is None else {(q.expiry, q.strike, q.right): q.bid for q in book.quotes}
+    side = Side.BUY if i % 2 and bids.get(key, 0.0) >= 0.5 else Side.SELL
+    return key, side, ids[key]
+
+
+def already_open(service, key: tuple, side: Side) -> bool:
+    """The same finding is still open: an injection on it is rightly not announced again."""
+    return any(
+        (a.expiry, a.strike, a.right, a.side) == (*key, side)
+        for a in service.pipeline.detector.open_anomalies
+    )
 
 
 def _time_arrivals(service) -> dict:

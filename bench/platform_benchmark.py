@@ -24,9 +24,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.marketdata_benchmark import LIFETIME, _Simulator, _time_arrivals, _wait
+from bench.marketdata_benchmark import (
+    LIFETIME,
+    _Simulator,
+    _time_arrivals,
+    _wait,
+    already_open,
+    next_injection,
+)
 from bench.signalr import RS, hub_connection
-from spy_core.models import AnomalyEventType, Side
+from spy_core.models import AnomalyEventType
 from tests.backend.servers import TOKEN, BackendProcess
 
 ANNOUNCING = {"opened", "escalated"}
@@ -96,28 +103,19 @@ async def _latency(backend_url: str, spool: Path, events: int) -> dict:
         await _wait(lambda: service.status.ready, 60)
         latencies, missed, lost, was_open, unseen = [], 0, 0, 0, 0
         for i in range(events):
-            spot = service.book.spot
-            ids = {key: sub_id for sub_id, key in service.book.tracked.items()}
-            near = sorted(ids, key=lambda k: (abs(k[1] - spot), k[1], k[2].value))[:8]
-            key = near[i % len(near)]
-            bid = service.book.snapshot(service.clock.now())
-            bids = {} if bid is None else {(q.expiry, q.strike, q.right): q.bid for q in bid.quotes}
-            side = Side.BUY if i % 2 and bids.get(key, 0.0) >= 0.5 else Side.SELL
+            key, side, sub_id = next_injection(service, i)
             announced = (key[1], key[2].value, side.value)
             seen.pop(announced, None)
             cleared.discard(announced)
             published.discard(announced)
             target.clear()
-            target.update(sub_id=ids[key], side=side)
-            already_open = any(
-                (a.expiry, a.strike, a.right, a.side) == (*key, side)
-                for a in service.pipeline.detector.open_anomalies
-            )
+            target.update(sub_id=sub_id, side=side)
+            was_already_open = already_open(service, key, side)
             target["fair"] = await sim.inject(key, side, 0.3, LIFETIME)
             found = await until(lambda a=announced: a in seen, ANNOUNCE_TIMEOUT)
             if found and "arrived" in target:
                 latencies.append((seen[announced] - target["arrived"]) * 1000)
-            elif already_open:
+            elif was_already_open:
                 was_open += 1  # the same finding, still open: rightly not announced again
             elif found:
                 unseen += 1  # announced, but no single update carried the whole move
