@@ -169,12 +169,23 @@ async def _latency(events: int) -> dict:
         "missed": missed,
         "already_open": was_open,
         "announced_without_arrival": unseen,
-        "p50_ms": statistics.median(latencies),
-        "p90_ms": latencies[min(len(latencies) - 1, int(0.90 * len(latencies)))],
-        "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
-        "max_ms": latencies[-1],
+        **latency_figures(latencies),
         "contracts": len(snapshots[-1].quotes),
         "detect_ms": _detect_ms(snapshots, service.settings.detector),
+    }
+
+
+def latency_figures(latencies: list[float]) -> dict[str, float]:
+    """p50, p90, p99 (nearest rank) and max of latencies in ms, sorted ascending."""
+
+    def rank(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
+    return {
+        "p50_ms": statistics.median(latencies),
+        "p90_ms": rank(0.90),
+        "p99_ms": rank(0.99),
+        "max_ms": latencies[-1],
     }
 
 

@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import platform
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from bench.marketdata_benchmark import (
     _time_arrivals,
     _wait,
     already_open,
+    latency_figures,
     next_injection,
 )
 from bench.signalr import RS, hub_connection
@@ -136,10 +136,7 @@ async def _latency(backend_url: str, spool: Path, events: int) -> dict:
         "missed_after_sink": lost,
         "already_open": was_open,
         "announced_without_arrival": unseen,
-        "p50_ms": statistics.median(latencies),
-        "p90_ms": latencies[min(len(latencies) - 1, int(0.90 * len(latencies)))],
-        "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
-        "max_ms": latencies[-1],
+        **latency_figures(latencies),
     }
 
 

@@ -58,9 +58,8 @@ def _otm_price(x: float, s: float) -> float:
     tau = 0.5 * s
     if _near_money(x, s):
         sum_of_erfs = math.erf((tau + h) * _SQRT_HALF) + math.erf((tau - h) * _SQRT_HALF)
-        return 0.5 * math.exp(-0.5 * x) * sum_of_erfs + 2.0 * math.sinh(0.5 * x) * 0.5 * math.erfc(
-            -(h + tau) * _SQRT_HALF
-        )
+        normal_cdf = 0.5 * math.erfc(-(h + tau) * _SQRT_HALF)  # N(h + τ)
+        return 0.5 * math.exp(-0.5 * x) * sum_of_erfs + 2.0 * math.sinh(0.5 * x) * normal_cdf
     if _small_tau(x, s):
         return math.exp(-0.5 * (h * h + tau * tau)) * _INV_SQRT_2PI * _taylor_bracket(h, tau)
     diff = erfcx(-(h + tau) * _SQRT_HALF) - erfcx((tau - h) * _SQRT_HALF)
@@ -85,6 +84,12 @@ def _taylor_bracket(h: float, tau: float) -> float:
     y5 = 4.0 * y3 + h * y4
     tau2 = tau * tau
     return 2.0 * tau * (y1 + tau2 * (y3 / 6.0 + tau2 * y5 / 120.0))
+
+
+@kernel
+def _intrinsic(x: float, sign: float) -> float:
+    """Normalised intrinsic value 2·sinh(max(θx, 0)/2), θ = +1 for calls and −1 for puts."""
+    return 2.0 * math.sinh(0.5 * max(sign * x, 0.0))
 
 
 @kernel
@@ -164,7 +169,7 @@ def _black76_prices(
         x = math.log(f / k)
         s = _at(vol, i) * math.sqrt(max(_at(t, i), 0.0))
         otm = _otm_price(-abs(x), s) if s > 0.0 else 0.0
-        intrinsic = 2.0 * math.sinh(0.5 * max(_at(sign, i) * x, 0.0))
+        intrinsic = _intrinsic(x, _at(sign, i))
         out[i] = _at(discount, i) * math.sqrt(f * k) * (otm + intrinsic)
     return out
 
@@ -277,7 +282,7 @@ def _implied_vols(
             continue
         x = math.log(f / k)
         normalised = p / (df * math.sqrt(f * k))
-        intrinsic = 2.0 * math.sinh(0.5 * max(_at(sign, i) * x, 0.0))
+        intrinsic = _intrinsic(x, _at(sign, i))
         time_value = normalised - intrinsic
         # Within rounding of the intrinsic value the time value is zero, not a tiny vol.
         if math.isfinite(normalised) and abs(time_value) <= 2e-15 * max(normalised, intrinsic):

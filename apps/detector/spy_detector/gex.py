@@ -126,10 +126,10 @@ class _Contracts:
         weight = sign * open_interest * _SHARES_PER_CONTRACT * _ONE_PERCENT * discount
         return cls(spot, np.log(forward / strike), total_sd, weight * forward / total_sd)
 
-    def gex(self, ratio: ArrayLike) -> FloatArray:
-        """Signed GEX per contract at spot·ratio; `ratio` of shape (m, 1) gives (m, contracts)."""
-        d1 = (self.log_moneyness + np.log(ratio)) / self.total_sd + 0.5 * self.total_sd
-        return self.weight * ratio * np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
+    def gex(self) -> FloatArray:
+        """Signed GEX per contract at the current spot."""
+        d1 = _d1(self.log_moneyness, 0.0, self.total_sd)
+        return self.weight * np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
 
 
 def gamma_exposure(
@@ -174,7 +174,7 @@ def gamma_exposure(
         *(a[usable] for a in numbers),
     )
     per_contract = np.zeros(strike_.shape)
-    per_contract[usable] = contracts.gex(1.0)
+    per_contract[usable] = contracts.gex()
     levels, index = np.unique(strike_, return_inverse=True)
     call_gex = np.bincount(index, np.where(calls, per_contract, 0.0), levels.size)
     put_gex = np.bincount(index, np.where(calls, 0.0, per_contract), levels.size)
@@ -238,16 +238,22 @@ def _nearest_sign_change(
 
 
 @kernel
+def _d1(log_moneyness, shift, total_sd):  # scalars, or arrays of contracts
+    """d1 at spot·e^shift, vols held fixed: (ln(F/K) + shift)/(σ√t) + σ√t/2."""
+    return (log_moneyness + shift) / total_sd + 0.5 * total_sd
+
+
+@kernel
 def _grid_totals(
     log_moneyness: FloatArray, total_sd: FloatArray, weight: FloatArray, ratios: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Total and gross |GEX| at each spot ratio (`_Contracts.gex` summed, without the
-    (spots × contracts) temporaries)."""
+    """Total and gross |GEX| at each spot ratio (`_Contracts.gex` at spot·ratio, summed,
+    without the (spots × contracts) temporaries)."""
     totals, gross = np.zeros(ratios.size), np.zeros(ratios.size)
     for r in range(ratios.size):
         shift = math.log(ratios[r])
         for c in range(weight.size):
-            d1 = (log_moneyness[c] + shift) / total_sd[c] + 0.5 * total_sd[c]
+            d1 = _d1(log_moneyness[c], shift, total_sd[c])
             if d1 * d1 > _NEGLIGIBLE_D1_SQUARED:
                 continue
             value = weight[c] * ratios[r] * math.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI

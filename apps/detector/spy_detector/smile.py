@@ -138,6 +138,7 @@ def _fit(
     first_bound, basis_bound = _design(k_bound, lo, step, n_basis)
     base_weight = _normalised_weights(half_width, max_weight)
     bound_weight = _median(base_weight)
+    gram = _second_difference_gram(n_basis)
     active = np.zeros(m, dtype=np.bool_)
     plausible = np.ones(m, dtype=np.bool_)
     robust = np.ones(n)
@@ -150,29 +151,22 @@ def _fit(
     # configured value or stiffer, whichever generalised cross-validation prefers on the
     # first (unweighted) fit. Dense chains keep the configured value: GCV over-stiffens real
     # smiles that bend sharply (applied to every fit it cost 3 points of precision).
-    best = np.inf
-    chosen = smoothing
-    trial = smoothing
-    for _ in range(_GCV_STEPS if n < gcv_below else 1):
-        coef, inverse = _solve(
-            first_fit, basis_fit, weights, mid_vol, first_bound, basis_bound, active, upper_vol,
-            bound_weight, trial, n_basis,
-        )  # fmt: skip
-        rss = 0.0
-        edf = 0.0
-        for i in range(n):
-            r = mid_vol[i] - _value(coef, first_fit[i], basis_fit[i])
-            rss += base_weight[i] * r * r
-            edf += _quadratic(inverse, first_fit[i], basis_fit[i]) * base_weight[i]
-        gcv = n * rss / max(n - edf, 0.5) ** 2
-        if gcv < best:
-            best, chosen = gcv, trial
-        trial *= 4.0
-    smoothing = chosen
     coef, inverse = _solve(
         first_fit, basis_fit, weights, mid_vol, first_bound, basis_bound, active, upper_vol,
-        bound_weight, smoothing, n_basis,
+        bound_weight, smoothing, gram,
     )  # fmt: skip
+    if n < gcv_below:
+        best = _gcv(coef, inverse, first_fit, basis_fit, mid_vol, base_weight)
+        trial = smoothing
+        for _ in range(_GCV_STEPS - 1):
+            trial *= 4.0
+            trial_coef, trial_inverse = _solve(
+                first_fit, basis_fit, weights, mid_vol, first_bound, basis_bound, active,
+                upper_vol, bound_weight, trial, gram,
+            )  # fmt: skip
+            score = _gcv(trial_coef, trial_inverse, first_fit, basis_fit, mid_vol, base_weight)
+            if score < best:
+                best, coef, inverse, smoothing = score, trial_coef, trial_inverse, trial
     for iteration in range(robust_iterations):
         # Studentized (leave-one-out) residuals: a lone quote at the edge of the data bends the
         # spline towards itself, so its plain residual understates how far off it is.
@@ -197,13 +191,26 @@ def _fit(
             active[j] = (active[j] or excess > 0.0) and plausible[j]
         coef, inverse = _solve(
             first_fit, basis_fit, weights, mid_vol, first_bound, basis_bound, active, upper_vol,
-            bound_weight, smoothing, n_basis,
+            bound_weight, smoothing, gram,
         )  # fmt: skip
     return _evaluate(
         k_all, fit_index, mid_vol, half_width, bound_index, upper_vol, lo, step, n_basis,
         first_fit, basis_fit, first_bound, basis_bound, coef, inverse, weights,
         active & inside, bound_weight, robust, scale,
     )  # fmt: skip
+
+
+@kernel
+def _gcv(coef, inverse, first, basis, target, weights):
+    """Generalised cross-validation score n·RSS/(n − effective parameters)² of a fit."""
+    n = first.size
+    rss = 0.0
+    edf = 0.0
+    for i in range(n):
+        residual = target[i] - _value(coef, first[i], basis[i])
+        rss += weights[i] * residual * residual
+        edf += _quadratic(inverse, first[i], basis[i]) * weights[i]
+    return n * rss / max(n - edf, 0.5) ** 2
 
 
 @kernel
@@ -305,11 +312,13 @@ def _quadratic(matrix, first, values):
 @kernel
 def _solve(
     first_fit, basis_fit, weights, target, first_bound, basis_bound, active, upper_vol,
-    bound_weight, smoothing, n_basis,
+    bound_weight, smoothing, gram,
 ):  # fmt: skip
     """Penalised weighted least squares, binding caps as pseudo-observations: coefficients and
-    the inverse of the normal matrix (the hat matrix and the errors need it)."""
-    normal = smoothing * _second_difference_gram(n_basis)
+    the inverse of the normal matrix (the hat matrix and the errors need it). `gram` is the
+    second-difference penalty's D'D, the same for every solve of a fit."""
+    n_basis = gram.shape[0]
+    normal = smoothing * gram
     rhs = np.zeros(n_basis)
     for i in range(first_fit.size):
         _accumulate(normal, rhs, first_fit[i], basis_fit[i], weights[i], target[i])
