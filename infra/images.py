@@ -29,19 +29,25 @@ _WORKSPACE = (
 )
 
 
+# One Dockerfile (and `<Dockerfile>.dockerignore`): a shared build and runtime, a target per app.
+DOCKERFILE = "apps/Dockerfile"
+
+
 @dataclass(frozen=True)
 class AppImage:
-    """A deployable: its Dockerfile (and `<Dockerfile>.dockerignore`) and what it copies."""
+    """A deployable: its target in `dockerfile` (named like the image), the workspace package
+    it installs (the PACKAGE build argument), and the files the build copies."""
 
     name: str
-    dockerfile: str
-    inputs: tuple[str, ...]
+    package: str
+    inputs: tuple[str, ...] = _WORKSPACE
+    dockerfile: str = DOCKERFILE
 
 
 APP_IMAGES = (
-    AppImage("backend", "apps/backend/Dockerfile", _WORKSPACE),
-    AppImage("marketdata", "apps/marketdata/Dockerfile", _WORKSPACE),
-    AppImage("gateway-sim", "apps/gateway_sim/Dockerfile", _WORKSPACE),
+    AppImage("backend", "spy-backend"),
+    AppImage("marketdata", "spy-platform"),
+    AppImage("gateway-sim", "spy-platform"),
 )
 
 
@@ -91,6 +97,8 @@ class Images(pulumi.ComponentResource):
                 f"{name}-{app.name}",
                 context=docker_build.BuildContextArgs(location=str(args.root)),
                 dockerfile=docker_build.DockerfileArgs(location=str(args.root / app.dockerfile)),
+                target=app.name,
+                build_args={"PACKAGE": app.package},
                 platforms=[docker_build.Platform(args.platform)],
                 tags=[ref, pulumi.Output.concat(repo, ":", args.channel)],
                 push=True,

@@ -15,22 +15,38 @@ from infra.images import APP_IMAGES, REPO_ROOT, content_hash
 HADOLINT = Path(sys.executable).with_name("hadolint")
 
 
+def _stages(text: str) -> dict[str, tuple[str, str]]:
+    """Each named stage of a Dockerfile: (the image or stage it starts from, its lines)."""
+    stages = {}
+    for block in re.split(r"^(?=FROM )", text, flags=re.M):
+        header = re.match(r"FROM (\S+)(?: AS (\S+))?", block)
+        if header and header.group(2):
+            stages[header.group(2)] = (header.group(1), block)
+    return stages
+
+
 @pytest.mark.parametrize("app", APP_IMAGES, ids=lambda a: a.name)
 def test_dockerfile_is_multi_stage_non_root_with_healthcheck(app):
     text = (REPO_ROOT / app.dockerfile).read_text()
     assert len(re.findall(r"^FROM ", text, re.M)) >= 2
-    users = re.findall(r"^USER (\S+)", text, re.M)
-    assert users and users[-1] not in ("root", "0")
-    assert re.search(r"^HEALTHCHECK .*CMD", text, re.M | re.S)
+    stages = _stages(text)
+    chain, stage = [], app.name  # the app's target, then the stages it is built on
+    while stage in stages:
+        chain.append(stages[stage][1])
+        stage = stages[stage][0]
+    assert chain, f"no target {app.name} in {app.dockerfile}"
+    users = [u for block in chain for u in re.findall(r"^USER (\S+)", block, re.M)]
+    assert users and users[0] not in ("root", "0")  # the nearest USER is the one in effect
+    assert re.search(r"^HEALTHCHECK .*CMD", chain[0], re.M | re.S)
     assert (REPO_ROOT / f"{app.dockerfile}.dockerignore").is_file()
 
 
 @pytest.mark.skipif(not HADOLINT.exists() and not shutil.which("hadolint"), reason="no hadolint")
-@pytest.mark.parametrize("app", APP_IMAGES, ids=lambda a: a.name)
-def test_dockerfile_is_hadolint_clean(app):
+@pytest.mark.parametrize("dockerfile", sorted({a.dockerfile for a in APP_IMAGES}))
+def test_dockerfile_is_hadolint_clean(dockerfile):
     binary = str(HADOLINT) if HADOLINT.exists() else shutil.which("hadolint")
     result = subprocess.run(
-        [binary, str(REPO_ROOT / app.dockerfile)], capture_output=True, text=True, check=False
+        [binary, str(REPO_ROOT / dockerfile)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -48,6 +64,8 @@ def test_one_image_per_app_tagged_by_content_and_channel(stack):
         ]
         assert inputs["push"] is True
         assert inputs["dockerfile"]["location"].endswith(app.dockerfile)
+        assert inputs["target"] == app.name
+        assert inputs["buildArgs"] == {"PACKAGE": app.package}
     assert stack.outputs["images"]["backend"] == images["images-backend"]["tags"][0]
 
 
