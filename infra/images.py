@@ -18,15 +18,9 @@ import pulumi_docker_build as docker_build
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
-_WORKSPACE = (
-    "pyproject.toml",
-    "uv.lock",
-    "apps/core",
-    "apps/detector",
-    "apps/gateway_sim",
-    "apps/marketdata",
-    "apps/cli",
-)
+# What the build copies (`COPY pyproject.toml uv.lock` and `COPY apps`): all of it counts,
+# or a change to one app (apps/backend was once missing here) would keep its old tag.
+_WORKSPACE = ("pyproject.toml", "uv.lock", "apps")
 
 
 # One Dockerfile (and `<Dockerfile>.dockerignore`): a shared build and runtime, a target per app.

@@ -79,3 +79,16 @@ def test_content_hash_follows_the_files(tmp_path):
     assert content_hash(tmp_path, ("app",), "Dockerfile") == first
     (tmp_path / "app" / "main.py").write_text("print(2)\n")
     assert content_hash(tmp_path, ("app",), "Dockerfile") != first
+
+
+@pytest.mark.parametrize("app", APP_IMAGES, ids=lambda a: a.name)
+def test_every_file_the_build_copies_is_in_the_tag(app):
+    """The build copies pyproject.toml, uv.lock and apps/: each app's own sources must be
+    among the hashed inputs, or a change to them would not roll a new image."""
+    copied = re.findall(
+        r"^COPY (?!--from)(.+) \S+$", (REPO_ROOT / app.dockerfile).read_text(), re.M
+    )
+    sources = {part for line in copied for part in line.split()}
+    assert sources == {"pyproject.toml", "uv.lock", "apps"}
+    for source in sources:
+        assert any(source == i or source.startswith(f"{i}/") for i in app.inputs), source
