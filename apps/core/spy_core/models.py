@@ -70,6 +70,9 @@ class OptionQuote(_Frozen):
     last: float | None = Field(default=None, ge=0)
     # Trading class when one expiry date carries several (SPX AM-settled vs SPXW PM-settled).
     root: str | None = None
+    # When this line last ticked, where the feed knows it; quotes older than the detector's
+    # `max_quote_age` are excluded with a reason. None: as fresh as the snapshot.
+    updated_at: AwareDatetime | None = None
 
     @field_validator("strike", "bid", "ask", "last")
     @classmethod
@@ -118,8 +121,11 @@ class Anomaly(_Frozen):
     """A quote that is mispriced against the fitted smile or breaks a static-arbitrage bound.
 
     `edge` is dollars per share available at the quote's executable side: fair − ask for a
-    buy, bid − fair for a sell. `score` is the edge over the combined uncertainty of the fair
-    value (fit error, quote width), so 3 means "three standard errors".
+    buy, bid − fair for a sell. `score` is the edge over the standard error of the fair value
+    (fit, forward, discounting), so 3 means "three standard errors". `confidence` (0–1) is a
+    separate judgement of whether the quote itself is live and executable (width, size, age);
+    `executable` is False when the market is closed or the underlying is stale, so the
+    finding is shown for study only.
     """
 
     expiry: date
@@ -135,6 +141,8 @@ class Anomaly(_Frozen):
     severity: Severity
     root: str | None = None
     detail: str = ""
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+    executable: bool = True
 
     @property
     def key(self) -> tuple[date, float, Right, str | None, Side, AnomalyKind]:
