@@ -18,6 +18,9 @@ class ForwardEstimate:
     forward: float
     strikes_used: int  # 0 when parity could not be used and the carry forward was returned
     dispersion: float  # robust spread (dollars) of the per-strike parity forwards
+    # Standard error (dollars) of `forward`: the larger of the per-strike scatter and what
+    # the quotes' widths leave undetermined, over √strikes; NaN for the carry forward.
+    error: float = float("nan")
 
 
 def parity_forward(
@@ -51,7 +54,15 @@ def parity_forward(
     weights = 1.0 / np.maximum(width[order], 0.01)
     forward = _weighted_median(candidates, weights)
     dispersion = _weighted_median(np.abs(candidates - forward), weights)
-    return ForwardEstimate(forward, int(order.size), dispersion)
+    # Each strike's mid is off fair by at most half its pair's width (uniform: sd = width/√12,
+    # in forward dollars); combined by inverse variance, as the weights favour tight pairs.
+    # Candidates scattered further than their widths explain (median |z| of a uniform is
+    # √3/2) say the quotes do not all contain fair (early exercise, a mispriced leg): the
+    # error grows by that ratio.
+    leg_sd = np.maximum(width[order], 0.01) / (np.sqrt(12.0) * discount)
+    quoted = float(1.0 / np.sqrt(np.sum(leg_sd**-2.0)))
+    excess = float(np.median(np.abs(candidates - forward) / leg_sd)) / (np.sqrt(3.0) / 2.0)
+    return ForwardEstimate(forward, int(order.size), dispersion, quoted * max(1.0, excess))
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:

@@ -6,7 +6,10 @@ Time-to-expiry convention (used everywhere prices or vols are computed):
     T = calendar seconds from `now` to settlement / (365 × 86,400 s), in years.
 Settlement for PM-settled options (SPY, SPXW) is the session close on the expiry day:
 16:00 ET, or the early close (13:00 ET) on half days. AM-settled options (SPX monthly)
-settle at that day's open, 09:30 ET. Calendar time (as in the VIX methodology) rather than
+settle at that day's open, 09:30 ET. An expiry listed on a day the exchange does not open
+(a holiday, or a closure at short notice such as 2025-01-09) settles in the session before
+it, as the options market prices it (OCC moves such expirations to the preceding business
+day). Calendar time (as in the VIX methodology) rather than
 trading time: 0DTE implied vols are therefore ~2.3× those quoted on a trading-time clock.
 """
 
@@ -104,9 +107,20 @@ def next_session(after: date) -> Session:
     return found
 
 
+def previous_session(before: date) -> Session | None:
+    """The last session strictly before `before`; None before the calendar's first day."""
+    first, _ = _calendar_bounds()
+    day = before - timedelta(days=1)
+    while day >= first:
+        if (found := session(day)) is not None:
+            return found
+        day -= timedelta(days=1)
+    return None
+
+
 def settlement_time(expiry: date, settlement: Settlement = Settlement.PM) -> datetime:
     """When an option expiring on `expiry` settles (aware, UTC). See the module docstring."""
-    found = session(expiry)
+    found = session(expiry) or previous_session(expiry)
     if found is None:
         local = REGULAR_CLOSE if settlement is Settlement.PM else REGULAR_OPEN
         return datetime.combine(expiry, local, NEW_YORK).astimezone(UTC)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -241,15 +242,45 @@ def fair_values(scenario: MarketScenario) -> dict[ContractKey, float]:
     return fair
 
 
-def _quote(rng: np.random.Generator, fair: float, intrinsic: float) -> tuple[float, float]:
-    """(bid, ask) on the tick around `fair`, bid rounded down and ask rounded up.
+class SpreadRegime(StrEnum):
+    """How wide the generated quotes are.
 
-    Target width: 1¢ + 2¢·√(time value) + 1.2% of intrinsic, × lognormal noise, capped at
-    25¢. That is 1–2¢ for cheap wings, 2–5¢ near the money, 5–20¢ in the money.
+    TYPICAL: 1¢ + 2¢·√(time value) + 1.2% of intrinsic, × lognormal noise, capped at 25¢
+    (1–2¢ for cheap wings, 2–5¢ near the money, 5–20¢ in the money).
+    THIN: what thinner hours show: one tick within one ATM standard deviation of the money,
+    in-the-money quotes 2–4% of their price wide, out-of-the-money wings 5–10% (at least a
+    tick); no cap.
     """
+
+    TYPICAL = "typical"
+    THIN = "thin"
+
+
+def _quote_width(
+    rng: np.random.Generator, fair: float, intrinsic: float, sd_away: float, regime: SpreadRegime
+) -> float:
+    if regime is SpreadRegime.THIN:
+        if intrinsic > 0:
+            return rng.uniform(0.02, 0.04) * fair
+        if abs(sd_away) <= 1.0:
+            return TICK
+        return rng.uniform(0.05, 0.10) * fair
     time_value = max(fair - intrinsic, 0.0)
     width = (0.01 + 0.02 * math.sqrt(time_value) + 0.012 * intrinsic) * rng.lognormal(0, 0.25)
-    extra = max(min(width, 0.25) - TICK, 0.0) / TICK  # ticks beyond the one straddling fair
+    return min(width, 0.25)
+
+
+def _quote(
+    rng: np.random.Generator,
+    fair: float,
+    intrinsic: float,
+    sd_away: float = 0.0,
+    regime: SpreadRegime = SpreadRegime.TYPICAL,
+) -> tuple[float, float]:
+    """(bid, ask) on the tick around `fair`, bid rounded down and ask rounded up, about as
+    wide as `regime` says."""
+    width = _quote_width(rng, fair, intrinsic, sd_away, regime)
+    extra = max(width - TICK, 0.0) / TICK  # ticks beyond the one straddling fair
     skewed = rng.random() < _SKEWED_QUOTE_SHARE
     below = rng.uniform(0.1, 0.9) if skewed else 0.5  # share of the extra width under fair
     cents = fair / TICK
@@ -272,7 +303,11 @@ def _activity(rng: np.random.Generator, bid: float, ask: float, sd_away: float) 
     }
 
 
-def quote_chain(scenario: MarketScenario, rng: np.random.Generator) -> ChainSnapshot:
+def quote_chain(
+    scenario: MarketScenario,
+    rng: np.random.Generator,
+    regime: SpreadRegime = SpreadRegime.TYPICAL,
+) -> ChainSnapshot:
     """Clean quotes (fair within [bid, ask]) for every strike, call and put of the scenario.
 
     The snapshot's spot is the last trade: the pricing spot plus a few cents of noise.
@@ -284,8 +319,9 @@ def quote_chain(scenario: MarketScenario, rng: np.random.Generator) -> ChainSnap
     quotes = []
     for (expiry, strike, right), value in fair_values(scenario).items():
         sign = 1.0 if right is Right.CALL else -1.0
-        bid, ask = _quote(rng, value, max(sign * (scenario.spot - strike), 0.0))
         sd_away = math.log(strike / scenario.forward(expiry)) / atm_sd[expiry]
+        intrinsic = max(sign * (scenario.spot - strike), 0.0)
+        bid, ask = _quote(rng, value, intrinsic, sd_away, regime)
         activity = _activity(rng, bid, ask, sd_away)
         quotes.append(
             OptionQuote(expiry=expiry, strike=strike, right=right, bid=bid, ask=ask, **activity)
@@ -301,11 +337,19 @@ def quote_chain(scenario: MarketScenario, rng: np.random.Generator) -> ChainSnap
 
 
 def misprice_quote(
-    quote: OptionQuote, fair: float, side: Side, size: float
+    quote: OptionQuote, fair: float, side: Side, size: float, *, to_edge: bool = False
 ) -> tuple[OptionQuote, InjectedMispricing] | None:
-    """Move bid and ask down (buy) or up (sell) by `size` dollars; None when a buy-move
-    would push the bid below zero. Returns the moved quote and what was done to it."""
-    shift = -size if side is Side.BUY else size
+    """Move bid and ask down (buy) or up (sell) by `size` dollars, or with `to_edge` just so
+    far that the executable side crosses fair by at least `size` (ask ≤ fair − size for a
+    buy, bid ≥ fair + size for a sell; the width is kept). None when the move would push the
+    bid below zero. Returns the moved quote and what was done to it."""
+    if to_edge:
+        if side is Side.BUY:
+            shift = math.floor(round((fair - size) / TICK, 6)) * TICK - quote.ask
+        else:
+            shift = math.ceil(round((fair + size) / TICK, 6)) * TICK - quote.bid
+    else:
+        shift = -size if side is Side.BUY else size
     if quote.bid + shift < 0:
         return None
     bid, ask = round(quote.bid + shift, 2), round(quote.ask + shift, 2)
@@ -321,10 +365,14 @@ def inject_mispricings(
     rng: np.random.Generator,
     count: int,
     sizes: Sequence[float] = DEFAULT_SIZES,
+    *,
+    to_edge: bool = False,
+    eligible: Callable[[OptionQuote], bool] | None = None,
 ) -> tuple[ChainSnapshot, list[InjectedMispricing]]:
     """Move bid and ask of `count` distinct random contracts down (buy) or up (sell) by a
-    size drawn from `sizes` (dollars, multiples of the tick). Contracts whose bid a buy-move
-    would push below zero are skipped; raises ValueError if too few contracts qualify."""
+    size drawn from `sizes` (dollars, multiples of the tick), or to that edge (`to_edge`, see
+    `misprice_quote`). Contracts whose bid a buy-move would push below zero, or that
+    `eligible` refuses, are skipped; raises ValueError if too few contracts qualify."""
     quotes = list(snapshot.quotes)
     injected: list[InjectedMispricing] = []
     for index in rng.permutation(len(quotes)):
@@ -333,7 +381,10 @@ def inject_mispricings(
         quote = quotes[index]
         size = float(rng.choice(sizes))
         side = Side.BUY if rng.random() < 0.5 else Side.SELL
-        moved = misprice_quote(quote, fair[(quote.expiry, quote.strike, quote.right)], side, size)
+        if eligible is not None and not eligible(quote):
+            continue
+        value = fair[(quote.expiry, quote.strike, quote.right)]
+        moved = misprice_quote(quote, value, side, size, to_edge=to_edge)
         if moved is None:
             continue
         quotes[index], record = moved

@@ -136,7 +136,7 @@ def _intrinsic(chain: ExpirySlice, slack: float) -> list[Violation]:
     if chain.style is ExerciseStyle.AMERICAN:
         # A snapshot's spot is a mid or a last trade, not the price the hedge would pay.
         underlying, scale = chain.spot, 1.0
-        slack += SPOT_UNCERTAINTY * chain.spot
+        slack += SPOT_UNCERTAINTY * chain.spot + chain.spot_error
     else:
         underlying, scale = chain.forward.forward, chain.discount
     sign = np.where(chain.is_call, 1.0, -1.0)

@@ -49,6 +49,13 @@ class DetectorConfig(BaseModel):
     rate_error_given: float = Field(default=0.0025, ge=0)
     rate_error_default: float = Field(default=0.015, ge=0)
     dealer_convention: DealerConvention = DealerConvention.LONG_CALLS_SHORT_PUTS
+    # Quotes whose line last ticked longer ago than this (seconds) are excluded; None keeps
+    # all. Quotes stamped more than `clock_skew` seconds after the snapshot are excluded.
+    max_quote_age: float | None = Field(default=15.0, gt=0)
+    clock_skew: float = Field(default=1.0, ge=0)
+    # A quoted spot above the options' implied spot by up to this fraction is a dividend
+    # paid before expiry, not a stale spot (dividend payers, expiries after today).
+    dividend_allowance: float = Field(default=0.005, ge=0, le=0.1)
     smile: SmileSettings = SmileSettings()
 
 

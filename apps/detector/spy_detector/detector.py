@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
+from spy_core.market_hours import is_market_open
 from spy_core.models import Anomaly, AnomalyKind, ChainSnapshot, Right, Severity, Side
 
 from .arbitrage import Violation, static_arbitrage
 from .config import DetectorConfig
 from .fair_value import FairValues, fair_values
 from .gex import GammaExposure, gamma_exposure
+from .liveness import quote_confidence
 from .slices import ExpirySlice, split_expiries
+from .underlying import UnderlyingCheck, check_underlying
 
 _MINUTES_PER_YEAR = 365.0 * 24 * 60
 
@@ -60,11 +64,17 @@ class ChainAnalysis:
     expiries: list[ExpiryReport]
     gex: GammaExposure | None
     excluded: dict[str, int] = field(default_factory=dict)
+    # Conditions a reader must know before acting: {"kind": "stale_underlying" | ..., ...}.
+    warnings: list[dict] = field(default_factory=list)
+    market_open: bool = True
+    underlying: UnderlyingCheck | None = None
 
     def to_dict(self) -> dict:
         return {
             "timestamp": self.timestamp,
             "spot": self.spot,
+            "market_open": self.market_open,
+            "warnings": self.warnings,
             "anomalies": [anomaly_to_dict(a) for a in self.anomalies],
             "expiries": [e.to_dict() for e in self.expiries],
             "gex": None if self.gex is None else self.gex.to_dict(),
@@ -77,18 +87,26 @@ def anomaly_to_dict(anomaly: Anomaly) -> dict:
     for key in ("bid", "ask", "fair", "edge"):
         data[key] = round(data[key], 4)
     data["score"] = round(data["score"], 2)
+    data["confidence"] = round(data["confidence"], 3)
     return data
+
+
+MARKET_CLOSED_WARNING = {
+    "kind": "market_closed",
+    "detail": "outside the options' regular session: findings are shown for study and are "
+    "not executable",
+}
 
 
 def detect(snapshot: ChainSnapshot, config: DetectorConfig | None = None) -> ChainAnalysis:
     config = config or DetectorConfig()
+    snapshot, excluded = _current_quotes(snapshot, config)
     slices, expired = split_expiries(
         snapshot,
         config.default_rate,
         (config.rate_error_given, config.rate_error_default),
         config.tick,
     )
-    excluded: dict[str, int] = {}
     if expired:
         excluded["expired expiries"] = len(expired)
         gone = set(expired)
@@ -98,12 +116,25 @@ def detect(snapshot: ChainSnapshot, config: DetectorConfig | None = None) -> Cha
     if config.max_expiries is not None and len(slices) > config.max_expiries:
         excluded["expiries beyond --expiries"] = len(slices) - config.max_expiries
         slices = slices[: config.max_expiries]
+    underlying = check_underlying(
+        slices,
+        snapshot.spot,
+        snapshot.timestamp,
+        snapshot.dividend_yield or 0.0,
+        config.dividend_allowance,
+    )
+    spot_error = underlying.tolerance if underlying.implied is not None else 0.0
+    slices = [dataclasses.replace(s, spot=underlying.used, spot_error=spot_error) for s in slices]
+    market_open = is_market_open(snapshot.timestamp)
+    warnings = [underlying.warning()] if underlying.stale else []
+    if not market_open:
+        warnings.append(MARKET_CLOSED_WARNING)
     anomalies: list[Anomaly] = []
     reports: list[ExpiryReport] = []
     vols: list[np.ndarray] = []
     for chain in slices:
         values = fair_values(chain, config)
-        anomalies += _expiry_anomalies(chain, values, config)
+        anomalies += _expiry_anomalies(chain, values, config, market_open)
         reports.append(_report(chain, values))
         vols.append(values.vol)
     return ChainAnalysis(
@@ -111,13 +142,44 @@ def detect(snapshot: ChainSnapshot, config: DetectorConfig | None = None) -> Cha
         spot=snapshot.spot,
         anomalies=ranked(anomalies),
         expiries=reports,
-        gex=_gex(snapshot.spot, slices, vols, config),
+        gex=_gex(underlying.used, slices, vols, config),
         excluded=excluded,
+        warnings=warnings,
+        market_open=market_open,
+        underlying=underlying,
     )
 
 
+def _current_quotes(
+    snapshot: ChainSnapshot, config: DetectorConfig
+) -> tuple[ChainSnapshot, dict[str, int]]:
+    """Drop quotes stamped in the future (beyond the clock skew) or older than the maximum
+    age: an old line shows the prices of another market."""
+    now = snapshot.timestamp
+    ahead = now + timedelta(seconds=config.clock_skew)
+    oldest = None if config.max_quote_age is None else now - timedelta(seconds=config.max_quote_age)
+    future = old = 0
+    kept = []
+    for quote in snapshot.quotes:
+        stamp = quote.updated_at
+        if stamp is not None and stamp > ahead:
+            future += 1
+        elif stamp is not None and oldest is not None and stamp < oldest:
+            old += 1
+        else:
+            kept.append(quote)
+    excluded = {}
+    if future:
+        excluded["quotes timestamped after the snapshot"] = future
+    if old:
+        excluded[f"quotes older than {config.max_quote_age:g} s"] = old
+    if not excluded:
+        return snapshot, excluded
+    return snapshot.model_copy(update={"quotes": tuple(kept)}), excluded
+
+
 def _expiry_anomalies(
-    chain: ExpirySlice, values: FairValues, config: DetectorConfig
+    chain: ExpirySlice, values: FairValues, config: DetectorConfig, executable: bool = True
 ) -> list[Anomaly]:
     """Static-arbitrage violations (model-free) and smile mispricings; one anomaly per quote
     and side, labelled with the model-free kind when there is one. Its edge and score are
@@ -132,53 +194,78 @@ def _expiry_anomalies(
         index, side = _attribute(violation, values)
         if (index, side) not in found:
             found[(index, side)] = _arbitrage_anomaly(
-                chain, values, violation, index, side, slack, config
+                chain, values, violation, index, side, slack, config, executable
             )
     for index, side, edge in _smile_candidates(values, config):
         static = found.get((index, side))
         if static is not None and static.edge >= edge:
             continue
-        uncertainty = _uncertainty(chain, values, index, config)
+        uncertainty = fair_value_error(chain, values, index)
         score = edge / uncertainty
         if not reportable(AnomalyKind.SMILE, edge, score, config):
             continue
         if static is not None:
             score = max(score, static.score)
             found[(index, side)] = static.model_copy(
-                update={"edge": edge, "score": score, "severity": severity(edge, score)}
+                update={
+                    "edge": edge,
+                    "score": score,
+                    "severity": severity(edge, score, static.confidence, static.executable),
+                }
             )
         else:
             found[(index, side)] = _anomaly(
                 chain,
                 index,
                 side,
-                AnomalyKind.SMILE,
-                values.fair[index],
-                edge,
-                score,
-                f"smile vol {values.vol[index]:.4f}, fair ± {values.fair_error[index]:.3f}",
+                (AnomalyKind.SMILE, values.fair[index], edge, score),
+                f"smile vol {values.vol[index]:.4f}, fair ± {uncertainty:.3f}",
+                config,
+                executable,
             )
     return list(found.values())
 
 
 def _smile_candidates(values: FairValues, config: DetectorConfig):
+    informed = True if values.extrapolated is None else ~values.extrapolated
     with np.errstate(invalid="ignore"):
         for side, edges in ((Side.BUY, values.buy_edge), (Side.SELL, values.sell_edge)):
-            for index in np.flatnonzero(edges >= config.min_edge):
+            for index in np.flatnonzero((edges >= config.min_edge) & informed):
                 yield int(index), side, float(edges[index])
 
 
-def _uncertainty(chain: ExpirySlice, values: FairValues, i: int, config: DetectorConfig) -> float:
-    """Standard error of an edge: the fit's own error, the discount factor's, a quarter of the
-    quote's width (wide quotes are stale or thin) and half a tick, in quadrature."""
-    spread = chain.ask[i] - chain.bid[i]
-    discounting = chain.discount_error * values.fair[i]
+def fair_value_error(chain: ExpirySlice, values: FairValues, i: int) -> float:
+    """Standard error (dollars) of quote i's fair value, which a smile edge is scored in: the
+    smile fit's error, the forward's (through the quote's forward delta: an in-the-money
+    quote is its out-of-the-money counterpart plus parity, so it carries that error in full),
+    the discount factor's, and half a tick (fair is compared with prices on a grid), in
+    quadrature. Not the quote's own width: how wide a quote is says how likely it is stale
+    (`liveness`), not how well fair value is known."""
+    fair = float(values.fair[i])
+    forward = chain.forward
+    if math.isfinite(forward.error):
+        forward_error = forward.error
+    else:  # carry forward: the rate's error and an unknown dividend, at least 10 bp
+        forward_error = forward.forward * max(chain.discount_error, 1e-3)
+    delta = chain.discount * _forward_delta(
+        forward.forward, float(chain.strike[i]), chain.t, float(values.vol[i]), chain.is_call[i]
+    )
     return math.sqrt(
         values.fair_error[i] ** 2
-        + discounting**2
-        + (0.25 * spread) ** 2
+        + (chain.discount_error * fair) ** 2
+        + (delta * forward_error) ** 2
         + (0.5 * chain.tick[i]) ** 2
     )
+
+
+def _forward_delta(forward: float, strike: float, t: float, vol: float, is_call: bool) -> float:
+    """|∂ undiscounted Black-76 price / ∂F|: N(d1) for calls, N(−d1) for puts (1 when the
+    vol is unknown, the most the forward can move a price)."""
+    if not (math.isfinite(vol) and vol > 0):
+        return 1.0
+    sd = vol * math.sqrt(t)
+    d1 = (math.log(forward / strike) + 0.5 * sd * sd) / sd
+    return 0.5 * math.erfc((-d1 if is_call else d1) / math.sqrt(2.0))
 
 
 def _attribute(violation: Violation, values: FairValues) -> tuple[int, Side]:
@@ -203,32 +290,35 @@ def _arbitrage_anomaly(
     side: Side,
     slack: float,
     config: DetectorConfig,
+    executable: bool,
 ) -> Anomaly:
     smile_fair = values.fair[index]
     fair = violation.bound if math.isnan(smile_fair) else float(smile_fair)
     score = violation.amount / slack if slack else math.inf
-    return _anomaly(
-        chain,
-        index,
-        side,
-        violation.kind,
-        fair,
-        violation.amount,
-        max(score, config.min_score),
-        violation.detail,
-    )
+    finding = (violation.kind, fair, violation.amount, max(score, config.min_score))
+    return _anomaly(chain, index, side, finding, violation.detail, config, executable)
 
 
 def _anomaly(
     chain: ExpirySlice,
     i: int,
     side: Side,
-    kind: AnomalyKind,
-    fair: float,
-    edge: float,
-    score: float,
+    finding: tuple[AnomalyKind, float, float, float],
     detail: str,
+    config: DetectorConfig,
+    executable: bool,
 ) -> Anomaly:
+    """`finding` is (kind, fair, edge, score)."""
+    kind, fair, edge, score = finding
+    quote = chain.quotes[i]
+    confidence = quote_confidence(
+        float(chain.bid[i]),
+        float(chain.ask[i]),
+        float(chain.tick[i]),
+        quote.ask_size if side is Side.BUY else quote.bid_size,
+        float(chain.age[i]),
+        config.max_quote_age,
+    )
     return Anomaly(
         expiry=chain.expiry,
         strike=float(chain.strike[i]),
@@ -240,9 +330,11 @@ def _anomaly(
         fair=float(fair),
         edge=float(edge),
         score=float(score),
-        severity=severity(edge, score),
+        severity=severity(edge, score, confidence, executable),
         root=chain.root,
         detail=detail,
+        confidence=confidence,
+        executable=executable,
     )
 
 
@@ -267,11 +359,17 @@ def reportable(kind: AnomalyKind, edge: float, score: float, config: DetectorCon
     return edge >= config.min_edge
 
 
-def severity(edge: float, score: float) -> Severity:
-    """High: a dime or more, ten standard errors out; medium: a nickel, five out."""
-    if edge >= 0.10 and score >= 10:
+def severity(
+    edge: float, score: float, confidence: float = 1.0, executable: bool = True
+) -> Severity:
+    """High: a dime or more, ten standard errors out, on a quote at least even odds live
+    (confidence ≥ 0.5); medium: a nickel, five out, confidence ≥ 0.25; low otherwise, and
+    always low when the finding is not executable (market closed)."""
+    if not executable:
+        return Severity.LOW
+    if edge >= 0.10 and score >= 10 and confidence >= 0.5:
         return Severity.HIGH
-    if edge >= 0.05 and score >= 5:
+    if edge >= 0.05 and score >= 5 and confidence >= 0.25:
         return Severity.MEDIUM
     return Severity.LOW
 

@@ -26,6 +26,10 @@ class FairValues:
     fit: SmileFit | None
     fitted_quotes: int
     bound_quotes: int
+    # Bound-only quotes (bid at one tick or less) beyond the outermost two-sided quote: the
+    # smile there is an extrapolation that their own caps hold down, so they get no smile
+    # findings (the sparse, far wings of newly listed or long-dated expiries).
+    extrapolated: np.ndarray | None = None
 
 
 def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
@@ -91,12 +95,42 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     allowance = np.zeros_like(fair)
     if chain.style is ExerciseStyle.AMERICAN:
         fair, allowance = _american_adjustment(chain, fair, in_the_money=~otm)
+    cap, floor = _neighbour_bounds(chain)
     with np.errstate(invalid="ignore"):
-        buy_edge = np.where(chain.ask > 0, fair - chain.ask, np.nan)
-        sell_edge = np.where(chain.bid > 0, chain.bid - fair - allowance, np.nan)
+        buy_edge = np.where(chain.ask > 0, np.minimum(fair, cap) - chain.ask, np.nan)
+        sell_edge = np.where(chain.bid > 0, chain.bid - np.maximum(fair, floor) - allowance, np.nan)
+    fitted_range = chain.strike[fit_quotes]
+    beyond = (chain.strike < fitted_range.min()) | (chain.strike > fitted_range.max())
+    extrapolated = beyond & (chain.bid <= chain.tick + 1e-9)
     return FairValues(
-        fair, fair_error, vol, buy_edge, sell_edge, fit, fit_quotes.size, bound_quotes.size
+        fair,
+        fair_error,
+        vol,
+        buy_edge,
+        sell_edge,
+        fit,
+        fit_quotes.size,
+        bound_quotes.size,
+        extrapolated,
     )
+
+
+def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray]:
+    """Model-free bounds on each quote's value from its neighbours' executable prices: a
+    call is worth at most the lowest ask of the calls below its strike and at least the
+    highest bid above it (puts mirrored). A smile that overshoots them (a sparse wing) has
+    its edge measured against the bound instead, so it can only lose findings, never make
+    one: a neighbour that is itself mispriced is the monotonicity check's business."""
+    cap = np.full(chain.strike.size, np.inf)
+    floor = np.full(chain.strike.size, -np.inf)
+    for is_call in (True, False):
+        idx = np.flatnonzero(chain.is_call == is_call)
+        if not is_call:
+            idx = idx[::-1]  # puts gain value as strike rises: mirror to the call case
+        asks = np.where(chain.ask[idx] > 0, chain.ask[idx], np.inf)
+        cap[idx[1:]] = np.minimum.accumulate(asks)[:-1]
+        floor[idx[:-1]] = np.maximum.accumulate(chain.bid[idx][::-1])[::-1][1:]
+    return cap, floor
 
 
 def _stretched_moneyness(

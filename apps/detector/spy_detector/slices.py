@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 
@@ -40,6 +40,10 @@ class ExpirySlice:
     open_interest: np.ndarray  # 0 where unknown
     tick: np.ndarray  # minimum price increment at each quote's price level
     quotes: tuple[OptionQuote, ...]
+    age: np.ndarray  # seconds since each line last ticked (NaN: unknown, as fresh as the spot)
+    # Dollars the spot may be off by and still agree with the options (`underlying.py`);
+    # model-free bounds on the spot allow for it.
+    spot_error: float = 0.0
 
 
 def exercise_style(underlying: str) -> ExerciseStyle:
@@ -82,7 +86,15 @@ def split_expiries(
         rule = tick_rule(root or snapshot.underlying) if tick is None else TickRule(tick, tick)
         live.append(
             _build_slice(
-                snapshot.spot, expiry, root, t, rate, rate_sd, dividend, style, rule, quotes
+                snapshot.spot,
+                snapshot.timestamp,
+                expiry,
+                root,
+                t,
+                (rate, rate_sd, dividend),
+                style,
+                rule,
+                quotes,
             )
         )
     live.sort(key=lambda s: (s.t, s.root or ""))
@@ -92,12 +104,11 @@ def split_expiries(
 
 def _build_slice(
     spot: float,
+    now: datetime,
     expiry: date,
     root: str | None,
     t: float,
-    rate: float,
-    rate_sd: float,
-    dividend: float,
+    carry: tuple[float, float, float],
     style: ExerciseStyle,
     rule: TickRule,
     quotes: list[OptionQuote],
@@ -111,6 +122,10 @@ def _build_slice(
     strike, call_flag, bid, ask, open_interest = rows[order].T
     is_call = call_flag.astype(bool)
     quotes = [quotes[i] for i in order]
+    age = np.array(
+        [np.nan if q.updated_at is None else (now - q.updated_at).total_seconds() for q in quotes]
+    )
+    rate, rate_sd, dividend = carry
     discount = math.exp(-rate * t)
     carry_forward = spot * math.exp((rate - dividend) * t)
     forward = _forward_from_pairs(strike, is_call, bid, ask, discount, carry_forward)
@@ -130,6 +145,7 @@ def _build_slice(
         open_interest,
         rule.size(ask),
         tuple(quotes),
+        age,
     )
 
 
