@@ -516,13 +516,21 @@ _BAD_CSVS = {
         _csv(when="14/09/2023 16:31"),
         "f.csv: line 3: expected 'Date: September 14, 2023 at 4:31 PM EDT'",
     ),
-    "zone": (_csv(when="March 6, 2026 at 3:45 PM UTC"), "f.csv: line 3: expected 'Date: "),
+    "zone": (_csv(when="March 6, 2026 at 3:45 PM PST"), "f.csv: line 3: unknown time zone 'PST'"),
+    "offset zone": (
+        _csv(when="March 6, 2026 at 3:45 PM GMT+15"),
+        "f.csv: line 3: time zone offset +15 is out of range",
+    ),
+    "hour": (_csv(when="March 6, 2026 at 13:45 PM EST"), "f.csv: line 3: expected 'Date: "),
     "wrong DST": (
         _csv(when="March 6, 2026 at 3:45 PM EDT"),
         "f.csv: line 3: EDT is wrong for New York on March 06, 2026",
     ),
     "bad bid": (_csv(bid="n/a"), "f.csv: line 3: Bid: 'n/a' is not a price"),
-    "no spot": (_csv(last="0", bid="0", ask="0"), "f.csv: line 2: no spot"),
+    "no spot": (
+        _csv(_csv_row(99.0), last="0", bid="0", ask="0"),
+        "f.csv: line 2: no spot: Last is 0, Bid/Ask give no usable mid and no expiry",
+    ),
     "no rows": (_csv("\n"), "f.csv: line 4: no option rows after the header"),
     "no quotes": (
         _csv(_csv_row(call={"bid": "0", "ask": "0"}, put={"bid": "0", "ask": "0"})),
@@ -649,3 +657,73 @@ def test_real_spx_chain(real_chain_path):
     crossed = [e for e in loaded.excluded if e.category == "crossed quote"]
     assert crossed == [Exclusion("line 9928 calls", "crossed quote: bid 0.1 is above ask 0.0")]
     assert all(q.bid <= q.ask for q in snapshot.quotes)
+
+
+_MONTH_NAMES = [datetime(2000, m, 1).strftime(f) for m in range(1, 13) for f in ("%B", "%b")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2035, 12, 31)),
+    day_first=st.booleans(),
+    short_month=st.booleans(),
+    comma=st.booleans(),
+    at=st.booleans(),
+    twelve_hour=st.booleans(),
+    zone=st.sampled_from(["NY", "ET", "GMT", "UTC"]),
+    offset_minutes=st.integers(-12 * 60, 14 * 60).map(lambda m: m - m % 30),
+)
+def test_csv_date_line_reads_the_forms_cboe_has_written(
+    moment, day_first, short_month, comma, at, twelve_hour, zone, offset_minutes
+):
+    """Day/month order, comma or none, "at" or none, full or short month, 12/24-hour clock,
+    New York zone names or a GMT/UTC offset: every form reads back the same instant."""
+    wall = moment.replace(second=0, microsecond=0)
+    month = wall.strftime("%b" if short_month else "%B")
+    date_text = f"{wall.day} {month} {wall.year}" if day_first else f"{month} {wall.day}"
+    if not day_first:
+        date_text += f"{',' if comma else ''} {wall.year}"
+    clock = wall.strftime("%I:%M %p").lstrip("0") if twelve_hour else wall.strftime("%H:%M")
+    if zone == "NY":
+        aware = wall.replace(tzinfo=NEW_YORK)
+        if aware.utcoffset() != aware.replace(fold=1).utcoffset():
+            return  # the repeated hour is told apart by EDT/EST, tested separately
+        suffix = aware.tzname()
+    elif zone == "ET":
+        aware = wall.replace(tzinfo=NEW_YORK)
+        suffix = "ET"
+    else:
+        offset = timezone(timedelta(minutes=offset_minutes))
+        aware = wall.replace(tzinfo=offset)
+        hours, minutes = divmod(abs(offset_minutes), 60)
+        sign = "-" if offset_minutes < 0 else "+"
+        suffix = f"{zone}{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
+    when = f"{date_text}{',' if comma and day_first else ''} {'at ' if at else ''}{clock} {suffix}"
+    loaded = parse_cboe_csv(_csv(when=when), "f.csv")
+    assert loaded.snapshot.timestamp == aware
+    assert loaded.snapshot.timestamp.utcoffset() == aware.utcoffset()
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        (
+            "19 September 2022, 8:29 PM GMT-4",
+            datetime(2022, 9, 19, 20, 29, tzinfo=timezone(timedelta(hours=-4))),
+        ),
+        ("February 5 2022, 8:09 PM EST", datetime(2022, 2, 5, 20, 9, tzinfo=NEW_YORK)),
+        ("September 14, 2023 at 4:31 PM EDT", datetime(2023, 9, 14, 16, 31, tzinfo=NEW_YORK)),
+    ],
+)
+def test_csv_date_line_forms_seen_in_public_files(when, expected):
+    assert parse_cboe_csv(_csv(when=when), "f.csv").snapshot.timestamp == expected
+
+
+def test_csv_without_a_spot_uses_the_parity_implied_spot_and_says_so():
+    rows = [_csv_row(float(k)) for k in (98, 99, 100, 101, 102)]
+    loaded = parse_cboe_csv(_csv(*rows, last="0", bid="0", ask="0"), "f.csv")
+    (warning,) = loaded.warnings
+    assert warning["kind"] == "spot_missing"
+    # Calls and puts of _csv_row are priced alike: parity puts the forward at each strike.
+    assert loaded.snapshot.spot == pytest.approx(warning["implied"], abs=1e-3)
+    assert 97.0 < loaded.snapshot.spot < 103.0

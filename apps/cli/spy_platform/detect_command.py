@@ -28,6 +28,7 @@ def analyse_loaded(source: str, loaded: LoadedChain, config: DetectorConfig) -> 
     analysis = detect(loaded.snapshot, config)
     result = {"source": source, **analysis.to_dict()}
     result["excluded"] = {**loaded.exclusion_counts(), **analysis.excluded}
+    result["warnings"] = [*loaded.warnings, *analysis.warnings]
     return result
 
 

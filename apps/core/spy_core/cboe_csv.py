@@ -29,11 +29,12 @@ import io
 import math
 import re
 import reprlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 
 from pydantic import ValidationError
 
 from spy_core.chain_json import ChainInputError, Exclusion, LoadedChain, describe, keep_unique
+from spy_core.forward import implied_spot
 from spy_core.market_hours import NEW_YORK
 from spy_core.models import ChainSnapshot, OptionQuote, Right
 
@@ -81,10 +82,25 @@ def parse_cboe_csv(text: str, source: str = "<string>") -> LoadedChain:
         candidates += row_candidates
         excluded += row_excluded
     quotes, excluded_all = keep_unique(candidates, excluded, source)
+    warnings: tuple[dict, ...] = ()
+    if spot <= 0:
+        spot = implied_spot(quotes, timestamp) or 0.0
+        if spot <= 0:
+            raise ChainInputError(
+                f"{source}: line {rows[0][0]}: no spot: Last is 0, Bid/Ask give no usable mid "
+                "and no expiry has calls and puts quoted at two strikes to imply one"
+            )
+        warnings = (
+            {
+                "kind": "spot_missing",
+                "implied": round(spot, 4),
+                "detail": "the file gives no spot: the spot implied by put-call parity is used",
+            },
+        )
     snapshot = ChainSnapshot(
         underlying=_underlying(quotes, source), timestamp=timestamp, spot=spot, quotes=quotes
     )
-    return LoadedChain(snapshot, excluded_all)
+    return LoadedChain(snapshot, excluded_all, warnings)
 
 
 def _rows(text: str, source: str) -> list[tuple[int, list[str]]]:
@@ -112,12 +128,7 @@ def _parse_preamble(rows: list[tuple[int, list[str]]], source: str) -> tuple[dat
             f"{source}: line {header_line}: expected the Cboe column header "
             f"{reprlib.repr(','.join(_HEADER))}, got {reprlib.repr(','.join(header_row))}"
         )
-    spot = _spot(last, bid, ask)
-    if spot <= 0:
-        raise ChainInputError(
-            f"{source}: line {name_line}: no spot: Last is 0 and Bid/Ask give no usable mid"
-        )
-    return timestamp, spot
+    return timestamp, _spot(last, bid, ask)
 
 
 def _labelled_number(row: list[str], index: int, label: str, where: str) -> float:
@@ -138,20 +149,81 @@ def _labelled_number(row: list[str], index: int, label: str, where: str) -> floa
     return value
 
 
+_MONTHS = {
+    name.lower(): number
+    for number in range(1, 13)
+    for name in (
+        datetime(2000, number, 1).strftime("%B"),
+        datetime(2000, number, 1).strftime("%b"),
+    )
+} | {"sept": 9}
+_DATE_FORM = re.compile(
+    r"""^(?:(?P<month_first>[A-Za-z]+)\.?\s+(?P<day_second>\d{1,2})
+        |(?P<day_first>\d{1,2})\s+(?P<month_second>[A-Za-z]+)\.?)
+        ,?\s+(?P<year>\d{4}),?\s+(?:at\s+)?
+        (?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?
+        \s*(?P<half>[AaPp]\.?\s?[Mm]\.?)?
+        \s*(?P<zone>[A-Za-z]*)\s*(?P<offset>[+-]\d{1,2}(?::?\d{2})?)?$""",
+    re.VERBOSE,
+)
+_NEW_YORK_ZONES = {"EDT": 1, "EST": 0, "ET": None, "": None}
+_OFFSET_ZONES = ("GMT", "UTC", "Z")
+
+
 def _parse_date(cell: str, where: str) -> datetime:
-    """'Date: September 14, 2023 at 4:31 PM EDT' as an aware New York time."""
-    stamp, _, zone = cell.strip().removeprefix("Date:").strip().rpartition(" ")
-    try:
-        wall = datetime.strptime(stamp, "%B %d, %Y at %I:%M %p")
-    except ValueError:
-        wall = None
-    if wall is None or zone not in ("EDT", "EST"):
+    """The Date line as an aware time, in the forms Cboe's page has produced:
+    'September 14, 2023 at 4:31 PM EDT', '19 September 2022, 8:29 PM GMT-4',
+    'February 5 2022, 8:09 PM EST' — month first or day first, with or without comma or
+    "at", full or short month names, 12- or 24-hour clock, EDT/EST/ET (New York) or a
+    GMT/UTC offset."""
+    text = cell.strip().removeprefix("Date:").strip()
+    match = _DATE_FORM.match(text)
+    wall = _wall_time(match) if match else None
+    if wall is None:
         raise ChainInputError(f"{where}: expected '{_DATE_EXAMPLE}', got {reprlib.repr(cell)}")
+    zone, offset = match["zone"].upper(), match["offset"]
+    if zone in _OFFSET_ZONES or offset:
+        if zone not in _OFFSET_ZONES:
+            raise ChainInputError(f"{where}: unknown time zone {reprlib.repr(zone + offset)}")
+        return wall.replace(tzinfo=_fixed_offset(offset or "+0", where))
+    if zone not in _NEW_YORK_ZONES:
+        raise ChainInputError(f"{where}: unknown time zone {reprlib.repr(zone)}")
+    daylight = _NEW_YORK_ZONES[zone]
     # fold=1 picks EST for the repeated hour when clocks fall back.
-    moment = wall.replace(tzinfo=NEW_YORK, fold=int(zone == "EST"))
-    if moment.tzname() != zone:
+    moment = wall.replace(tzinfo=NEW_YORK, fold=int(daylight == 0))
+    if daylight is not None and moment.tzname() != zone:
         raise ChainInputError(f"{where}: {zone} is wrong for New York on {wall:%B %d, %Y}")
     return moment
+
+
+def _wall_time(match: re.Match[str]) -> datetime | None:
+    month = _MONTHS.get((match["month_first"] or match["month_second"]).lower())
+    day = int(match["day_second"] or match["day_first"])
+    hour, half = int(match["hour"]), (match["half"] or "").replace(".", "").replace(" ", "")
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half.upper() == "PM" else 0)
+    try:
+        return datetime(
+            int(match["year"]),
+            month or 0,
+            day,
+            hour,
+            int(match["minute"]),
+            int(match["second"] or 0),
+        )
+    except ValueError:
+        return None
+
+
+def _fixed_offset(text: str, where: str) -> timezone:
+    sign = -1 if text.startswith("-") else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = (int(digits), 0) if len(digits) <= 2 else (int(digits[:-2]), int(digits[-2:]))
+    if hours > 14 or minutes >= 60:
+        raise ChainInputError(f"{where}: time zone offset {text} is out of range")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _spot(last: float, bid: float, ask: float) -> float:

@@ -68,6 +68,8 @@ class LoadedChain:
 
     snapshot: ChainSnapshot
     excluded: tuple[Exclusion, ...]
+    # What a reader must know about the snapshot itself, e.g. {"kind": "spot_missing", ...}.
+    warnings: tuple[dict, ...] = ()
 
     def exclusion_counts(self) -> dict[str, int]:
         """Reason category -> count, most frequent first."""

@@ -7,10 +7,25 @@ C − P = DF·(F − K) holds well enough there to read F from the quotes themse
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from .market_hours import Settlement, time_to_expiry
+from .models import OptionQuote, Right
+
+DEFAULT_RATE = 0.04  # when a snapshot carries none; the detector's `default_rate` too
+# Roots that settle at the open of the expiry day (monthly index options).
+AM_SETTLED_ROOTS = frozenset({"SPX", "NDX", "RUT", "VIX", "DJX"})
+
+
+def settlement_of_root(root: str | None) -> Settlement:
+    return Settlement.AM if root is not None and root.upper() in AM_SETTLED_ROOTS else Settlement.PM
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +84,37 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     order = np.argsort(values)
     cumulative = np.cumsum(weights[order])
     return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def implied_spot(
+    quotes: Sequence[OptionQuote], now: datetime, rate: float = DEFAULT_RATE
+) -> float | None:
+    """The spot the options price: the parity forward of the nearest expiry with quotes on
+    both sides at two or more strikes, discounted to now (F·DF; dividends before that expiry
+    are not known here). None when no expiry has such quotes. For snapshots whose spot is
+    missing or zero; `spy_detector.underlying` judges a quoted spot with the same forward."""
+    by_expiry: dict[tuple, dict[tuple[float, bool], OptionQuote]] = defaultdict(dict)
+    for quote in quotes:
+        by_expiry[(quote.expiry, quote.root)][(quote.strike, quote.right is Right.CALL)] = quote
+    ranked = sorted(
+        (time_to_expiry(now, expiry, settlement_of_root(root)), pairs)
+        for (expiry, root), pairs in by_expiry.items()
+    )
+    for t, pairs in ranked:
+        if t <= 0:
+            continue
+        strikes = sorted(k for k, is_call in pairs if is_call and (k, False) in pairs)
+        legs = [(pairs[(k, True)], pairs[(k, False)]) for k in strikes]
+        discount = math.exp(-rate * t)
+        estimate = parity_forward(
+            strikes,
+            [c.bid for c, _ in legs],
+            [c.ask for c, _ in legs],
+            [p.bid for _, p in legs],
+            [p.ask for _, p in legs],
+            discount,
+            math.nan,
+        )
+        if estimate.strikes_used >= 2:
+            return estimate.forward * discount
+    return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from spy_core.forward import DEFAULT_RATE
+
 from .gex import DealerConvention
 
 
@@ -43,7 +45,9 @@ class DetectorConfig(BaseModel):
     tick: float | None = Field(default=None, gt=0)
     arbitrage_tolerance: float | None = Field(default=None, ge=0)  # default: the largest tick
     max_expiries: int | None = Field(default=None, ge=1)  # nearest N expiries only
-    default_rate: float = Field(default=0.04, ge=-0.05, le=0.5)  # when the snapshot has none
+    default_rate: float = Field(
+        default=DEFAULT_RATE, ge=-0.05, le=0.5
+    )  # when the snapshot has none
     # Standard error of the rate (given in the snapshot, defaulted): widens the uncertainty
     # of deep in-the-money, long-dated fair values, which scale with the discount factor.
     rate_error_given: float = Field(default=0.0025, ge=0)

@@ -9,16 +9,14 @@ from datetime import date, datetime
 
 import numpy as np
 
-from spy_core.forward import ForwardEstimate, parity_forward
-from spy_core.market_hours import Settlement, time_to_expiry
+from spy_core.forward import ForwardEstimate, parity_forward, settlement_of_root
+from spy_core.market_hours import time_to_expiry
 from spy_core.models import ChainSnapshot, ExerciseStyle, OptionQuote, Right
 from spy_core.ticks import TickRule, tick_rule
 
 # Underlyings whose options are European; everything else is treated as American, which
 # only makes the checks more conservative (no parity check, early-exercise allowance).
 EUROPEAN_UNDERLYINGS = frozenset({"SPX", "XSP", "NDX", "RUT", "VIX", "DJX", "OEX_EU"})
-# Roots that settle at the open of the expiry day (monthly index options).
-AM_SETTLED_ROOTS = frozenset({"SPX", "NDX", "RUT", "VIX", "DJX"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +49,6 @@ def exercise_style(underlying: str) -> ExerciseStyle:
     return ExerciseStyle.EUROPEAN if european else ExerciseStyle.AMERICAN
 
 
-def settlement_of(root: str | None) -> Settlement:
-    return Settlement.AM if root is not None and root.upper() in AM_SETTLED_ROOTS else Settlement.PM
-
-
 def split_expiries(
     snapshot: ChainSnapshot,
     default_rate: float,
@@ -79,7 +73,7 @@ def split_expiries(
     live: list[ExpirySlice] = []
     expired: list[tuple[date, str | None]] = []
     for (expiry, root), quotes in groups.items():
-        t = time_to_expiry(snapshot.timestamp, expiry, settlement_of(root))
+        t = time_to_expiry(snapshot.timestamp, expiry, settlement_of_root(root))
         if t <= 0:
             expired.append((expiry, root))
             continue

@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from spy_core.forward import settlement_of_root
 from spy_core.market_hours import NEW_YORK, time_to_expiry
 from spy_core.models import (
     Anomaly,
@@ -25,7 +26,6 @@ from spy_core.models import (
 
 from .config import DetectorConfig, StreamSettings
 from .detector import ChainAnalysis, detect, ranked, reportable
-from .slices import settlement_of
 
 TrackKey = tuple[date, float, Right, str | None, Side]
 _SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2}
@@ -55,6 +55,8 @@ class _Tracker:
     pending: dict[TrackKey, int] = field(default_factory=dict)
     last_time: datetime | None = None
     session: date | None = None
+    # When each line last ticked, as seen so far: a quote stamped earlier is out of order.
+    quote_times: dict[tuple, datetime] = field(default_factory=dict)
 
 
 class StreamingDetector:
@@ -89,11 +91,31 @@ class StreamingDetector:
             )
         state.last_time = snapshot.timestamp
         events = self._new_session(snapshot)
+        snapshot, behind = self._in_order(snapshot)
         analysis = detect(snapshot, self._keep_config)
+        if behind:
+            analysis.excluded["quotes older than one already seen"] = behind
         found = {_track_key(a): a for a in analysis.anomalies}
         events += self._follow_open(snapshot, found)
         events += self._announce_new(snapshot, found)
         return StreamUpdate(dataclasses.replace(analysis, anomalies=self.open_anomalies), events)
+
+    def _in_order(self, snapshot: ChainSnapshot) -> tuple[ChainSnapshot, int]:
+        """Drop quotes stamped before the same line's last quote (a feed replaying an old
+        update), remembering the newest stamp of each line."""
+        seen = self._state.quote_times
+        kept, behind = [], 0
+        for quote in snapshot.quotes:
+            stamp, key = quote.updated_at, quote.contract_key
+            if stamp is not None and key in seen and stamp < seen[key]:
+                behind += 1
+                continue
+            if stamp is not None:
+                seen[key] = stamp
+            kept.append(quote)
+        if not behind:
+            return snapshot, 0
+        return snapshot.model_copy(update={"quotes": tuple(kept)}), behind
 
     def _new_session(self, snapshot: ChainSnapshot) -> list[AnomalyEvent]:
         """A new trading day starts clean: yesterday's findings are history."""
@@ -103,6 +125,7 @@ class StreamingDetector:
             return []
         events = [self._cleared(key, snapshot, "new session") for key in list(self._state.open)]
         self._state.pending.clear()
+        self._state.quote_times.clear()
         return events
 
     def _follow_open(
@@ -112,7 +135,7 @@ class StreamingDetector:
         events: list[AnomalyEvent] = []
         for key, entry in list(self._state.open.items()):
             expiry, strike, right, root, _side = key
-            if time_to_expiry(snapshot.timestamp, expiry, settlement_of(root)) <= 0:
+            if time_to_expiry(snapshot.timestamp, expiry, settlement_of_root(root)) <= 0:
                 events.append(self._cleared(key, snapshot, "expired"))
             elif key in found:
                 events += self._observe(key, entry, found[key], snapshot)
@@ -140,7 +163,7 @@ class StreamingDetector:
         state, events = self._state, []
         sightings: dict[TrackKey, int] = {}
         for key, anomaly in found.items():
-            if key in state.open:
+            if key in state.open or not anomaly.executable:
                 continue
             if not reportable(anomaly.kind, anomaly.edge, anomaly.score, self.config):
                 continue
