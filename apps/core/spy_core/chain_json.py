@@ -5,7 +5,8 @@ Form (fields marked ? are optional):
      "rate"?: 0.043, "dividend_yield"?: 0.013,
      "quotes": [{"expiry": "2026-03-09", "strike": 588.0, "right": "C", "bid": 2.31,
                  "ask": 2.35, "bid_size"?: 10, "ask_size"?: 12, "volume"?: 1234,
-                 "open_interest"?: 5000, "last"?: 2.33, "root"?: "SPY"}]}
+                 "open_interest"?: 5000, "last"?: 2.33, "root"?: "SPY",
+                 "updated_at"?: "2026-03-09T14:29:59.250-05:00"}]}
 
 Rules:
 - The whole document is rejected (ChainInputError naming the field) when it is not JSON, the
@@ -18,6 +19,8 @@ Rules:
   where="quotes[i]") and the rest are used. All copies of a duplicated contract (same expiry,
   strike, right, root) are excluded: we cannot tell which is right. If no quote survives,
   ChainInputError.
+- `updated_at`, when the quote's line last ticked, lets the detector exclude quotes older
+  than its `max_quote_age` or stamped after the snapshot (counted in "excluded").
 
 An Exclusion's reason reads "<category>: <detail>"; `category` is the text before the first
 ':' and is the key of LoadedChain.exclusion_counts(). Categories: "missing field",

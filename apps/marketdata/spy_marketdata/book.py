@@ -130,6 +130,8 @@ class ChainBook:
                 volume=_count(update.volume),
                 open_interest=_count(update.open_interest),
                 last=last if last is not None and last > 0 else None,
+                # When the line last ticked: the detector excludes lines silent too long.
+                updated_at=update.received,
             )
         except ValidationError as error:
             return self._reject(update, describe(error), remove=True)
