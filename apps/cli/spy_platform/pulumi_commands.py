@@ -46,7 +46,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
 
 
-def run_pulumi_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run_pulumi_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    # Looked up per call, not bound as a default: tests swap sys.stdout between runs.
+    out = out or sys.stdout
     project = str(args.project_dir.resolve())
     if project not in sys.path:
         sys.path.insert(0, project)
