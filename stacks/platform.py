@@ -22,11 +22,14 @@ from infra.storage import Storage, StorageArgs
 from infra.swanctl import TunnelSpec
 from infra.tags import apply_tag_policy, policy_tags
 from infra.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
-from stacks.config import StackConfig
-from stacks.settings import UserSecrets
+from spy_backend.storage.azure_tables import history_table_name
+from stacks.pulumi_config import UserSecrets
+from stacks.stack_config import StackConfig
 
 PROJECT_TAG = "spy-options-platform"
 SERVICE_TOKEN_LENGTH = 48
+BACKEND_TABLES = (history_table_name(),)
+"""Tables of the backend's history store, named by the backend's own adapter."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +47,14 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     )
     client = authorization.get_client_config_output()
     group = resources.ResourceGroup(naming.name("rg"), location=config.location)
-    where = {"resource_group_name": group.name, "location": config.location, "naming": naming}
+    rg, location = group.name, config.location
 
     observability = Observability(
         "observability",
         ObservabilityArgs(
-            **where,
+            resource_group_name=rg,
+            location=location,
+            naming=naming,
             retention_days=config.observability.retention_days,
             daily_cap_gb=config.observability.daily_cap_gb,
         ),
@@ -57,7 +62,9 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     vault = KeyVault(
         "secrets",
         KeyVaultArgs(
-            **where,
+            resource_group_name=rg,
+            location=location,
+            naming=naming,
             tenant_id=client.tenant_id,
             subscription_id=client.subscription_id,
             deployer_object_id=client.object_id,
@@ -68,19 +75,33 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     net = Network(
         "network",
         NetworkArgs(
-            **where,
+            resource_group_name=rg,
+            location=location,
+            naming=naming,
             address_space=config.network.address_space,
             on_prem_cidrs=tuple(config.on_prem.lan_cidrs),
         ),
     )
     registry = ContainerRegistry(
-        "registry", ContainerRegistryArgs(**where, sku=config.registry.sku)
+        "registry",
+        ContainerRegistryArgs(
+            resource_group_name=rg, location=location, naming=naming, sku=config.registry.sku
+        ),
     )
-    storage = Storage("storage", StorageArgs(**where, sku=config.storage.sku))
+    storage = Storage(
+        "storage",
+        StorageArgs(
+            resource_group_name=rg,
+            location=location,
+            naming=naming,
+            sku=config.storage.sku,
+            tables=BACKEND_TABLES,
+        ),
+    )
     dashboard = DashboardSite(
         "dashboard",
         DashboardSiteArgs(
-            resource_group_name=group.name,
+            resource_group_name=rg,
             location=config.dashboard.location,
             naming=naming,
             sku=config.dashboard.sku,
@@ -90,7 +111,9 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     realtime = Realtime(
         "realtime",
         RealtimeArgs(
-            **where,
+            resource_group_name=rg,
+            location=location,
+            naming=naming,
             sku=config.signalr.sku,
             units=config.signalr.units,
             allowed_origins=dashboard.origins,
@@ -120,7 +143,9 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     backend = BackendApp(
         "backend",
         BackendAppArgs(
-            **where,
+            resource_group_name=rg,
+            location=location,
+            naming=naming,
             environment=config.environment,
             sku=config.app_service.sku,
             subnet_id=net.app_subnet.id,
@@ -139,14 +164,15 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     vpn = SiteToSiteVpn(
         "vpn",
         SiteToSiteVpnArgs(
-            **where,
+            resource_group_name=rg,
+            location=location,
+            naming=naming,
             gateway_subnet_id=net.gateway_subnet.id,
             sku=config.vpn.sku,
-            custom_policy_supported=config.vpn.custom_policy_supported,
             tunnel=tunnel_spec(config),
-            key_vault=vault,
         ),
     )
+    vault.store("vpn-psk", vpn.pre_shared_key)
     CostAlerts(
         "cost",
         CostAlertsArgs(

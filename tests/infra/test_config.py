@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.config import StackConfigError
 from stacks.offline import PlatformMocks, evaluate
+from stacks.stack_config import StackConfigError
 
 P = "spy-platform:"
 

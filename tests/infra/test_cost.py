@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from infra.pricing import FREE_TYPES, estimate, total
+from infra.prices import FREE_TYPES
+from stacks.cost import estimate, total
 from tests.infra.conftest import evaluated
 
 PREDECESSOR_BUDGET = 53.0
