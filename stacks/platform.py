@@ -8,6 +8,7 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import authorization, resources
 
+from infra.azure_args import AzurePlacement
 from infra.backend_app import BackendApp, BackendAppArgs
 from infra.budget import CostAlerts, CostAlertsArgs
 from infra.dashboard import DashboardSite, DashboardSiteArgs
@@ -47,14 +48,12 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     )
     client = authorization.get_client_config_output()
     group = resources.ResourceGroup(naming.name("rg"), location=config.location)
-    rg, location = group.name, config.location
+    where = AzurePlacement(group.name, config.location, naming)
 
     observability = Observability(
         "observability",
         ObservabilityArgs(
-            resource_group_name=rg,
-            location=location,
-            naming=naming,
+            where=where,
             retention_days=config.observability.retention_days,
             daily_cap_gb=config.observability.daily_cap_gb,
         ),
@@ -62,9 +61,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     vault = KeyVault(
         "secrets",
         KeyVaultArgs(
-            resource_group_name=rg,
-            location=location,
-            naming=naming,
+            where=where,
             tenant_id=client.tenant_id,
             subscription_id=client.subscription_id,
             deployer_object_id=client.object_id,
@@ -75,25 +72,19 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     net = Network(
         "network",
         NetworkArgs(
-            resource_group_name=rg,
-            location=location,
-            naming=naming,
+            where=where,
             address_space=config.network.address_space,
             on_prem_cidrs=tuple(config.on_prem.lan_cidrs),
         ),
     )
     registry = ContainerRegistry(
         "registry",
-        ContainerRegistryArgs(
-            resource_group_name=rg, location=location, naming=naming, sku=config.registry.sku
-        ),
+        ContainerRegistryArgs(where=where, sku=config.registry.sku),
     )
     storage = Storage(
         "storage",
         StorageArgs(
-            resource_group_name=rg,
-            location=location,
-            naming=naming,
+            where=where,
             sku=config.storage.sku,
             tables=BACKEND_TABLES,
         ),
@@ -101,9 +92,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     dashboard = DashboardSite(
         "dashboard",
         DashboardSiteArgs(
-            resource_group_name=rg,
-            location=config.dashboard.location,
-            naming=naming,
+            where=where.in_region(config.dashboard.location),
             sku=config.dashboard.sku,
             custom_domain=config.dashboard.custom_domain,
         ),
@@ -111,9 +100,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     realtime = Realtime(
         "realtime",
         RealtimeArgs(
-            resource_group_name=rg,
-            location=location,
-            naming=naming,
+            where=where,
             sku=config.signalr.sku,
             units=config.signalr.units,
             allowed_origins=dashboard.origins,
@@ -143,9 +130,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     backend = BackendApp(
         "backend",
         BackendAppArgs(
-            resource_group_name=rg,
-            location=location,
-            naming=naming,
+            where=where,
             environment=config.environment,
             sku=config.app_service.sku,
             subnet_id=net.app_subnet.id,
@@ -164,9 +149,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     vpn = SiteToSiteVpn(
         "vpn",
         SiteToSiteVpnArgs(
-            resource_group_name=rg,
-            location=location,
-            naming=naming,
+            where=where,
             gateway_subnet_id=net.gateway_subnet.id,
             sku=config.vpn.sku,
             tunnel=tunnel_spec(config),
