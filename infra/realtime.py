@@ -34,7 +34,9 @@ class Realtime(pulumi.ComponentResource):
             args.naming.name("signalr"),
             kind=signalrservice.ServiceKind.SIGNAL_R,
             sku=signalrservice.ResourceSkuArgs(
-                name=args.sku, tier=args.sku.split("_")[0], capacity=args.units
+                name=args.sku,
+                tier=signalrservice.SignalRSkuTier(args.sku.split("_")[0]),
+                capacity=args.units,
             ),
             features=[
                 signalrservice.SignalRFeatureArgs(

@@ -10,6 +10,7 @@ import pulumi_random as random
 from pulumi_azure_native import network
 
 from infra.azure_args import AzureComponentArgs
+from infra.ipsec import IpsecPolicy
 from infra.swanctl import TunnelSpec, render_swanctl
 
 VpnSku = Literal["Basic", "VpnGw1", "VpnGw2", "VpnGw1AZ", "VpnGw2AZ"]
@@ -25,6 +26,20 @@ PSK_LENGTH = 64
 def custom_policy_supported(sku: VpnSku) -> bool:
     """Azure applies a custom IPsec/IKE policy on VpnGw1+ only; Basic uses its defaults."""
     return sku != "Basic"
+
+
+def azure_ipsec_policy(policy: IpsecPolicy) -> network.IpsecPolicyArgs:
+    """The Azure rendering of the tunnel's policy (swanctl.py renders the strongSwan one)."""
+    return network.IpsecPolicyArgs(
+        ike_encryption=network.IkeEncryption(policy.ike_encryption),
+        ike_integrity=network.IkeIntegrity(policy.ike_integrity),
+        dh_group=network.DhGroup(policy.dh_group),
+        ipsec_encryption=network.IpsecEncryption(policy.ipsec_encryption),
+        ipsec_integrity=network.IpsecIntegrity(policy.ipsec_integrity),
+        pfs_group=network.PfsGroup(policy.pfs_group),
+        sa_life_time_seconds=policy.sa_lifetime_seconds,
+        sa_data_size_kilobytes=policy.sa_data_size_kilobytes,
+    )
 
 
 @dataclass(frozen=True)
@@ -112,9 +127,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
         # Secret in the program itself: the engine marks `result` secret, but mocks do not.
         self.pre_shared_key = pulumi.Output.secret(psk.result)
         policies = (
-            [network.IpsecPolicyArgs(**tunnel.policy.azure_policy())]
-            if custom_policy_supported(args.sku)
-            else None
+            [azure_ipsec_policy(tunnel.policy)] if custom_policy_supported(args.sku) else None
         )
         self.connection = network.VirtualNetworkGatewayConnection(
             args.naming.name("vpn-onprem"),
