@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
-from pulumi_azure_native import web
+from pulumi_azure_native import authorization, web
 
 from infra import roles
-from infra.naming import Naming
+from infra.azure_args import AzureComponentArgs
 
 HEALTH_CHECK_PATH = "/health"
 BACKEND_PORT = 8000
 
+AppServiceSku = Literal["B1", "B2", "B3"]
+"""Linux App Service plan SKUs of the Basic tier."""
+
 
 @dataclass(frozen=True)
-class BackendAppArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
-    naming: Naming
+class BackendAppArgs(AzureComponentArgs):
     environment: str
-    sku: str
+    sku: AppServiceSku
     subnet_id: pulumi.Input[str]
     image: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
@@ -47,14 +48,13 @@ class BackendApp(pulumi.ComponentResource):
     def __init__(self, name: str, args: BackendAppArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("spy:backend:BackendApp", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        common = {"resource_group_name": args.resource_group_name, "location": args.location}
         self.plan = web.AppServicePlan(
             args.naming.name("plan"),
             kind="linux",
             reserved=True,
             sku=web.SkuDescriptionArgs(name=args.sku, tier="Basic"),
             opts=child,
-            **common,
+            **args.placement(),
         )
         settings: dict[str, pulumi.Input[str]] = {
             "WEBSITES_PORT": str(BACKEND_PORT),
@@ -74,16 +74,18 @@ class BackendApp(pulumi.ComponentResource):
             kind="app,linux,container",
             server_farm_id=self.plan.id,
             https_only=True,
-            identity=web.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            identity=web.ManagedServiceIdentityArgs(
+                type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED
+            ),
             key_vault_reference_identity="SystemAssigned",
             virtual_network_subnet_id=args.subnet_id,
             site_config=web.SiteConfigArgs(
                 linux_fx_version=pulumi.Output.concat("DOCKER|", args.image),
                 acr_use_managed_identity_creds=True,
                 health_check_path=HEALTH_CHECK_PATH,
-                min_tls_version="1.2",
-                scm_min_tls_version="1.2",
-                ftps_state="Disabled",
+                min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+                scm_min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+                ftps_state=web.FtpsState.DISABLED,
                 http20_enabled=True,
                 always_on=True,
                 vnet_route_all_enabled=True,
@@ -93,7 +95,7 @@ class BackendApp(pulumi.ComponentResource):
                 ],
             ),
             opts=child,
-            **common,
+            **args.placement(),
         )
         self.principal_id = self.app.identity.apply(lambda i: i.principal_id)
         for role, scope, label in (
@@ -107,7 +109,7 @@ class BackendApp(pulumi.ComponentResource):
                 scope=scope,
                 principal_id=self.principal_id,
                 subscription_id=args.subscription_id,
-                principal_type="ServicePrincipal",
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
                 parent=self,
             )
         self.url = self.app.default_host_name.apply(lambda host: f"https://{host}")

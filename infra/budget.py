@@ -30,9 +30,9 @@ class CostAlerts(pulumi.ComponentResource):
         notifications = {
             f"actual-{pct}": consumption.NotificationArgs(
                 enabled=True,
-                operator="GreaterThanOrEqualTo",
+                operator=consumption.OperatorType.GREATER_THAN_OR_EQUAL_TO,
                 threshold=pct,
-                threshold_type="Actual",
+                threshold_type=consumption.ThresholdType.ACTUAL,
                 contact_emails=list(args.alert_emails),
             )
             for pct in THRESHOLDS
@@ -41,8 +41,8 @@ class CostAlerts(pulumi.ComponentResource):
             args.naming.name("budget"),
             scope=args.scope,
             amount=args.monthly_usd,
-            category="Cost",
-            time_grain="Monthly",
+            category=consumption.CategoryType.COST,
+            time_grain=consumption.TimeGrainType.MONTHLY,
             time_period=consumption.BudgetTimePeriodArgs(
                 start_date=f"{args.start_date.isoformat()}T00:00:00Z"
             ),

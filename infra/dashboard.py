@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 from pulumi_azure_native import web
 
-from infra.naming import Naming
+from infra.azure_args import AzureComponentArgs
+
+StaticSiteSku = Literal["Free", "Standard"]
+StaticSiteLocation = Literal["westus2", "centralus", "eastus2", "westeurope", "eastasia"]
+"""Static Web Apps exist in these regions only."""
 
 
 @dataclass(frozen=True)
-class DashboardSiteArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
-    naming: Naming
-    sku: str
+class DashboardSiteArgs(AzureComponentArgs):
+    sku: StaticSiteSku
     custom_domain: str | None
 
 
@@ -28,11 +30,10 @@ class DashboardSite(pulumi.ComponentResource):
         super().__init__("spy:dashboard:DashboardSite", name, None, opts)
         self.site = web.StaticSite(
             args.naming.name("dashboard"),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
             sku=web.SkuDescriptionArgs(name=args.sku, tier=args.sku),
             allow_config_file_updates=True,
             opts=pulumi.ResourceOptions(parent=self),
+            **args.placement(),
         )
         self.url = self.site.default_hostname.apply(lambda host: f"https://{host}")
         origins = [self.url]

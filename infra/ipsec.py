@@ -1,7 +1,8 @@
 """The IPsec/IKE parameters of the site-to-site tunnel: one model, two renderings.
 
-The Azure connection (`ipsec_policies`) and the on-prem strongSwan `swanctl.conf` are both
-produced from an `IpsecPolicy` through the name tables below, so the two ends cannot drift.
+The Azure connection (`infra.vpn.azure_ipsec_policy`, with the SDK's enums, whose values the
+Literals below are) and the on-prem strongSwan `swanctl.conf` (through the name tables below)
+are both produced from one `IpsecPolicy`, so the two ends cannot drift.
 """
 
 from __future__ import annotations
@@ -99,19 +100,6 @@ class IpsecPolicy(BaseModel):
             and self.sa_lifetime_seconds == AZURE_DEFAULT_SA_LIFETIME_SECONDS
             and self.sa_data_size_kilobytes == AZURE_DEFAULT_SA_DATA_KB
         )
-
-    def azure_policy(self) -> dict[str, object]:
-        """Keyword arguments of azure-native `network.IpsecPolicyArgs`."""
-        return {
-            "ike_encryption": self.ike_encryption,
-            "ike_integrity": self.ike_integrity,
-            "dh_group": self.dh_group,
-            "ipsec_encryption": self.ipsec_encryption,
-            "ipsec_integrity": self.ipsec_integrity,
-            "pfs_group": self.pfs_group,
-            "sa_life_time_seconds": self.sa_lifetime_seconds,
-            "sa_data_size_kilobytes": self.sa_data_size_kilobytes,
-        }
 
     def ike_proposal(self) -> str:
         """strongSwan `proposals`: AEAD ciphers carry the hash as a PRF, not an integrity."""

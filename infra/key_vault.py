@@ -9,17 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import keyvault
+from pulumi_azure_native import authorization, keyvault
 
 from infra import roles
-from infra.naming import Naming
+from infra.azure_args import AzureComponentArgs
 
 
 @dataclass(frozen=True)
-class KeyVaultArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
-    naming: Naming
+class KeyVaultArgs(AzureComponentArgs):
     tenant_id: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     deployer_object_id: pulumi.Input[str]
@@ -35,11 +32,9 @@ class KeyVault(pulumi.ComponentResource):
         self._args = args
         self.vault = keyvault.Vault(
             args.naming.name("kv"),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=args.tenant_id,
-                sku=keyvault.SkuArgs(family="A", name="standard"),
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
                 enable_rbac_authorization=True,
                 enable_soft_delete=True,
                 soft_delete_retention_in_days=args.soft_delete_retention_days,
@@ -48,6 +43,7 @@ class KeyVault(pulumi.ComponentResource):
                 public_network_access="Enabled",
             ),
             opts=pulumi.ResourceOptions(parent=self),
+            **args.placement(),
         )
         self.vault_uri = self.vault.properties.apply(lambda p: p.vault_uri)
         # The deployer reads secrets back (e.g. the VPN key for the on-prem end).
@@ -81,7 +77,7 @@ class KeyVault(pulumi.ComponentResource):
             scope=self.vault.id,
             principal_id=principal_id,
             subscription_id=self._args.subscription_id,
-            principal_type="ServicePrincipal",
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             parent=self,
         )
 

@@ -8,12 +8,16 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import network
 
-from infra.naming import Naming
+from infra.azure_args import AzureComponentArgs
 
 HTTPS = "443"
+GATEWAY_SUBNET = "GatewaySubnet"
+"""The one subnet name Azure accepts for a VPN gateway."""
 DENY_ALL_PRIORITY = 4096
 """Explicit deny-all rules sit at the lowest custom priority: they override Azure's default
 AllowVnetInBound, whose `VirtualNetwork` tag also covers the on-prem LAN behind the VPN."""
+INBOUND = network.SecurityRuleDirection.INBOUND
+OUTBOUND = network.SecurityRuleDirection.OUTBOUND
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,9 @@ def plan_subnets(address_space: str) -> SubnetPlan:
 class NsgRule:
     name: str
     priority: int
-    direction: str
-    access: str
-    protocol: str
+    direction: network.SecurityRuleDirection
+    access: network.SecurityRuleAccess
+    protocol: network.SecurityRuleProtocol
     sources: tuple[str, ...]
     destinations: tuple[str, ...]
     ports: str
@@ -57,45 +61,54 @@ class NsgRule:
         )
 
 
-def _deny_all(direction: str) -> NsgRule:
+def _deny_all(direction: network.SecurityRuleDirection) -> NsgRule:
     return NsgRule(
-        f"DenyAll{direction}", DENY_ALL_PRIORITY, direction, "Deny", "*", ("*",), ("*",), "*"
+        f"DenyAll{direction.value}",
+        DENY_ALL_PRIORITY,
+        direction,
+        network.SecurityRuleAccess.DENY,
+        network.SecurityRuleProtocol.ASTERISK,
+        ("*",),
+        ("*",),
+        "*",
     )
 
 
 def _allow_https(
-    name: str, priority: int, direction: str, sources: tuple[str, ...], to: tuple[str, ...]
+    name: str,
+    priority: int,
+    direction: network.SecurityRuleDirection,
+    sources: tuple[str, ...],
+    to: tuple[str, ...],
 ) -> NsgRule:
     """Every allow rule of the platform is TCP 443: nothing else crosses a subnet boundary."""
-    return NsgRule(name, priority, direction, "Allow", "Tcp", sources, to, HTTPS)
+    access, tcp = network.SecurityRuleAccess.ALLOW, network.SecurityRuleProtocol.TCP
+    return NsgRule(name, priority, direction, access, tcp, sources, to, HTTPS)
 
 
 def app_subnet_rules(on_prem_cidrs: tuple[str, ...]) -> list[NsgRule]:
     """The backend's outbound path: HTTPS to Azure services and to the on-prem ingress only.
     Nothing enters through this subnet (App Service VNet integration is outbound only)."""
     return [
-        _allow_https("AllowAzureHttpsOutbound", 100, "Outbound", ("*",), ("AzureCloud",)),
-        _allow_https("AllowOnPremHttpsOutbound", 110, "Outbound", ("*",), on_prem_cidrs),
-        _deny_all("Outbound"),
-        _deny_all("Inbound"),
+        _allow_https("AllowAzureHttpsOutbound", 100, OUTBOUND, ("*",), ("AzureCloud",)),
+        _allow_https("AllowOnPremHttpsOutbound", 110, OUTBOUND, ("*",), on_prem_cidrs),
+        _deny_all(OUTBOUND),
+        _deny_all(INBOUND),
     ]
 
 
 def container_subnet_rules(on_prem_cidrs: tuple[str, ...], subnet: str) -> list[NsgRule]:
     """In-Azure containers: reachable over HTTPS from the on-prem LAN only; out to Azure only."""
     return [
-        _allow_https("AllowOnPremHttpsInbound", 100, "Inbound", on_prem_cidrs, (subnet,)),
-        _allow_https("AllowAzureHttpsOutbound", 100, "Outbound", (subnet,), ("AzureCloud",)),
-        _deny_all("Inbound"),
-        _deny_all("Outbound"),
+        _allow_https("AllowOnPremHttpsInbound", 100, INBOUND, on_prem_cidrs, (subnet,)),
+        _allow_https("AllowAzureHttpsOutbound", 100, OUTBOUND, (subnet,), ("AzureCloud",)),
+        _deny_all(INBOUND),
+        _deny_all(OUTBOUND),
     ]
 
 
 @dataclass(frozen=True)
-class NetworkArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
-    naming: Naming
+class NetworkArgs(AzureComponentArgs):
     address_space: str
     on_prem_cidrs: tuple[str, ...]
 
@@ -114,12 +127,11 @@ class Network(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         plan = plan_subnets(args.address_space)
         self.plan = plan
-        common = {"resource_group_name": args.resource_group_name, "location": args.location}
         self.vnet = network.VirtualNetwork(
             args.naming.name("vnet"),
             address_space=network.AddressSpaceArgs(address_prefixes=[args.address_space]),
             opts=child.merge(pulumi.ResourceOptions(ignore_changes=["subnets"])),
-            **common,
+            **args.placement(),
         )
         app_nsg = self._nsg(args, "app-nsg", app_subnet_rules(args.on_prem_cidrs))
         container_nsg = self._nsg(
@@ -131,10 +143,11 @@ class Network(pulumi.ComponentResource):
         }
         # Azure serialises subnet operations on one VNet: declare them one after another.
         self.gateway_subnet = network.Subnet(
-            "GatewaySubnet",
-            subnet_name="GatewaySubnet",
+            GATEWAY_SUBNET,
+            subnet_name=GATEWAY_SUBNET,
             address_prefix=plan.gateway,
-            opts=child,
+            # Azure fixes the name, so a replacement cannot be created beside the old one.
+            opts=child.merge(pulumi.ResourceOptions(delete_before_replace=True)),
             **subnet_common,
         )
         self.app_subnet = network.Subnet(
@@ -168,8 +181,7 @@ class Network(pulumi.ComponentResource):
     ) -> network.NetworkSecurityGroup:
         return network.NetworkSecurityGroup(
             args.naming.name(kind),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
             security_rules=[rule.args() for rule in rules],
             opts=pulumi.ResourceOptions(parent=self),
+            **args.placement(),
         )

@@ -11,14 +11,11 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import applicationinsights, operationalinsights
 
-from infra.naming import Naming
+from infra.azure_args import AzureComponentArgs
 
 
 @dataclass(frozen=True)
-class ObservabilityArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
-    naming: Naming
+class ObservabilityArgs(AzureComponentArgs):
     retention_days: int
     daily_cap_gb: float
 
@@ -32,26 +29,27 @@ class Observability(pulumi.ComponentResource):
     ):
         super().__init__("spy:observability:Observability", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        common = {"resource_group_name": args.resource_group_name, "location": args.location}
         self.workspace = operationalinsights.Workspace(
             args.naming.name("logs"),
-            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            sku=operationalinsights.WorkspaceSkuArgs(
+                name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018
+            ),
             retention_in_days=args.retention_days,
             workspace_capping=operationalinsights.WorkspaceCappingArgs(
                 daily_quota_gb=args.daily_cap_gb
             ),
             opts=child,
-            **common,
+            **args.placement(),
         )
         self.app_insights = applicationinsights.Component(
             args.naming.name("appi"),
             kind="web",
-            application_type="web",
-            ingestion_mode="LogAnalytics",
+            application_type=applicationinsights.ApplicationType.WEB,
+            ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
             workspace_resource_id=self.workspace.id,
             retention_in_days=args.retention_days,
             opts=child,
-            **common,
+            **args.placement(),
         )
         self.connection_string = pulumi.Output.secret(self.app_insights.connection_string)
         self.register_outputs(

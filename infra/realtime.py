@@ -8,19 +8,19 @@ connection string lives only in Key Vault and reaches the web app by Key Vault r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 from pulumi_azure_native import signalrservice
 
-from infra.naming import Naming
+from infra.azure_args import AzureComponentArgs
+
+SignalRSku = Literal["Free_F1", "Standard_S1"]
 
 
 @dataclass(frozen=True)
-class RealtimeArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
-    naming: Naming
-    sku: str
+class RealtimeArgs(AzureComponentArgs):
+    sku: SignalRSku
     units: int
     allowed_origins: pulumi.Input[list[str]]
 
@@ -32,20 +32,25 @@ class Realtime(pulumi.ComponentResource):
         super().__init__("spy:realtime:Realtime", name, None, opts)
         self.signalr = signalrservice.SignalR(
             args.naming.name("signalr"),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            kind="SignalR",
+            kind=signalrservice.ServiceKind.SIGNAL_R,
             sku=signalrservice.ResourceSkuArgs(
-                name=args.sku, tier=args.sku.split("_")[0], capacity=args.units
+                name=args.sku,
+                tier=signalrservice.SignalRSkuTier(args.sku.split("_")[0]),
+                capacity=args.units,
             ),
             features=[
-                signalrservice.SignalRFeatureArgs(flag="ServiceMode", value="Serverless"),
-                signalrservice.SignalRFeatureArgs(flag="EnableConnectivityLogs", value="True"),
+                signalrservice.SignalRFeatureArgs(
+                    flag=signalrservice.FeatureFlags.SERVICE_MODE, value="Serverless"
+                ),
+                signalrservice.SignalRFeatureArgs(
+                    flag=signalrservice.FeatureFlags.ENABLE_CONNECTIVITY_LOGS, value="True"
+                ),
             ],
             cors=signalrservice.SignalRCorsSettingsArgs(allowed_origins=args.allowed_origins),
             disable_local_auth=False,
             tls=signalrservice.SignalRTlsSettingsArgs(client_cert_enabled=False),
             opts=pulumi.ResourceOptions(parent=self),
+            **args.placement(),
         )
         self.endpoint = self.signalr.host_name.apply(lambda host: f"https://{host}")
         keys = signalrservice.list_signal_r_keys_output(

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 from pulumi_azure_native import containerregistry
 
-from infra.naming import Naming
+from infra.azure_args import AzureComponentArgs
+
+RegistrySku = Literal["Basic", "Standard"]
 
 
 @dataclass(frozen=True)
-class ContainerRegistryArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
-    naming: Naming
-    sku: str
+class ContainerRegistryArgs(AzureComponentArgs):
+    sku: RegistrySku
 
 
 class ContainerRegistry(pulumi.ComponentResource):
@@ -28,12 +28,11 @@ class ContainerRegistry(pulumi.ComponentResource):
         super().__init__("spy:registry:ContainerRegistry", name, None, opts)
         self.registry = containerregistry.Registry(
             args.naming.compact("acr"),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            sku=containerregistry.SkuArgs(name=args.sku),
+            sku=containerregistry.SkuArgs(name=containerregistry.SkuName(args.sku)),
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
             opts=pulumi.ResourceOptions(parent=self),
+            **args.placement(),
         )
         self.login_server = self.registry.login_server
         self.register_outputs({"registry_id": self.registry.id, "login_server": self.login_server})

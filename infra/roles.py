@@ -20,7 +20,7 @@ def grant(
     scope: pulumi.Input[str],
     principal_id: pulumi.Input[str],
     subscription_id: pulumi.Input[str],
-    principal_type: str | None,
+    principal_type: authorization.PrincipalType | None,
     parent: pulumi.Resource,
 ) -> authorization.RoleAssignment:
     """Assign a built-in role; azure-native names the assignment with a fresh GUID."""

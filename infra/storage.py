@@ -1,6 +1,6 @@
-"""History: a storage account with the table the backend writes.
+"""History: a storage account with the tables the backend writes.
 
-The backend reaches the table with its managed identity (a data role on the account, granted
+The backend reaches the tables with its managed identity (a data role on the account, granted
 by `BackendApp`), given only the table endpoint: the account refuses shared-key access, so
 no account key is read into the program, its state or Key Vault, and none can leak.
 """
@@ -8,43 +8,41 @@ no account key is read into the program, its state or Key Vault, and none can le
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 from pulumi_azure_native import storage
 
-from infra.naming import Naming
-from spy_backend.storage.azure_tables import history_table_name
+from infra.azure_args import AzureComponentArgs
 
-BACKEND_TABLES = (history_table_name(),)
-"""Tables of the backend's history store, named by the backend's own adapter."""
+StorageSku = Literal["Standard_LRS", "Standard_ZRS"]
 
 
 @dataclass(frozen=True)
-class StorageArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
-    naming: Naming
-    sku: str
+class StorageArgs(AzureComponentArgs):
+    sku: StorageSku
+    tables: tuple[str, ...]
+    """Names of the tables to create (the composition takes them from the app that owns them)."""
 
 
 class Storage(pulumi.ComponentResource):
     account: storage.StorageAccount
     tables: dict[str, storage.Table]
+    table_endpoint: pulumi.Output[str]
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("spy:storage:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.account = storage.StorageAccount(
             args.naming.compact("st"),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            kind="StorageV2",
-            sku=storage.SkuArgs(name=args.sku),
-            minimum_tls_version="TLS1_2",
+            kind=storage.Kind.STORAGE_V2,
+            sku=storage.SkuArgs(name=storage.SkuName(args.sku)),
+            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
             enable_https_traffic_only=True,
             allow_blob_public_access=False,
             allow_shared_key_access=False,
             opts=child,
+            **args.placement(),
         )
         self.tables = {
             table: storage.Table(
@@ -54,7 +52,7 @@ class Storage(pulumi.ComponentResource):
                 resource_group_name=args.resource_group_name,
                 opts=child,
             )
-            for table in BACKEND_TABLES
+            for table in args.tables
         }
         self.table_endpoint = self.account.primary_endpoints.apply(lambda e: e.table)
         self.register_outputs(

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_random as random
 from pulumi_azure_native import network
 
-from infra.key_vault import KeyVault
-from infra.naming import Naming
+from infra.azure_args import AzureComponentArgs
+from infra.ipsec import IpsecPolicy
 from infra.swanctl import TunnelSpec, render_swanctl
+
+VpnSku = Literal["Basic", "VpnGw1", "VpnGw2", "VpnGw1AZ", "VpnGw2AZ"]
+"""The VPN gateway SKUs the platform prices and deploys (a subset of
+`network.VirtualNetworkGatewaySkuName`)."""
 
 GATEWAY_TIMEOUTS = pulumi.CustomTimeouts(create="75m", update="75m", delete="60m")
 """A VPN gateway takes 30-45 minutes to create; the default timeouts are too short."""
@@ -18,19 +23,33 @@ GATEWAY_TIMEOUTS = pulumi.CustomTimeouts(create="75m", update="75m", delete="60m
 PSK_LENGTH = 64
 
 
+def custom_policy_supported(sku: VpnSku) -> bool:
+    """Azure applies a custom IPsec/IKE policy on VpnGw1+ only; Basic uses its defaults."""
+    return sku != "Basic"
+
+
+def azure_ipsec_policy(policy: IpsecPolicy) -> network.IpsecPolicyArgs:
+    """The Azure rendering of the tunnel's policy (swanctl.py renders the strongSwan one)."""
+    return network.IpsecPolicyArgs(
+        ike_encryption=network.IkeEncryption(policy.ike_encryption),
+        ike_integrity=network.IkeIntegrity(policy.ike_integrity),
+        dh_group=network.DhGroup(policy.dh_group),
+        ipsec_encryption=network.IpsecEncryption(policy.ipsec_encryption),
+        ipsec_integrity=network.IpsecIntegrity(policy.ipsec_integrity),
+        pfs_group=network.PfsGroup(policy.pfs_group),
+        sa_life_time_seconds=policy.sa_lifetime_seconds,
+        sa_data_size_kilobytes=policy.sa_data_size_kilobytes,
+    )
+
+
 @dataclass(frozen=True)
-class SiteToSiteVpnArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
-    naming: Naming
+class SiteToSiteVpnArgs(AzureComponentArgs):
     gateway_subnet_id: pulumi.Input[str]
-    sku: str
-    custom_policy_supported: bool
+    sku: VpnSku
     tunnel: TunnelSpec
-    key_vault: KeyVault
 
 
-def _zones(sku: str) -> list[str] | None:
+def _zones(sku: VpnSku) -> list[str] | None:
     """AZ gateway SKUs need a zone-redundant public IP."""
     return ["1", "2", "3"] if sku.endswith("AZ") else None
 
@@ -38,7 +57,8 @@ def _zones(sku: str) -> list[str] | None:
 class SiteToSiteVpn(pulumi.ComponentResource):
     """Route-based IKEv2 tunnel to the on-prem strongSwan, with a generated pre-shared key.
 
-    `on_prem_config` is the rendered `swanctl.conf` for the other end, a secret Output (it
+    `pre_shared_key` is that key (a secret Output, for the composition to keep in Key Vault);
+    `on_prem_config` is the rendered `swanctl.conf` for the other end, a secret Output too (it
     holds the key).
     """
 
@@ -46,6 +66,8 @@ class SiteToSiteVpn(pulumi.ComponentResource):
     gateway: network.VirtualNetworkGateway
     local_gateway: network.LocalNetworkGateway
     connection: network.VirtualNetworkGatewayConnection
+    gateway_ip: pulumi.Output[str]
+    pre_shared_key: pulumi.Output[str]
     on_prem_config: pulumi.Output[str]
 
     def __init__(
@@ -53,33 +75,39 @@ class SiteToSiteVpn(pulumi.ComponentResource):
     ):
         super().__init__("spy:vpn:SiteToSiteVpn", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        common = {"resource_group_name": args.resource_group_name, "location": args.location}
+        gateway_opts = child.merge(pulumi.ResourceOptions(custom_timeouts=GATEWAY_TIMEOUTS))
         tunnel = args.tunnel
         self.public_ip = network.PublicIPAddress(
             args.naming.name("vpngw-pip"),
-            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-            public_ip_allocation_method="Static",
+            sku=network.PublicIPAddressSkuArgs(
+                name=network.PublicIPAddressSkuName.STANDARD,
+                tier=network.PublicIPAddressSkuTier.REGIONAL,
+            ),
+            public_ip_allocation_method=network.IPAllocationMethod.STATIC,
             zones=_zones(args.sku),
             opts=child,
-            **common,
+            **args.placement(),
         )
         self.gateway = network.VirtualNetworkGateway(
             args.naming.name("vpngw"),
-            gateway_type="Vpn",
-            vpn_type="RouteBased",
+            gateway_type=network.VirtualNetworkGatewayType.VPN,
+            vpn_type=network.VpnType.ROUTE_BASED,
             enable_bgp=False,
             active_active=False,
-            sku=network.VirtualNetworkGatewaySkuArgs(name=args.sku, tier=args.sku),
+            sku=network.VirtualNetworkGatewaySkuArgs(
+                name=network.VirtualNetworkGatewaySkuName(args.sku),
+                tier=network.VirtualNetworkGatewaySkuTier(args.sku),
+            ),
             ip_configurations=[
                 network.VirtualNetworkGatewayIPConfigurationArgs(
                     name="default",
-                    private_ip_allocation_method="Dynamic",
+                    private_ip_allocation_method=network.IPAllocationMethod.DYNAMIC,
                     public_ip_address=network.SubResourceArgs(id=self.public_ip.id),
                     subnet=network.SubResourceArgs(id=args.gateway_subnet_id),
                 )
             ],
-            opts=child.merge(pulumi.ResourceOptions(custom_timeouts=GATEWAY_TIMEOUTS)),
-            **common,
+            opts=gateway_opts,
+            **args.placement(),
         )
         self.local_gateway = network.LocalNetworkGateway(
             args.naming.name("onprem-lgw"),
@@ -88,7 +116,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
                 address_prefixes=list(tunnel.on_prem_cidrs)
             ),
             opts=child,
-            **common,
+            **args.placement(),
         )
         psk = random.RandomPassword(
             args.naming.name("vpn-psk"),
@@ -97,30 +125,27 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             opts=child,
         )
         # Secret in the program itself: the engine marks `result` secret, but mocks do not.
-        key = pulumi.Output.secret(psk.result)
-        self.psk_secret = args.key_vault.store("vpn-psk", key)
+        self.pre_shared_key = pulumi.Output.secret(psk.result)
         policies = (
-            [network.IpsecPolicyArgs(**tunnel.policy.azure_policy())]
-            if args.custom_policy_supported
-            else None
+            [azure_ipsec_policy(tunnel.policy)] if custom_policy_supported(args.sku) else None
         )
         self.connection = network.VirtualNetworkGatewayConnection(
             args.naming.name("vpn-onprem"),
-            connection_type="IPsec",
-            connection_protocol="IKEv2",
+            connection_type=network.VirtualNetworkGatewayConnectionType.IPSEC,
+            connection_protocol=network.VirtualNetworkGatewayConnectionProtocol.IK_EV2,
             virtual_network_gateway1=network.VirtualNetworkGatewayArgs(id=self.gateway.id),
             local_network_gateway2=network.LocalNetworkGatewayArgs(id=self.local_gateway.id),
-            shared_key=key,
+            shared_key=self.pre_shared_key,
             dpd_timeout_seconds=tunnel.dpd_timeout_seconds,
             ipsec_policies=policies,
             use_policy_based_traffic_selectors=False,
             enable_bgp=False,
-            opts=child.merge(pulumi.ResourceOptions(custom_timeouts=GATEWAY_TIMEOUTS)),
-            **common,
+            opts=gateway_opts,
+            **args.placement(),
         )
         self.gateway_ip = self.public_ip.ip_address.apply(lambda ip: ip or "")
         self.on_prem_config = pulumi.Output.secret(
-            pulumi.Output.all(self.gateway_ip, key).apply(
+            pulumi.Output.all(self.gateway_ip, self.pre_shared_key).apply(
                 lambda values: render_swanctl(tunnel, values[0] or None, values[1])
             )
         )
@@ -128,6 +153,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             {
                 "gateway_ip": self.gateway_ip,
                 "connection_id": self.connection.id,
+                "pre_shared_key": self.pre_shared_key,
                 "on_prem_config": self.on_prem_config,
             }
         )

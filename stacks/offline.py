@@ -19,7 +19,7 @@ import yaml
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from stacks.config import PROJECT, USER_SECRETS, StackConfig
+from stacks.stack_config import PROJECT, USER_SECRETS, StackConfig, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SECRET_PLACEHOLDER = "offline-placeholder-secret"
@@ -150,6 +150,13 @@ def engine_config(
                     "stop until it is. Offline preview uses a placeholder"
                 )
     return config, secret_keys, notes
+
+
+def read_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
+    """The validated config of `Pulumi.<stack>.yaml` without running the program (for
+    `spy-platform vpn-config`): the same text values the engine would pass, the same loader."""
+    config, _, _ = engine_config(read_stack_file(stack, project_dir), fill_missing_secrets=False)
+    return load_stack_config(lambda key: config.get(f"{PROJECT}:{key}"), f"Pulumi.{stack}.yaml")
 
 
 def evaluate(

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import authorization, resources
 
+from infra.azure_args import AzurePlacement
 from infra.backend_app import BackendApp, BackendAppArgs
 from infra.budget import CostAlerts, CostAlertsArgs
 from infra.dashboard import DashboardSite, DashboardSiteArgs
@@ -22,11 +23,14 @@ from infra.storage import Storage, StorageArgs
 from infra.swanctl import TunnelSpec
 from infra.tags import apply_tag_policy, policy_tags
 from infra.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
-from stacks.config import StackConfig
-from stacks.settings import UserSecrets
+from spy_backend.storage.azure_tables import history_table_name
+from stacks.pulumi_config import UserSecrets
+from stacks.stack_config import StackConfig
 
 PROJECT_TAG = "spy-options-platform"
 SERVICE_TOKEN_LENGTH = 48
+BACKEND_TABLES = (history_table_name(),)
+"""Tables of the backend's history store, named by the backend's own adapter."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +48,12 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     )
     client = authorization.get_client_config_output()
     group = resources.ResourceGroup(naming.name("rg"), location=config.location)
-    where = {"resource_group_name": group.name, "location": config.location, "naming": naming}
+    where = AzurePlacement(group.name, config.location, naming)
 
     observability = Observability(
         "observability",
         ObservabilityArgs(
-            **where,
+            where=where,
             retention_days=config.observability.retention_days,
             daily_cap_gb=config.observability.daily_cap_gb,
         ),
@@ -57,7 +61,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     vault = KeyVault(
         "secrets",
         KeyVaultArgs(
-            **where,
+            where=where,
             tenant_id=client.tenant_id,
             subscription_id=client.subscription_id,
             deployer_object_id=client.object_id,
@@ -68,21 +72,27 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     net = Network(
         "network",
         NetworkArgs(
-            **where,
+            where=where,
             address_space=config.network.address_space,
             on_prem_cidrs=tuple(config.on_prem.lan_cidrs),
         ),
     )
     registry = ContainerRegistry(
-        "registry", ContainerRegistryArgs(**where, sku=config.registry.sku)
+        "registry",
+        ContainerRegistryArgs(where=where, sku=config.registry.sku),
     )
-    storage = Storage("storage", StorageArgs(**where, sku=config.storage.sku))
+    storage = Storage(
+        "storage",
+        StorageArgs(
+            where=where,
+            sku=config.storage.sku,
+            tables=BACKEND_TABLES,
+        ),
+    )
     dashboard = DashboardSite(
         "dashboard",
         DashboardSiteArgs(
-            resource_group_name=group.name,
-            location=config.dashboard.location,
-            naming=naming,
+            where=where.in_region(config.dashboard.location),
             sku=config.dashboard.sku,
             custom_domain=config.dashboard.custom_domain,
         ),
@@ -90,7 +100,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     realtime = Realtime(
         "realtime",
         RealtimeArgs(
-            **where,
+            where=where,
             sku=config.signalr.sku,
             units=config.signalr.units,
             allowed_origins=dashboard.origins,
@@ -120,7 +130,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     backend = BackendApp(
         "backend",
         BackendAppArgs(
-            **where,
+            where=where,
             environment=config.environment,
             sku=config.app_service.sku,
             subnet_id=net.app_subnet.id,
@@ -139,14 +149,13 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
     vpn = SiteToSiteVpn(
         "vpn",
         SiteToSiteVpnArgs(
-            **where,
+            where=where,
             gateway_subnet_id=net.gateway_subnet.id,
             sku=config.vpn.sku,
-            custom_policy_supported=config.vpn.custom_policy_supported,
             tunnel=tunnel_spec(config),
-            key_vault=vault,
         ),
     )
+    vault.store("vpn-psk", vpn.pre_shared_key)
     CostAlerts(
         "cost",
         CostAlertsArgs(

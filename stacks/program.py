@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pulumi
 
-from stacks.config import PROJECT
 from stacks.platform import Platform, build_platform
-from stacks.settings import read_settings
+from stacks.pulumi_config import read_pulumi_config
+from stacks.stack_config import PROJECT
 
 
 def main() -> Platform:
-    settings, secrets = read_settings(pulumi.Config(PROJECT), pulumi.get_stack())
+    settings, secrets = read_pulumi_config(pulumi.Config(PROJECT), pulumi.get_stack())
     platform = build_platform(settings, secrets)
     for name, value in platform.exports.items():
         pulumi.export(name, value)

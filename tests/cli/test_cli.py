@@ -74,3 +74,18 @@ def test_bad_options_are_refused_with_a_message():
     result = run("detect", "--chain", "x.json", "--min-edge", "-1")
     assert result.returncode == 2
     assert "min-edge" in result.stderr
+
+
+def test_preview_runs_from_any_directory(tmp_path):
+    """The Pulumi program (`infra`, `stacks`) is an installed package: the preview needs no
+    sys.path edit and no particular working directory."""
+    result = subprocess.run(
+        [str(CLI), "preview", "--stack", "dev"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "47.84  total" in result.stdout

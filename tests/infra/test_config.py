@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.config import StackConfigError
 from stacks.offline import PlatformMocks, evaluate
+from stacks.stack_config import StackConfigError
 
 P = "spy-platform:"
 
@@ -74,3 +74,24 @@ def test_encrypted_secret_in_the_stack_file_counts_as_set(dev_settings):
     dev_settings[P + "ibGatewayPassword"] = {"secure": "v1:AAAA"}
     result = evaluate("dev", dev_settings, fill_missing_secrets=False)
     assert any("encrypted" in note for note in result.notes)
+
+
+def test_vpn_config_validates_through_the_programs_path(tmp_path, capsys):
+    """`spy-platform vpn-config` reads the stack file the way the program does (engine text,
+    then load_stack_config), so a bad setting gets the program's message."""
+    import shutil
+
+    from spy_platform.cli import main
+    from stacks.offline import PROJECT_DIR
+
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    text = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+    stack_file.write_text(text.replace("addressSpace: 10.40.0.0/22", "addressSpace: 10.40.0.1/22"))
+    out = tmp_path / "swanctl.conf"
+    code = main(["vpn-config", "--stack", "dev", "--project-dir", str(tmp_path), "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Pulumi.dev.yaml: invalid stack settings" in err
+    assert "spy-platform:network.addressSpace" in err and "host bits" in err
+    assert not out.exists()

@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from infra.pricing import FREE_TYPES, estimate, total
+from infra.prices import FREE_TYPES
+from stacks.cost import estimate, total
 from tests.infra.conftest import evaluated
 
 PREDECESSOR_BUDGET = 53.0
@@ -61,3 +62,20 @@ def test_preview_fails_when_the_budget_does_not_hold(tmp_path, capsys):
     assert (
         "budget.monthlyUsd 45 is below the estimated monthly cost $47.84" in capsys.readouterr().err
     )
+
+
+def test_every_sku_a_component_accepts_has_a_price():
+    """The SKU Literals are owned by the components; the price table covers exactly them."""
+    from typing import get_args
+
+    from infra import backend_app, dashboard, prices, realtime, registry, storage, vpn
+
+    for sku, table in (
+        (vpn.VpnSku, prices.VPN_GATEWAY),
+        (backend_app.AppServiceSku, prices.APP_SERVICE_LINUX),
+        (registry.RegistrySku, prices.REGISTRY),
+        (realtime.SignalRSku, prices.SIGNALR_PER_UNIT),
+        (dashboard.StaticSiteSku, prices.STATIC_WEB_APP),
+        (storage.StorageSku, prices.STORAGE_PER_GB),
+    ):
+        assert set(get_args(sku)) == set(table), sku

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from infra.backend_app import HEALTH_CHECK_PATH
 from infra.budget import THRESHOLDS
-from infra.storage import BACKEND_TABLES
+from stacks.platform import BACKEND_TABLES
 
 
 def one(stack, token):

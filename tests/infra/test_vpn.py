@@ -128,3 +128,14 @@ def test_vpn_config_command_writes_the_same_file(tmp_path, stack_name):
     assert code == 0
     assert out.read_text() == evaluated(stack_name).outputs["onPremVpnConfig"]
     assert out.stat().st_mode & 0o077 == 0
+
+
+def test_the_key_vault_holds_the_tunnels_pre_shared_key(stack):
+    """The VPN component exposes its key; the composition stores that same value."""
+    (secret,) = [
+        s
+        for s in stack.of_type("azure-native:keyvault:Secret")
+        if s.inputs["secretName"] == "vpn-psk"
+    ]
+    shared_key = one(stack, "azure-native:network:VirtualNetworkGatewayConnection")["sharedKey"]
+    assert secret.inputs["properties"]["value"]["value"] == shared_key["value"]

@@ -1,8 +1,9 @@
 """`spy-platform preview` and `spy-platform vpn-config`: the Pulumi program, offline.
 
-Both read the real stack file of the Pulumi project (the repository root by default) and need
-no credentials and no Pulumi CLI. The project's `stacks`/`infra` packages live at that root,
-so it is put on `sys.path` here; heavy imports wait until a command runs.
+Both read the real stack file of the Pulumi project (this checkout by default) and need no
+credentials and no Pulumi CLI. The program's packages (`infra`, `stacks`: the `spy-infra`
+workspace package, the `pulumi` extra of this one) are imported when a command runs, so the
+other commands start without Pulumi.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
-
-DEFAULT_PROJECT = Path(__file__).resolve().parents[3]
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -30,7 +29,6 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         parser.add_argument(
             "--project-dir",
             type=Path,
-            default=DEFAULT_PROJECT,
             metavar="DIR",
             help="directory of Pulumi.yaml (default: this checkout)",
         )
@@ -46,36 +44,36 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
 
 
-def run_pulumi_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    project = str(args.project_dir.resolve())
-    if project not in sys.path:
-        sys.path.insert(0, project)
-    from stacks.config import StackConfigError
+def run_pulumi_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from stacks.offline import PROJECT_DIR
+    from stacks.stack_config import StackConfigError
 
+    # Looked up per call, not bound as a default: tests swap sys.stdout between runs.
+    out = out or sys.stdout
+    project_dir = args.project_dir or PROJECT_DIR
     try:
         if args.command == "preview":
-            return _preview(args, out)
-        return _vpn_config(args)
+            return _preview(args.stack, project_dir, out)
+        return _vpn_config(args, project_dir)
     except (StackConfigError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
-def _preview(args: argparse.Namespace, out: TextIO) -> int:
-    from infra.pricing import FREE_TYPES, PRICE_TABLE_DATE, estimate, total
+def _preview(stack: str, project_dir: Path, out: TextIO) -> int:
+    from infra.prices import FREE_TYPES, PRICE_TABLE_DATE, PRICE_TABLE_SOURCE
+    from stacks.cost import estimate, total
     from stacks.offline import evaluate
 
-    result = evaluate(args.stack, project_dir=args.project_dir)
+    result = evaluate(stack, project_dir=project_dir)
     counts = Counter(r.type_token for r in result.resources)
-    print(
-        f"stack {args.stack}: {len(result.resources)} resources (offline, mocked engine)", file=out
-    )
+    print(f"stack {stack}: {len(result.resources)} resources (offline, mocked engine)", file=out)
     for token, count in sorted(counts.items()):
         note = f"  ({FREE_TYPES[token]})" if token in FREE_TYPES else ""
         print(f"  {count:3d}  {token}{note}", file=out)
     lines = estimate(result.config)
     print(
-        f"\nestimated monthly cost (USD, price table {PRICE_TABLE_DATE}, infra/pricing.py)",
+        f"\nestimated monthly cost (USD, price table {PRICE_TABLE_DATE}, {PRICE_TABLE_SOURCE})",
         file=out,
     )
     for line in lines:
@@ -90,17 +88,12 @@ def _preview(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if holds else 1
 
 
-def _vpn_config(args: argparse.Namespace) -> int:
+def _vpn_config(args: argparse.Namespace, project_dir: Path) -> int:
     from infra.swanctl import render_swanctl
-    from stacks.config import parse_settings
-    from stacks.offline import read_stack_file
+    from stacks.offline import read_stack_config
     from stacks.platform import tunnel_spec
 
-    raw = read_stack_file(args.stack, args.project_dir)
-    prefix = "spy-platform:"
-    values = {k.removeprefix(prefix): v for k, v in raw.items() if k.startswith(prefix)}
-    values = {k: v for k, v in values.items() if not (isinstance(v, dict) and "secure" in v)}
-    settings = parse_settings(values, f"Pulumi.{args.stack}.yaml")
+    settings = read_stack_config(args.stack, project_dir)
     psk = args.psk_file.read_text().strip() if args.psk_file else None
     text = render_swanctl(tunnel_spec(settings), args.gateway_ip, psk)
     fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

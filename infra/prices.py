@@ -1,0 +1,58 @@
+"""Unit prices of the Azure resources the platform declares: data, with its source and date.
+
+USD per month, pay-as-you-go, 730 hours, East US 2, taken on 2026-11-25 from the Azure pricing
+pages as recorded in the project notes (shared/notes/pulumi-azure.md, "Price reference"); the
+rows marked (*) are not in those notes and come from the same public price pages (Log
+Analytics retention, ACR Standard, App Service B2/B3 at 2x/4x B1, ZRS storage, VpnGw2/2AZ).
+The cost model that applies them to a stack is `stacks.cost`.
+"""
+
+from __future__ import annotations
+
+from infra.backend_app import AppServiceSku
+from infra.dashboard import StaticSiteSku
+from infra.realtime import SignalRSku
+from infra.registry import RegistrySku
+from infra.storage import StorageSku
+from infra.vpn import VpnSku
+
+PRICE_TABLE_DATE = "2026-11-25"
+PRICE_TABLE_SOURCE = "infra/prices.py"
+HOURS_PER_MONTH = 730
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+
+VPN_GATEWAY: dict[VpnSku, float] = {
+    "Basic": 26.28,
+    "VpnGw1": 138.70,
+    "VpnGw2": 357.70,  # (*)
+    "VpnGw1AZ": 263.53,
+    "VpnGw2AZ": 482.53,  # (*)
+}
+VPN_EGRESS_PER_GB = 0.035
+STANDARD_PUBLIC_IP = 3.65
+APP_SERVICE_LINUX: dict[AppServiceSku, float] = {"B1": 12.41, "B2": 24.82, "B3": 49.64}
+REGISTRY: dict[RegistrySku, float] = {"Basic": 5.00, "Standard": 20.00}
+SIGNALR_PER_UNIT: dict[SignalRSku, float] = {"Free_F1": 0.0, "Standard_S1": 48.97}
+STATIC_WEB_APP: dict[StaticSiteSku, float] = {"Free": 0.0, "Standard": 9.00}
+STORAGE_PER_GB: dict[StorageSku, float] = {"Standard_LRS": 0.0208, "Standard_ZRS": 0.026}
+LOG_ANALYTICS_PER_GB = 2.99
+LOG_ANALYTICS_FREE_GB = 5.0  # per billing account and month
+LOG_RETENTION_FREE_DAYS = 31
+LOG_RETENTION_PER_GB_MONTH = 0.10  # (*)
+KEY_VAULT_PER_10K_OPERATIONS = 0.03
+
+FREE_TYPES = {
+    "azure-native:resources:ResourceGroup": "no charge",
+    "azure-native:network:VirtualNetwork": "no charge (peering not used)",
+    "azure-native:network:Subnet": "no charge",
+    "azure-native:network:NetworkSecurityGroup": "no charge",
+    "azure-native:network:LocalNetworkGateway": "no charge",
+    "azure-native:network:VirtualNetworkGatewayConnection": "S2S tunnels included in the SKU",
+    "azure-native:web:WebApp": "billed through its App Service plan",
+    "azure-native:applicationinsights:Component": "ingestion billed by its Log Analytics workspace",
+    "azure-native:storage:Table": "billed through its storage account",
+    "azure-native:keyvault:Secret": "billed as Key Vault operations",
+    "azure-native:authorization:RoleAssignment": "no charge",
+    "azure-native:consumption:Budget": "no charge",
+}
+"""Declared azure-native types that cost nothing by themselves, with the reason."""
