@@ -14,9 +14,9 @@ from pulumi_azure_native import web
 
 from infra import roles
 from infra.naming import Naming
+from spy_core.default_ports import BACKEND_PORT
 
 HEALTH_CHECK_PATH = "/health"
-BACKEND_PORT = 8000
 
 
 @dataclass(frozen=True)

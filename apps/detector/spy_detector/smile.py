@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spy_core.arrays import FloatArray
 from spy_core.compiled import kernel
 
 from .config import SmileSettings
 
-FloatArray = np.ndarray
 _HUBER_ITERATIONS = 2  # monotone (Huber) steps before the redescending (Tukey) ones
 _RIDGE = 1e-12
 _MAX_LEVERAGE = 0.99

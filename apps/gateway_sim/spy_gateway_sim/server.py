@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 
-from spy_core.models import Side
-from spy_core.synthetic import ContractKey, InjectedMispricing
+from spy_core.clock import Clock, RealClock
+from spy_core.default_ports import GATEWAY_PORT
+from spy_core.models import ContractKey, Side
+from spy_core.synthetic import InjectedMispricing
 
 from . import protocol
 from .analytics import Computation, computations
-from .clock import Clock, RealClock, SessionClock
+from .clock import SessionClock
 from .faults import Faults, run_schedule
 from .instruments import Instrument
 from .market import MarketConfig, MarketModel, MarketView, default_start
@@ -34,7 +36,7 @@ _RESTORED = "Connectivity between IB and Trader Workstation has been restored"
 @dataclass
 class SimulatorConfig:
     host: str = "127.0.0.1"
-    port: int = 4002
+    port: int = GATEWAY_PORT
     market: MarketConfig = field(default_factory=MarketConfig)
     speed: float = 1.0  # simulated seconds per wall second (session clock only)
     start: datetime | None = None  # default: today's session open (or the latest one)

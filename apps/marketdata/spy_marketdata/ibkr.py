@@ -20,8 +20,7 @@ from datetime import UTC, datetime
 
 from ib_async import IB, Contract, IBDefaults, Option, StartupFetchNONE, Stock, Ticker
 
-from spy_core.models import Right
-from spy_core.synthetic import ContractKey
+from spy_core.models import ContractKey, Right
 
 from .book import TopOfBook
 from .planning import as_date

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from spy_core.synthetic import ContractKey
+from spy_core.models import ContractKey
 
 from .book import TopOfBook
 
