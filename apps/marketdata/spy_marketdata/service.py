@@ -63,7 +63,7 @@ class MarketDataService:
                 else RealClock()
             )
         self.clock = clock
-        source.on_updates = self._on_updates
+        source.on_updates.subscribe(self._on_updates)
         source.on_disconnect = self._on_disconnect
         self._ids: dict[ContractKey, int] = {}
         self._plan_spot: float | None = None
