@@ -1,9 +1,9 @@
 """The cost model: a documented price table and a monthly estimate per priced resource.
 
 Prices: USD per month, pay-as-you-go, 730 hours, East US 2, taken on 2026-11-25 from the
-Azure pricing pages as recorded in the project notes (shared/notes/pulumi-azure.md, "Price
-reference"); the rows marked (*) are not in those notes and come from the same public price
-pages (Log Analytics retention, ACR Standard, App Service B2/B3 at 2x/4x B1, ZRS storage).
+Azure pricing pages as recorded in docs/deploy.md ("Price reference"); the rows marked (*)
+are not in that table and come from the same public price pages (Log Analytics retention,
+ACR Standard, App Service B2/B3 at 2x/4x B1, ZRS storage).
 Usage-based rows are priced at an assumed usage, stated beside each; Log Analytics ingestion
 is priced at the stack's daily cap, i.e. the worst case.
 

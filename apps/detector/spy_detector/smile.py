@@ -2,7 +2,7 @@
 
 Why this shape: a quote must never be judged against a fit it helped make, a few mispriced
 quotes must not bend the smile, and real smiles are not SVI-shaped to within their spreads
-(see notes/options-math.md). So implied vol is fitted as a cubic P-spline (Eilers & Marx):
+(see docs/options-math.md). So implied vol is fitted as a cubic P-spline (Eilers & Marx):
 weighted least squares on mid vols with weights from each quote's bid/ask vol band, a
 second-difference penalty for smoothness, robust (Huber, then Tukey) reweighting, and
 one-sided constraints for quotes that only bound the price (zero bid, one-tick bid).

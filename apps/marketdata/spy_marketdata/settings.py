@@ -1,5 +1,5 @@
 """The market-data service's settings: one typed, validated object, built by the caller (the
-CLI, or issue 4's deployment config) and injected, never read from the environment here."""
+CLI, or a deployment's config) and injected, never read from the environment here."""
 
 from __future__ import annotations
 
