@@ -238,7 +238,7 @@ def _time_arrivals(service) -> dict:
 def _mispriced(update, last, target) -> bool:
     """The tick that carries the injected move: its side jumped $0.20+ from the previous
     update and sits past fair (a $0.30 move; the market alone moves cents a step)."""
-    if update.sub_id != target["sub_id"] or last is None:
+    if update.sub_id != target["sub_id"] or last is None or "fair" not in target:
         return False
     if update.bid is None or update.ask is None:
         return False
