@@ -17,7 +17,6 @@ from infra import roles
 from infra.azure_args import AzureComponentArgs
 
 HEALTH_CHECK_PATH = "/health"
-BACKEND_PORT = 8000
 
 AppServiceSku = Literal["B1", "B2", "B3"]
 """Linux App Service plan SKUs of the Basic tier."""
@@ -35,6 +34,7 @@ class BackendAppArgs(AzureComponentArgs):
     table_endpoint: pulumi.Input[str]
     signalr_id: pulumi.Input[str]
     dashboard_url: pulumi.Input[str]
+    port: int  # the port the backend's container listens on (spy_core.default_ports)
     secret_settings: dict[str, pulumi.Input[str]]
     """App setting name -> Key Vault reference (`@Microsoft.KeyVault(...)`)."""
 
@@ -57,7 +57,7 @@ class BackendApp(pulumi.ComponentResource):
             **args.placement(),
         )
         settings: dict[str, pulumi.Input[str]] = {
-            "WEBSITES_PORT": str(BACKEND_PORT),
+            "WEBSITES_PORT": str(args.port),
             "WEBSITES_ENABLE_APP_SERVICE_STORAGE": "false",
             # Names of spy_backend.settings.Settings fields (tests/infra checks each one).
             "SPY_ENVIRONMENT": args.environment,

@@ -24,6 +24,7 @@ from infra.swanctl import TunnelSpec
 from infra.tags import apply_tag_policy, policy_tags
 from infra.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 from spy_backend.storage.azure_tables import history_table_name
+from spy_core.default_ports import BACKEND_PORT
 from stacks.pulumi_config import UserSecrets
 from stacks.stack_config import StackConfig
 
@@ -141,6 +142,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
             table_endpoint=storage.table_endpoint,
             signalr_id=realtime.signalr.id,
             dashboard_url=dashboard.url,
+            port=BACKEND_PORT,
             secret_settings={k: key_vault_reference(s) for k, s in stored.items()},
         ),
         opts=pulumi.ResourceOptions(depends_on=[images]),

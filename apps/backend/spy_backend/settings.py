@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from spy_core.default_ports import BACKEND_PORT
+
 
 class Environment(StrEnum):
     DEV = "dev"
@@ -36,7 +38,10 @@ class Settings(BaseSettings):
     # Reads open (the dashboard is public) or behind the same bearer token.
     protect_reads: bool = False
     cors_origins: list[str] = Field(
-        default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"]
+        default_factory=lambda: [
+            f"http://127.0.0.1:{BACKEND_PORT}",
+            f"http://localhost:{BACKEND_PORT}",
+        ]
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_batch: int = Field(default=1000, ge=1, le=10_000)

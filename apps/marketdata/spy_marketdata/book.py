@@ -19,8 +19,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from spy_core.chain_json import describe
-from spy_core.models import ChainSnapshot, OptionQuote
-from spy_core.synthetic import ContractKey
+from spy_core.models import ChainSnapshot, ContractKey, OptionQuote
 
 _log = logging.getLogger(__name__)
 _LOUD_PER_REASON = 10  # warnings per reason before the rest go to debug
