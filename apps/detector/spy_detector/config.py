@@ -21,7 +21,7 @@ class SmileSettings(BaseModel):
     gcv_below: int = Field(default=12, ge=0)
     robust_iterations: int = Field(default=5, ge=1)
     huber_c: float = Field(default=2.0, gt=0)  # residuals in half-spread units
-    tukey_c: float = Field(default=10.0, gt=0)
+    tukey_c: float = Field(default=6.0, gt=0)
     min_residual_scale: float = Field(default=0.5, gt=0)
     # A cap (bound-only offer) between two-sided quotes that the uncapped smile overshoots by
     # more than this many scaled half-ticks is a mispriced offer, not a bound.
