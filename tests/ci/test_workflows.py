@@ -5,6 +5,7 @@ permission it does not use, and that a mandatory policy failure stops the run be
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
@@ -153,3 +154,17 @@ def test_a_mandatory_failure_stops_the_workflow_naming_rule_and_resource(
     assert "MANDATORY allowed-regions" in out
     assert "azure-native:storage:StorageAccount::spydevst: location 'westeurope'" in out
     assert "FAILED" in out
+
+
+def test_actions_are_pinned_by_commit_and_checkouts_keep_no_credentials() -> None:
+    for path in FILES:
+        text = path.read_text()
+        for ref, comment in re.findall(r"uses: ([\w./-]+@\S+)(.*)", text):
+            if ref.startswith("./"):
+                continue
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), f"{path.name}: {ref}"
+            assert re.fullmatch(r" # v\d+(\.\d+)*", comment), f"{path.name}: {ref} needs # vX"
+        for job in load(path.name)["jobs"].values():
+            for step in steps(job):
+                if action(step) == "actions/checkout":
+                    assert step["with"]["persist-credentials"] is False, path.name
