@@ -108,7 +108,8 @@ class ResourceRule(RuleInfo):
     ) -> list[Violation]:
         if not self.applies_to(resource.type_token):
             return []
-        return [self.violation(f, resource.label) for f in self.check(resource, config or {})]
+        findings = _guarded(lambda: list(self.check(resource, config or {})))
+        return [self.violation(f, resource.label) for f in findings]
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,17 @@ class StackRule(RuleInfo):
         self, resources: Sequence[Resource], config: Mapping[str, Any] | None = None
     ) -> list[Violation]:
         stack = resources[0].stack if resources else ""
-        return [self.violation(f, f"stack {stack}") for f in self.check(resources, config or {})]
+        findings = _guarded(lambda: list(self.check(resources, config or {})))
+        return [self.violation(f, f"stack {stack}") for f in findings]
+
+
+def _guarded(run: Callable[[], list[Finding]]) -> list[Finding]:
+    """A property of an unexpected shape (an unknown list item, a string where an object
+    belongs) makes the rule unable to verify, not crash the analyzer nor pass."""
+    try:
+        return run()
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+        return [Finding(f"cannot verify: a property has an unexpected shape ({exc!r})", False)]
 
 
 def lookup(props: Any, path: str) -> Any:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from policies import azure, cost, kubernetes
+from policies import azure_rules, cost_rules, kubernetes_rules
 from policies.model import ResourceRule, StackRule
 
-RESOURCE_RULES: tuple[ResourceRule, ...] = (*azure.RULES, *kubernetes.RULES)
-STACK_RULES: tuple[StackRule, ...] = (*cost.RULES, *kubernetes.STACK_RULES)
+RESOURCE_RULES: tuple[ResourceRule, ...] = (*azure_rules.RULES, *kubernetes_rules.RULES)
+STACK_RULES: tuple[StackRule, ...] = (*cost_rules.RULES, *kubernetes_rules.STACK_RULES)

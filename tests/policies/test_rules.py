@@ -394,3 +394,10 @@ def test_images_come_from_the_stack_registry_or_a_digest() -> None:
     assert v.level is Level.MANDATORY and v.resource == f"{T['deploy']}::d"
     pinned = changed(DEPLOYMENT, f"{C}.image", "ghcr.io/gnzsnz/ib-gateway@sha256:" + "b" * 64)
     assert rule.evaluate(stack(acr, (T["deploy"], "d", pinned))) == []
+
+
+def test_a_property_of_an_unexpected_shape_cannot_be_verified() -> None:
+    props = changed(NSG, "securityRules", ["not-an-object"])
+    [v] = run("nsg-no-internet-inbound", "nsg", props)
+    assert v.level is Level.ADVISORY and not v.verified
+    assert v.message.startswith("cannot verify: a property has an unexpected shape")
