@@ -84,3 +84,14 @@ def test_cli_passes_dev(capsys) -> None:
     out = capsys.readouterr().out
     assert "0 mandatory" in out and "passed" in out
     assert "ADVISORY  vpn-ipsec-crypto" in out
+
+
+def test_values_unknown_during_preview_cannot_be_verified() -> None:
+    """What the engine passes during `pulumi preview` for a value known only after apply."""
+    from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE
+
+    props = {"disableLocalAuth": UNKNOWN_BOOLEAN_VALUE, "cors": {"allowedOrigins": ["https://d"]}}
+    found = check("dev", PROJECT, [("azure-native:signalrservice:SignalR", "s", props)])
+    [v] = [v for v in found if v.rule == "signalr-local-auth-off"]
+    assert (v.level, v.verified) == (Level.ADVISORY, False)
+    assert v.message == "cannot verify: disableLocalAuth is unknown until apply"
