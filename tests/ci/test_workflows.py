@@ -85,7 +85,8 @@ def test_prod_deploys_after_dev_behind_the_production_approval() -> None:
     assert jobs["deploy-prod"]["with"] == {"stack": "prod", "environment": "production"}
     [called] = load("deploy-stack.yml")["jobs"].values()
     assert called["environment"] == "${{ inputs.environment }}"
-    assert sum(map(runs_up, called["steps"])) == 1
+    ups = [s for s in called["steps"] if runs_up(s)]
+    assert [bool(s["with"].get("target")) for s in ups] == [True, False]  # registry, then all
 
 
 def test_no_long_lived_cloud_secret_and_oidc_login_only() -> None:
@@ -168,3 +169,16 @@ def test_actions_are_pinned_by_commit_and_checkouts_keep_no_credentials() -> Non
             for step in steps(job):
                 if action(step) == "actions/checkout":
                     assert step["with"]["persist-credentials"] is False, path.name
+
+
+def test_the_registry_bootstrap_targets_resources_the_program_declares() -> None:
+    from tests.infra.conftest import evaluated
+
+    [called] = load("deploy-stack.yml")["jobs"].values()
+    [first, _] = [s for s in called["steps"] if runs_up(s)]
+    declared = {(r.type_token, r.name) for r in evaluated("dev").resources}
+    for line in first["with"]["target"].splitlines():
+        urn = line.replace("${{ inputs.stack }}", "dev")
+        stack, project, types, name = urn.removeprefix("urn:pulumi:").split("::")
+        assert (stack, project) == ("dev", "spy-platform")
+        assert (types.rsplit("$", 1)[-1], name) in declared, urn
