@@ -33,6 +33,8 @@ class BackendAppArgs(AzureComponentArgs):
     storage_account_id: pulumi.Input[str]
     table_endpoint: pulumi.Input[str]
     signalr_id: pulumi.Input[str]
+    signalr_endpoint: pulumi.Input[str]
+    """Reached with the app's identity (SignalR REST API Owner below): no key."""
     dashboard_url: pulumi.Input[str]
     port: int  # the port the backend's container listens on (spy_core.default_ports)
     secret_settings: dict[str, pulumi.Input[str]]
@@ -64,6 +66,7 @@ class BackendApp(pulumi.ComponentResource):
             "SPY_STORAGE": "azure-tables",
             # Reached with the app's identity (the role below): no key in any setting.
             "SPY_AZURE_TABLES_ENDPOINT": args.table_endpoint,
+            "SPY_SIGNALR_ENDPOINT": args.signalr_endpoint,
             "SPY_CORS_ORIGINS": pulumi.Output.from_input(args.dashboard_url).apply(
                 lambda url: json.dumps([url])
             ),
@@ -101,7 +104,7 @@ class BackendApp(pulumi.ComponentResource):
         for role, scope, label in (
             (roles.ACR_PULL, args.registry_id, "acr-pull"),
             (roles.STORAGE_TABLE_DATA_CONTRIBUTOR, args.storage_account_id, "tables"),
-            (roles.SIGNALR_APP_SERVER, args.signalr_id, "signalr"),
+            (roles.SIGNALR_REST_API_OWNER, args.signalr_id, "signalr"),
         ):
             roles.grant(
                 f"{name}-{label}",

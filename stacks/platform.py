@@ -123,9 +123,6 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
         "APPLICATIONINSIGHTS_CONNECTION_STRING": vault.store(
             "appinsights-connection-string", observability.connection_string
         ),
-        "SPY_SIGNALR_CONNECTION_STRING": vault.store(
-            "signalr-connection-string", realtime.connection_string
-        ),
     }
     vault.store("ib-gateway-password", secrets.ib_gateway_password)
     backend = BackendApp(
@@ -141,6 +138,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
             storage_account_id=storage.account.id,
             table_endpoint=storage.table_endpoint,
             signalr_id=realtime.signalr.id,
+            signalr_endpoint=realtime.endpoint,
             dashboard_url=dashboard.url,
             port=BACKEND_PORT,
             secret_settings={k: key_vault_reference(s) for k, s in stored.items()},

@@ -57,7 +57,12 @@ class Settings(BaseSettings):
     azure_tables_prefix: str = Field(default="spy", pattern=r"^[A-Za-z][A-Za-z0-9]{0,40}$")
     retention_days: int = Field(default=30, ge=1)
 
-    # Azure SignalR (serverless). Unset: the app's own hub serves realtime clients.
+    # Azure SignalR (serverless). Unset: the app's own hub serves realtime clients. Deployed:
+    # the service endpoint, reached with the process's Microsoft Entra identity (no key; the
+    # service has local auth off). Local stand-ins only: a connection string with AccessKey.
+    signalr_endpoint: str | None = Field(
+        default=None, pattern=r"^(https://\S+|http://(127\.0\.0\.1|localhost)(:\d+)?/?)$"
+    )
     signalr_connection_string: SecretStr | None = None
     hub_name: str = Field(default="spy", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
     # Delivered messages per day the broadcaster may spend (Free tier: 20,000); 0 = no limit.
@@ -94,6 +99,11 @@ class Settings(BaseSettings):
                     "storage azure-tables needs one of SPY_AZURE_TABLES_ENDPOINT (managed "
                     "identity) or SPY_AZURE_TABLES_CONNECTION_STRING (account key)"
                 )
+        if self.signalr_endpoint is not None and self.signalr_connection_string is not None:
+            raise ValueError(
+                "set one of SPY_SIGNALR_ENDPOINT (Entra identity) or "
+                "SPY_SIGNALR_CONNECTION_STRING (access key, local stand-ins only)"
+            )
         if self.environment is Environment.PROD and self.service_token is None:
             raise ValueError("prod needs SPY_SERVICE_TOKEN (a Key Vault reference)")
         return self
