@@ -172,7 +172,8 @@ _BAD_DOCUMENTS = {
     "not JSON": ("{not json", "chain.json: not JSON: "),
     "array": ("[]", "chain.json: top level must be a JSON object, got array"),
     "string": ('"SPY"', "top level must be a JSON object, got string"),
-    "no spot": (_without(_document(), "spot"), "chain.json: missing field: spot"),
+    "no spot": (_without(_document(), "spot"), "chain.json: spot: missing or zero, and no expiry"),
+    "zero spot": (_document(spot=0), "chain.json: spot: missing or zero, and no expiry"),
     "no underlying": (_without(_document(), "underlying"), "missing field: underlying"),
     "no timestamp": (_without(_document(), "timestamp"), "missing field: timestamp"),
     "no quotes": (_without(_document(), "quotes"), "missing field: quotes"),
@@ -529,7 +530,7 @@ _BAD_CSVS = {
     "bad bid": (_csv(bid="n/a"), "f.csv: line 3: Bid: 'n/a' is not a price"),
     "no spot": (
         _csv(_csv_row(99.0), last="0", bid="0", ask="0"),
-        "f.csv: line 2: no spot: Last is 0, Bid/Ask give no usable mid and no expiry",
+        "f.csv: line 2: no spot: Last is 0 and Bid/Ask give no usable mid: missing or zero",
     ),
     "no rows": (_csv("\n"), "f.csv: line 4: no option rows after the header"),
     "no quotes": (
@@ -727,3 +728,16 @@ def test_csv_without_a_spot_uses_the_parity_implied_spot_and_says_so():
     # Calls and puts of _csv_row are priced alike: parity puts the forward at each strike.
     assert loaded.snapshot.spot == pytest.approx(warning["implied"], abs=1e-3)
     assert 97.0 < loaded.snapshot.spot < 103.0
+
+
+@pytest.mark.parametrize("spot", ["missing", 0, 0.0, None])
+def test_json_without_a_spot_uses_the_parity_implied_spot_and_says_so(spot):
+    quotes = [_quote(strike=k, right=r) for k in (588.0, 589.0, 590.0) for r in ("C", "P")]
+    document = _document(quotes) if spot == "missing" else _document(quotes, spot=spot)
+    if spot == "missing":
+        document = _without(document, "spot")
+    loaded = parse_chain_json(json.dumps(document))
+    (warning,) = loaded.warnings
+    assert warning["kind"] == "spot_missing"
+    # Calls and puts at one price: parity puts the forward at the strike itself.
+    assert loaded.snapshot.spot == pytest.approx(589.0, abs=1.0)

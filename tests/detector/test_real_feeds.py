@@ -188,3 +188,12 @@ def test_a_european_chain_sets_its_own_rate():
     assert implied_sd < 0.015
     assert abs(implied - 0.05) < 4 * implied_sd + 1e-4
     assert -math.log(slices[0].discount) / slices[0].t == pytest.approx(0.04)  # 0DTE: default
+
+
+def test_an_expiry_without_two_sided_quotes_gets_a_note_not_a_failure():
+    _, snapshot, _ = _chain(seed=12)
+    one_sided = tuple(q.model_copy(update={"bid": 0.0}) for q in snapshot.quotes)
+    analysis = detect(snapshot.model_copy(update={"quotes": one_sided}))
+    (report,) = analysis.to_dict()["expiries"]
+    assert report["atm_vol"] is None
+    assert report["note"].startswith("no two-sided quotes")

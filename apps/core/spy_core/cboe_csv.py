@@ -33,8 +33,14 @@ from datetime import date, datetime, timedelta, timezone
 
 from pydantic import ValidationError
 
-from spy_core.chain_json import ChainInputError, Exclusion, LoadedChain, describe, keep_unique
-from spy_core.forward import implied_spot
+from spy_core.chain_json import (
+    ChainInputError,
+    Exclusion,
+    LoadedChain,
+    describe,
+    keep_unique,
+    spot_from_parity,
+)
 from spy_core.market_hours import NEW_YORK
 from spy_core.models import ChainSnapshot, OptionQuote, Right
 
@@ -84,19 +90,9 @@ def parse_cboe_csv(text: str, source: str = "<string>") -> LoadedChain:
     quotes, excluded_all = keep_unique(candidates, excluded, source)
     warnings: tuple[dict, ...] = ()
     if spot <= 0:
-        spot = implied_spot(quotes, timestamp) or 0.0
-        if spot <= 0:
-            raise ChainInputError(
-                f"{source}: line {rows[0][0]}: no spot: Last is 0, Bid/Ask give no usable mid "
-                "and no expiry has calls and puts quoted at two strikes to imply one"
-            )
-        warnings = (
-            {
-                "kind": "spot_missing",
-                "implied": round(spot, 4),
-                "detail": "the file gives no spot: the spot implied by put-call parity is used",
-            },
-        )
+        where = f"{source}: line {rows[0][0]}: no spot: Last is 0 and Bid/Ask give no usable mid"
+        spot, warning = spot_from_parity(quotes, timestamp, where)
+        warnings = (warning,)
     snapshot = ChainSnapshot(
         underlying=_underlying(quotes, source), timestamp=timestamp, spot=spot, quotes=quotes
     )

@@ -1,7 +1,7 @@
 """The platform's JSON form of a chain snapshot, and the result types every chain loader shares.
 
 Form (fields marked ? are optional):
-    {"underlying": "SPY", "timestamp": "2026-03-09T14:30:00-05:00", "spot": 590.12,
+    {"underlying": "SPY", "timestamp": "2026-03-09T14:30:00-05:00", "spot"?: 590.12,
      "rate"?: 0.043, "dividend_yield"?: 0.013,
      "quotes": [{"expiry": "2026-03-09", "strike": 588.0, "right": "C", "bid": 2.31,
                  "ask": 2.35, "bid_size"?: 10, "ask_size"?: 12, "volume"?: 1234,
@@ -19,6 +19,9 @@ Rules:
   where="quotes[i]") and the rest are used. All copies of a duplicated contract (same expiry,
   strike, right, root) are excluded: we cannot tell which is right. If no quote survives,
   ChainInputError.
+- A missing, null or zero `spot` is implied by put-call parity from the nearest expiry with a
+  call and a put quoted at one strike, and `LoadedChain.warnings` says so ("spot_missing");
+  ChainInputError when no expiry can imply it.
 - `updated_at`, when the quote's line last ticked, lets the detector exclude quotes older
   than its `max_quote_age` or stamped after the snapshot (counted in "excluded").
 
@@ -43,6 +46,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from spy_core.forward import implied_spot
 from spy_core.models import ChainSnapshot, OptionQuote
 
 _EXAMPLE_TIMESTAMP = "2026-03-09T14:30:00-05:00"
@@ -94,8 +98,31 @@ def parse_chain_json(text: str, source: str = "<string>") -> LoadedChain:
         else:
             candidates.append((where, result))
     quotes, excluded_all = keep_unique(candidates, excluded, source)
+    warnings: tuple[dict, ...] = ()
+    if header.get("spot") is None:
+        spot, warning = spot_from_parity(quotes, header["timestamp"], f"{source}: spot")
+        header, warnings = {**header, "spot": spot}, (warning,)
     snapshot = ChainSnapshot.model_validate({**header, "quotes": quotes}, strict=True)
-    return LoadedChain(snapshot, excluded_all)
+    return LoadedChain(snapshot, excluded_all, warnings)
+
+
+def spot_from_parity(
+    quotes: tuple[OptionQuote, ...], timestamp: datetime, where: str
+) -> tuple[float, dict]:
+    """The spot the options imply, and the warning that says it stands in for a missing one;
+    ChainInputError (naming `where`) when no expiry has the quotes to imply it."""
+    spot = implied_spot(quotes, timestamp)
+    if spot is None or not spot > 0:
+        raise ChainInputError(
+            f"{where}: missing or zero, and no expiry has calls and puts quoted at a strike "
+            "to imply it by put-call parity"
+        )
+    warning = {
+        "kind": "spot_missing",
+        "implied": round(spot, 4),
+        "detail": "the snapshot gives no spot: the spot implied by put-call parity is used",
+    }
+    return spot, warning
 
 
 def chain_to_json(snapshot: ChainSnapshot) -> str:
@@ -174,14 +201,23 @@ def _checked_header(fields: dict[str, Any], source: str) -> dict[str, Any]:
         raise ChainInputError(f"{source}: {'; '.join(non_finite)}")
     if "timestamp" in fields:
         fields = {**fields, "timestamp": _parse_timestamp(fields["timestamp"], source)}
+    if fields.get("spot", 0) in (0, None) and not isinstance(fields.get("spot"), bool):
+        fields = {**fields, "spot": None}  # implied from the quotes by the caller
     try:
-        ChainSnapshot.model_validate({**fields, "quotes": ()}, strict=True)
+        ChainSnapshot.model_validate(
+            {**fields, **_spot_or_stand_in(fields), "quotes": ()}, strict=True
+        )
     except ValidationError as exc:
         # quotes=() always fails min_length; the quotes are checked one by one instead.
         problems = [_problem(d) for d in exc.errors() if d["loc"][:1] != ("quotes",)]
         if problems:
             raise ChainInputError(f"{source}: {'; '.join(problems)}") from None
     return fields
+
+
+def _spot_or_stand_in(fields: dict[str, Any]) -> dict[str, Any]:
+    """A missing spot is validated as a stand-in; the quotes will imply the real one."""
+    return {"spot": 1.0} if fields.get("spot") is None else {}
 
 
 def _parse_timestamp(value: object, source: str) -> datetime:

@@ -53,7 +53,17 @@ class ExpiryReport:
             "bound_only": self.bound_only,
             "outliers": self.outliers,
             "fit_residual_scale": _rounded(self.residual_scale, 3),
+            **({"note": self.note} if self.note else {}),
         }
+
+    @property
+    def note(self) -> str:
+        """Why an expiry has no smile (and so no smile findings), where it has none."""
+        if self.atm_vol is not None:
+            return ""
+        if self.fitted == 0:
+            return "no two-sided quotes: no smile; only model-free bounds checked"
+        return f"only {self.fitted} two-sided quotes: too sparse for a smile"
 
 
 @dataclass(frozen=True, slots=True)
