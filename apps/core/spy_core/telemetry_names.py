@@ -55,6 +55,7 @@ class Attr(StrEnum):
     SEVERITY = "spy.anomaly.severity"
     EVENT = "spy.anomaly.event"
     TARGET = "spy.hub.target"
+    VIEWERS = "spy.hub.viewers"
     RECORDS = "spy.records"
     ANOMALIES = "spy.anomalies"
     UNDERLYING = "spy.underlying"
