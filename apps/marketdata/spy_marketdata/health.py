@@ -1,7 +1,7 @@
 """A dependency-free HTTP endpoint for probes: `GET /health` (200 while the service can
 recover by itself, 503 once it stopped or failed) and `GET /ready` (200 while it publishes
 snapshots, else 503); the body is the status as JSON. Kubernetes liveness/readiness probes
-(issue 5) point here; the backend of issue 4 may show the same status."""
+point here; the backend may show the same status."""
 
 from __future__ import annotations
 
