@@ -33,6 +33,7 @@ from spy_backend.serve import BackendServer
 from spy_backend.signals import IngestWatch
 from spy_core.synthetic import sample_chain
 from spy_core.telemetry_names import PENDING_TRADER_NAMES, MetricName, SpanName
+from spy_detector import detect
 from spy_marketdata.pipeline import Pipeline
 from stacks.offline import read_stack_config
 from stacks.operations import log_rules, workbook_queries
@@ -100,6 +101,13 @@ async def drained(sink: HttpSink, timeout: float = 20.0) -> None:
 def anomalous_snapshot():
     snapshot, _ = sample_chain(seed=0, mispricings=5)  # the detector opens anomalies on it
     return snapshot
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _compiled_detector() -> None:
+    """Compile the detector's kernels first: a hub viewer that waits through compilation on a
+    loaded machine outlives the hub's client timeout (it sends no pings)."""
+    detect(anomalous_snapshot())
 
 
 async def test_one_trace_from_tick_to_broadcast_across_the_http_hop(settings, tmp_path, telemetry):
