@@ -1,4 +1,6 @@
-"""Cost alerts: a monthly consumption budget on the resource group, e-mailed at 80/90/100%."""
+"""Cost alerts: a monthly consumption budget on the resource group, e-mailed at 80/90/100%
+of actual spend and at 100% of Azure's forecast, and routed to the operations action group
+when there is one."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pulumi_azure_native import consumption
 from infra.naming import Naming
 
 THRESHOLDS = (80, 90, 100)
+FORECAST_THRESHOLDS = (100,)
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class CostAlertsArgs:
     monthly_usd: float
     alert_emails: tuple[str, ...]
     start_date: dt.date
+    action_group_id: pulumi.Input[str] | None = None
 
 
 class CostAlerts(pulumi.ComponentResource):
@@ -27,15 +31,21 @@ class CostAlerts(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CostAlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("spy:cost:CostAlerts", name, None, opts)
+        groups = [args.action_group_id] if args.action_group_id is not None else None
         notifications = {
-            f"actual-{pct}": consumption.NotificationArgs(
+            f"{kind.value.lower()}-{pct}": consumption.NotificationArgs(
                 enabled=True,
                 operator=consumption.OperatorType.GREATER_THAN_OR_EQUAL_TO,
                 threshold=pct,
-                threshold_type=consumption.ThresholdType.ACTUAL,
+                threshold_type=kind,
                 contact_emails=list(args.alert_emails),
+                contact_groups=groups,
             )
-            for pct in THRESHOLDS
+            for kind, thresholds in (
+                (consumption.ThresholdType.ACTUAL, THRESHOLDS),
+                (consumption.ThresholdType.FORECASTED, FORECAST_THRESHOLDS),
+            )
+            for pct in thresholds
         }
         self.budget = consumption.Budget(
             args.naming.name("budget"),

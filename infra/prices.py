@@ -41,6 +41,14 @@ LOG_RETENTION_FREE_DAYS = 31
 LOG_RETENTION_PER_GB_MONTH = 0.10  # (*)
 KEY_VAULT_PER_10K_OPERATIONS = 0.03
 
+# Azure Monitor (azure.microsoft.com/pricing/details/monitor, pay-as-you-go, read 2026-11-29;
+# from that page as remembered, not re-fetched in this session: check before relying on it).
+# Notifications are free within the monthly grants (1,000 e-mails, 100,000 webhooks).
+AVAILABILITY_TEST_PER_RUN = 0.0012  # standard test, per test execution (each location)
+METRIC_ALERT_PER_SERIES = 0.10  # per monitored time series per month
+LOG_ALERT_BY_FREQUENCY_MINUTES: dict[int, float] = {5: 1.50, 10: 1.00, 15: 0.50}
+"""Scheduled log-query rule, per rule per month, by how often it runs."""
+
 FREE_TYPES = {
     "azure-native:resources:ResourceGroup": "no charge",
     "azure-native:network:VirtualNetwork": "no charge (peering not used)",
@@ -54,5 +62,7 @@ FREE_TYPES = {
     "azure-native:keyvault:Secret": "billed as Key Vault operations",
     "azure-native:authorization:RoleAssignment": "no charge",
     "azure-native:consumption:Budget": "no charge",
+    "azure-native:monitor:ActionGroup": "notifications within the free monthly grants",
+    "azure-native:applicationinsights:Workbook": "no charge; its queries read ingested data",
 }
 """Declared azure-native types that cost nothing by themselves, with the reason."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra import prices
+from stacks import operations as ops
 from stacks.stack_config import PROJECT, StackConfig, StackConfigError
 
 ASSUMED_VPN_EGRESS_GB = 5.0
@@ -95,6 +96,49 @@ def estimate(config: StackConfig) -> list[CostLine]:
             "Key Vault standard",
             ASSUMED_KEY_VAULT_OPERATIONS / 10_000 * prices.KEY_VAULT_PER_10K_OPERATIONS,
             f"{ASSUMED_KEY_VAULT_OPERATIONS:,} operations",
+        ),
+        *operations_lines(config),
+    ]
+
+
+def operations_lines(config: StackConfig) -> list[CostLine]:
+    """The availability test and one line per alert rule (`stacks.operations` catalogue)."""
+    test = config.operations.availability
+    runs = len(test.locations) * prices.DAYS_PER_MONTH * 86_400 / test.frequency_seconds
+    every = config.operations.log_alert_frequency_minutes
+    metric_rules = [("availability", 1)] + [
+        (
+            rule.key,
+            max(1, *(len(values) for _, values in rule.dimensions)) if rule.dimensions else 1,
+        )
+        for rule in ops.metric_rules(config, ops.Scopes.placeholder())
+    ]
+    return [
+        CostLine(
+            "azure-native:applicationinsights:WebTest",
+            f"Availability test /health ({len(test.locations)} regions)",
+            runs * prices.AVAILABILITY_TEST_PER_RUN if test.enabled else 0.0,
+            f"{runs:,.0f} runs (every {test.frequency_seconds} s)"
+            if test.enabled
+            else "declared, disabled",
+        ),
+        *(
+            CostLine(
+                "azure-native:monitor:MetricAlert",
+                f"Metric alert {key}",
+                series * prices.METRIC_ALERT_PER_SERIES,
+                f"{series} time series",
+            )
+            for key, series in metric_rules
+        ),
+        *(
+            CostLine(
+                "azure-native:monitor:ScheduledQueryRule",
+                f"Log alert {rule.key}",
+                prices.LOG_ALERT_BY_FREQUENCY_MINUTES[every],
+                f"every {every} min",
+            )
+            for rule in ops.log_rules(config)
         ),
     ]
 

@@ -17,6 +17,7 @@ from infra.key_vault import KeyVault, KeyVaultArgs, key_vault_reference
 from infra.naming import Naming
 from infra.network import Network, NetworkArgs
 from infra.observability import Observability, ObservabilityArgs
+from infra.operations import Operations, OperationsArgs
 from infra.realtime import Realtime, RealtimeArgs
 from infra.registry import ContainerRegistry, ContainerRegistryArgs
 from infra.storage import Storage, StorageArgs
@@ -25,6 +26,7 @@ from infra.tags import apply_tag_policy, policy_tags
 from infra.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 from spy_backend.storage.azure_tables import history_table_name
 from spy_core.default_ports import BACKEND_PORT
+from stacks import operations as ops
 from stacks.pulumi_config import UserSecrets
 from stacks.stack_config import StackConfig
 
@@ -156,6 +158,27 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
         ),
     )
     vault.store("vpn-psk", vpn.pre_shared_key)
+    # -- operations (issue 16): paging, availability, alert rules, workbook ------------------
+    operations = Operations(
+        "operations",
+        OperationsArgs(
+            where=where,
+            app_insights_id=observability.app_insights.id,
+            receivers=ops.receivers(config),
+            availability=ops.availability(config, backend.url),
+            metric_rules=ops.metric_rules(
+                config,
+                ops.Scopes(
+                    signalr=realtime.signalr.id,
+                    storage_account=storage.account.id,
+                    key_vault=vault.vault.id,
+                ),
+            ),
+            log_rules=ops.log_rules(config),
+            workbook_name=f"SPY Options Platform ({config.environment})",
+            workbook_json=ops.workbook_json(config, observability.app_insights.id),
+        ),
+    )
     CostAlerts(
         "cost",
         CostAlertsArgs(
@@ -164,6 +187,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
             monthly_usd=config.budget.monthly_usd,
             alert_emails=tuple(config.budget.alert_emails),
             start_date=config.budget.start_date,
+            action_group_id=operations.action_group.id,
         ),
     )
     return Platform(

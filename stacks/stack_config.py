@@ -174,6 +174,13 @@ class KeyVaultConfig(_Model):
     soft_delete_retention_days: Annotated[int, Field(ge=7, le=90)]
 
 
+def _email_addresses(value: list[str]) -> list[str]:
+    bad = [v for v in value if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v)]
+    if bad:
+        raise ValueError(f"not e-mail addresses: {bad}")
+    return value
+
+
 class BudgetConfig(_Model):
     monthly_usd: Annotated[float, Field(gt=0)]
     alert_emails: Annotated[list[str], Field(min_length=1)]
@@ -182,10 +189,7 @@ class BudgetConfig(_Model):
     @field_validator("alert_emails")
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v)]
-        if bad:
-            raise ValueError(f"not e-mail addresses: {bad}")
-        return value
+        return _email_addresses(value)
 
     @field_validator("start_date")
     @classmethod
@@ -207,6 +211,91 @@ class TagsConfig(_Model):
     cost_center: Annotated[str, Field(min_length=1)]
 
 
+# -- operations (issue 16): receivers, availability test, alert thresholds -----------------
+WEBTEST_LOCATIONS = {
+    "us-va-ash-azr": "East US",
+    "us-tx-sn1-azr": "South Central US",
+    "us-il-ch1-azr": "North Central US",
+    "us-ca-sjc-azr": "West US",
+    "us-fl-mia-edge": "Central US",
+    "emea-nl-ams-azr": "West Europe",
+    "emea-gb-db3-azr": "North Europe",
+    "apac-sg-sin-azr": "Southeast Asia",
+}
+"""Availability-test locations (Application Insights location ids) a stack may choose."""
+
+
+class WebhookReceiver(_Model):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+    uri: Annotated[str, Field(pattern=r"^https://\S+$")]
+
+
+class ReceiversConfig(_Model):
+    """Who gets paged: every alert rule and the budget route to these (one action group)."""
+
+    emails: list[str] = []
+    webhooks: list[WebhookReceiver] = []
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        return _email_addresses(value)
+
+    @model_validator(mode="after")
+    def _someone(self) -> ReceiversConfig:
+        if not self.emails and not self.webhooks:
+            raise ValueError(
+                "no e-mail or webhook receiver: every alert would fire with nobody told"
+            )
+        return self
+
+
+class AvailabilityConfig(_Model):
+    """The standard availability test of the backend's /health."""
+
+    enabled: bool = True
+    locations: Annotated[list[str], Field(min_length=2, max_length=16)]
+    frequency_seconds: Literal[300, 600, 900] = 300
+    failed_locations: Annotated[int, Field(ge=2)] = 2
+
+    @field_validator("locations")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in WEBTEST_LOCATIONS]
+        if unknown or len(set(value)) != len(value):
+            raise ValueError(
+                f"unknown or repeated test locations {unknown or value}; "
+                f"choose from {sorted(WEBTEST_LOCATIONS)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _reachable(self) -> AvailabilityConfig:
+        if self.failed_locations > len(self.locations):
+            raise ValueError(
+                f"failedLocations {self.failed_locations} exceeds the {len(self.locations)} "
+                "locations: the alert could never fire"
+            )
+        return self
+
+
+class AlertThresholds(_Model):
+    error_rate_percent: Annotated[float, Field(gt=0, le=100)] = 5.0
+    p95_latency_ms: Annotated[int, Field(ge=50, le=60_000)] = 1500
+    ingest_silence_minutes: Annotated[int, Field(ge=2, le=390)] = 10
+    signalr_quota_percent: Annotated[float, Field(gt=0, le=100)] = 80.0
+    storage_throttled_requests: Annotated[int, Field(ge=1, le=100_000)] = 10
+    key_vault_denied_requests: Annotated[int, Field(ge=1, le=100_000)] = 1
+
+
+class OperationsConfig(_Model):
+    receivers: ReceiversConfig
+    availability: AvailabilityConfig
+    thresholds: AlertThresholds = AlertThresholds()
+    log_alert_frequency_minutes: Literal[5, 10, 15] = 5
+    """How often the log-query rules run (their price depends on it)."""
+
+
 class StackConfig(_Model):
     """Everything one stack needs, validated as a whole."""
 
@@ -226,6 +315,7 @@ class StackConfig(_Model):
     budget: BudgetConfig
     images: ImagesConfig
     ib_gateway_user: Annotated[str, Field(min_length=1)]
+    operations: OperationsConfig
 
     @model_validator(mode="after")
     def _no_overlap_with_on_prem(self) -> StackConfig:

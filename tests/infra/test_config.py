@@ -31,11 +31,24 @@ CASES = [
     ("appService.sku", "F1", "spy-platform:appService.sku", "Input should be"),
     ("vpn.ipsecPolicy.dhGroup", "ECP384", "spy-platform:vpn", "Basic VPN SKU"),
     ("vpn.ipsecPolicy.ipsecIntegrity", "GCMAES256", "vpn.ipsecPolicy", "GCM"),
-    ("budget.monthlyUsd", 40, "spy-platform:budget.monthlyUsd 40 is below", "$47.84"),
+    ("budget.monthlyUsd", 40, "spy-platform:budget.monthlyUsd 40 is below", "$50.04"),
     ("budget.startDate", "2026-12-15", "spy-platform:budget.startDate", "first day"),
     ("budget.alertEmails", ["not-an-email"], "spy-platform:budget.alertEmails", "e-mail"),
     ("keyVault.softDeleteRetentionDays", 3, "spy-platform:keyVault.softDeleteRetentionDays", ""),
     ("network.extra", "x", "spy-platform:network.extra", "Extra inputs"),
+    # operations (issue 16): an alert nobody receives, thresholds out of range
+    ("operations.receivers", {"emails": []}, "operations.receivers", "no e-mail or webhook"),
+    ("operations.receivers.emails", ["pager"], "operations.receivers.emails", "e-mail"),
+    ("operations.receivers.webhooks", [{"name": "p", "uri": "http://x"}], "webhooks.0.uri", ""),
+    ("operations.thresholds.signalrQuotaPercent", 150, "thresholds.signalrQuotaPercent", "100"),
+    ("operations.thresholds.errorRatePercent", 0, "thresholds.errorRatePercent", "greater"),
+    ("operations.thresholds.p95LatencyMs", 10, "thresholds.p95LatencyMs", "50"),
+    ("operations.thresholds.ingestSilenceMinutes", 0, "thresholds.ingestSilenceMinutes", ""),
+    ("operations.availability.failedLocations", 3, "operations.availability", "never fire"),
+    ("operations.availability.failedLocations", 1, "availability.failedLocations", "2"),
+    ("operations.availability.locations", ["mars", "us-va-ash-azr"], "locations", "unknown"),
+    ("operations.availability.frequencySeconds", 60, "availability.frequencySeconds", ""),
+    ("operations.logAlertFrequencyMinutes", 1, "operations.logAlertFrequencyMinutes", ""),
 ]
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from infra.backend_app import HEALTH_CHECK_PATH
-from infra.budget import THRESHOLDS
+from infra.budget import FORECAST_THRESHOLDS, THRESHOLDS
+from stacks.offline import MOCK_SUBSCRIPTION
 from stacks.platform import BACKEND_TABLES
 
 
@@ -74,10 +75,16 @@ def test_observability_from_config(stack):
 def test_budget_notifications(stack):
     budget = one(stack, "azure-native:consumption:Budget")
     assert budget["amount"] == stack.config.budget.monthly_usd
-    thresholds = sorted(n["threshold"] for n in budget["notifications"].values())
-    assert thresholds == list(THRESHOLDS)
-    for note in budget["notifications"].values():
+    notes = budget["notifications"]
+    actual = sorted(n["threshold"] for n in notes.values() if n["thresholdType"] == "Actual")
+    forecast = sorted(n["threshold"] for n in notes.values() if n["thresholdType"] == "Forecasted")
+    assert (actual, forecast) == (list(THRESHOLDS), list(FORECAST_THRESHOLDS))
+    (group,) = stack.of_type("azure-native:monitor:ActionGroup")
+    for note in notes.values():
         assert note["contactEmails"] == stack.config.budget.alert_emails
+        assert note["contactGroups"] == [
+            f"/subscriptions/{MOCK_SUBSCRIPTION}/mock/{group.type_token}/{group.name}"
+        ]
 
 
 def test_backend_settings_are_the_backends_own(stack):

@@ -7,14 +7,21 @@ backoff and jitter while the backend is away, and acknowledges records in the sp
 when the backend answered 2xx. A restart replays the unacknowledged tail in order; the
 backend's unique keys make a record sent twice count once.
 
-Imports only httpx and the shared models, so the on-prem image does not need the server's
-dependencies.
+Tracing: a record keeps the W3C trace context it was produced in (the market-data span
+around detect) in the spool, beside the record, so a POST retried minutes later still joins
+that trace; the POST's client span is a child of the batch's first anomaly event (else its
+first record), linked to the others, and sends `traceparent`. The field is stripped before
+the body goes out.
+
+Imports only httpx, the OpenTelemetry API and the shared models, so the on-prem image does
+not need the server's dependencies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -22,14 +29,24 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from spy_core.models import AnomalyEvent, ChainSnapshot
+from spy_core.telemetry_names import Attr, SpanName
 from spy_detector import ChainAnalysis
 from spy_detector.flow import FlowUpdate
 
 from .spool import Spool
 
 _log = logging.getLogger(__name__)
+
+_W3C = TraceContextTextMapPropagator()
+_tracer = trace.get_tracer("spy_backend.client")
+TRACEPARENT_FIELD = "_traceparent"
+"""The spooled record's trace context (never sent as a record field)."""
+_MAX_LINKS = 32
 
 # Statuses worth retrying: the backend or something in front of it is not ready yet.
 _RETRY = {401, 403, 408, 425, 429, 500, 502, 503, 504}
@@ -96,6 +113,10 @@ class HttpSink:
             self._add({"type": "event", **event.model_dump(mode="json")})
 
     def _add(self, record: dict) -> None:
+        carrier: dict[str, str] = {}
+        _W3C.inject(carrier)
+        if "traceparent" in carrier:
+            record = {**record, TRACEPARENT_FIELD: carrier["traceparent"]}
         self._spool.append(record)
         self._wake.set()
 
@@ -163,12 +184,42 @@ class HttpSink:
         return True
 
     async def _post(self, lines: list[str]) -> httpx.Response:
-        body = '{"records":[' + ",".join(lines) + "]}"
-        return await self._client.post(
-            self._url,
-            content=body.encode(),
-            headers=self._headers | {"content-type": "application/json"},
-        )
+        records, parents, events = _unwrap(lines)
+        body = '{"records":[' + ",".join(records) + "]}"
+        links = [Link(trace.get_current_span(p).get_span_context()) for p in parents[1:_MAX_LINKS]]
+        with _tracer.start_as_current_span(
+            SpanName.POST,
+            context=parents[0] if parents else None,
+            kind=SpanKind.CLIENT,
+            links=links,
+            attributes={Attr.RECORDS: len(records), Attr.ANOMALIES: events},
+        ) as span:
+            propagation: dict[str, str] = {}
+            _W3C.inject(propagation)
+            response = await self._client.post(
+                self._url,
+                content=body.encode(),
+                headers=self._headers | {"content-type": "application/json"} | propagation,
+            )
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+
+def _unwrap(lines: list[str]):
+    """The records as sent, the trace contexts they were spooled with (anomaly events'
+    first), and how many are anomaly events."""
+    records, event_parents, other_parents, events = [], [], [], 0
+    for line in lines:
+        is_event = line.startswith('{"type":"event"')
+        events += is_event
+        if f'"{TRACEPARENT_FIELD}"' not in line:
+            records.append(line)
+            continue
+        record = json.loads(line)
+        parent = _W3C.extract({"traceparent": record.pop(TRACEPARENT_FIELD)})
+        (event_parents if is_event else other_parents).append(parent)
+        records.append(json.dumps(record, separators=(",", ":"), allow_nan=False))
+    return records, event_parents + other_parents, events
 
 
 def snapshot_summary(snapshot: ChainSnapshot) -> dict:

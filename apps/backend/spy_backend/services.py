@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio.to_thread
 
@@ -11,6 +11,7 @@ from .realtime.azure import AzureSignalR
 from .realtime.broadcaster import Broadcaster
 from .realtime.hub import LocalHub
 from .settings import Settings
+from .signals import IngestWatch
 from .storage import Storage
 
 
@@ -23,6 +24,7 @@ class Services:
     hub: LocalHub
     broadcaster: Broadcaster
     azure: AzureSignalR | None = None
+    ingest: IngestWatch = field(default_factory=IngestWatch)
 
     async def call_storage(self, op: str, function, *args):
         """Run a (blocking) storage call in a worker thread, timed per operation."""

@@ -5,6 +5,9 @@ The pipeline is the de-duplication point: a snapshot not strictly after the last
 processed (a clock that stood still, a replayed file with repeats) is dropped before anything
 sees it, so a sink never gets a snapshot or an event twice. Its detector and flow state live
 as long as the pipeline: across reconnects, never reset by them.
+
+Each processed snapshot is one trace: a tick span around a detect span, inside which the sink
+receives what the snapshot produced (so `HttpSink` spools each record with that trace).
 """
 
 from __future__ import annotations
@@ -13,13 +16,17 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from opentelemetry import trace
+
 from spy_core.models import ChainSnapshot
+from spy_core.telemetry_names import Attr, SpanName
 from spy_detector import DetectorConfig, StreamingDetector, StreamSettings, StreamUpdate
 from spy_detector.flow import PremiumFlowTracker
 
 from .sinks import Sink
 
 _log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("spy_marketdata")
 
 
 @dataclass
@@ -49,13 +56,19 @@ class Pipeline:
             _log.debug("dropped snapshot at %s: not after %s", snapshot.timestamp, self.last_time)
             return None
         self.last_time = snapshot.timestamp
-        update = self.detector.update(snapshot)
-        flow = self.flow.update(snapshot)
-        self.counts.snapshots += 1
-        self.sink.publish_snapshot(snapshot)
-        if update.analysis is not None:
-            self.sink.publish_analysis(snapshot, update.analysis, flow)
-        if update.events:
-            self.counts.events += len(update.events)
-            self.sink.publish_events(update.events)
+        attributes = {Attr.UNDERLYING: snapshot.underlying}
+        with (
+            _tracer.start_as_current_span(SpanName.TICK, attributes=attributes),
+            _tracer.start_as_current_span(SpanName.DETECT, attributes=attributes) as detect,
+        ):
+            update = self.detector.update(snapshot)
+            flow = self.flow.update(snapshot)
+            detect.set_attribute(Attr.ANOMALIES, len(update.events))
+            self.counts.snapshots += 1
+            self.sink.publish_snapshot(snapshot)
+            if update.analysis is not None:
+                self.sink.publish_analysis(snapshot, update.analysis, flow)
+            if update.events:
+                self.counts.events += len(update.events)
+                self.sink.publish_events(update.events)
         return update

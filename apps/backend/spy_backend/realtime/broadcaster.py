@@ -20,6 +20,9 @@ import time
 from collections import deque
 from typing import Any, Protocol
 
+from opentelemetry.context import Context
+
+from .. import signals
 from ..metrics import Metrics
 from .budget import MessageBudget, units
 from .protocol import invocation
@@ -52,12 +55,15 @@ class Broadcaster:
         self._budget = budget
         self._metrics = metrics
         self._state_interval = state_interval
-        self._events: deque[str] = deque()
+        # each pending event with the trace context of the request that brought it
+        self._events: deque[tuple[str, Context]] = deque()
         self._dropped = 0
         self._state: dict | None = None
+        self._state_context: Context | None = None
         self._last_state = -float("inf")
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        signals.watch_viewers(publisher)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="broadcaster")
@@ -69,8 +75,9 @@ class Broadcaster:
                 await self._task
 
     def anomaly_events(self, events: list[dict]) -> None:
+        here = signals.current_context()
         for event in events:
-            self._events.append(json.dumps(event, separators=(",", ":"), allow_nan=False))
+            self._events.append((json.dumps(event, separators=(",", ":"), allow_nan=False), here))
         while len(self._events) > MAX_PENDING_EVENTS:
             self._events.popleft()
             self._dropped += 1
@@ -79,6 +86,7 @@ class Broadcaster:
 
     def market_state(self, state: dict) -> None:
         self._state = state
+        self._state_context = signals.current_context()
         self._wake.set()
 
     async def _run(self) -> None:
@@ -101,13 +109,14 @@ class Broadcaster:
                 self._state = None
                 return
             if self._events:
-                target, payload = "anomalies", self._pack_events()
+                target, (payload, contexts) = "anomalies", self._pack_events()
             else:
                 pause = self._last_state + self._state_interval - time.monotonic()
                 if pause > 0:
                     await asyncio.sleep(pause)
                     continue
                 target, payload = "market", self._state
+                contexts = [self._state_context] if self._state_context is not None else []
                 self._state = None
                 self._last_state = time.monotonic()
             cost = viewers * units(len(invocation(target, [payload]).encode()))
@@ -115,21 +124,27 @@ class Broadcaster:
             if delay > 0:
                 await asyncio.sleep(delay)
             self._budget.spend(cost)
-            await self._publisher.send(target, [payload])
+            with signals.broadcast_span(target, contexts, viewers):
+                await self._publisher.send(target, [payload])
             self._metrics.broadcasts.labels(target).inc()
             self._metrics.delivered.inc(cost)
+            signals.record_delivered(target, cost)
 
-    def _pack_events(self) -> dict:
-        """As many pending events as fit in one message (always at least one)."""
+    def _pack_events(self) -> tuple[dict, list[Context]]:
+        """As many pending events as fit in one message (always at least one), and the
+        trace contexts they came with."""
         overhead = len(invocation("anomalies", [{"events": [], "dropped": self._dropped}]))
         size = overhead
         chosen: list[str] = []
+        contexts: list[Context] = []
         while self._events:
-            extra = len(self._events[0].encode()) + (1 if chosen else 0)
+            extra = len(self._events[0][0].encode()) + (1 if chosen else 0)
             if chosen and size + extra > MAX_MESSAGE_BYTES:
                 break
-            chosen.append(self._events.popleft())
+            event, here = self._events.popleft()
+            chosen.append(event)
+            contexts.append(here)
             size += extra
         payload = {"events": [json.loads(e) for e in chosen], "dropped": self._dropped}
         self._dropped = 0
-        return payload
+        return payload, contexts

@@ -6,10 +6,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
+from spy_core.telemetry_names import Attr, SpanName
+
 from ..auth import require_token
 from ..ingest import stored
-from ..schemas import AnalysisRecord, AnomalyEventRecord, EventBatch, IngestResult
+from ..schemas import (
+    AnalysisRecord,
+    AnomalyEventRecord,
+    EventBatch,
+    IngestResult,
+    SnapshotRecord,
+)
 from ..services import Services
+from ..signals import record_ingest, tracer
 
 router = APIRouter(prefix="/api", tags=["ingest"])
 
@@ -29,7 +38,9 @@ async def post_events(batch: EventBatch, request: Request) -> IngestResult:
     if len(batch.records) > services.settings.max_batch:
         raise HTTPException(413, f"at most {services.settings.max_batch} records per batch")
     rows = [stored(record) for record in batch.records]
-    new = set(await services.call_storage("write", services.storage.write, rows))
+    with tracer.start_as_current_span(SpanName.STORE, attributes={Attr.RECORDS: len(rows)}):
+        new = set(await services.call_storage("write", services.storage.write, rows))
+    services.ingest.saw()
     fresh = []
     for record, row in zip(batch.records, rows, strict=True):
         is_new = (row.kind, row.key) in new
@@ -42,6 +53,10 @@ async def post_events(batch: EventBatch, request: Request) -> IngestResult:
         for r in fresh
         if isinstance(r, AnomalyEventRecord)
     ]
+    record_ingest(
+        [(row.kind.value, _at(record)) for record, row in zip(batch.records, rows, strict=True)],
+        [(e["anomaly"]["severity"], e["event"]) for e in events],
+    )
     if events:
         services.broadcaster.anomaly_events(events)
     analyses = [r for r in fresh if isinstance(r, AnalysisRecord)]
@@ -52,6 +67,10 @@ async def post_events(batch: EventBatch, request: Request) -> IngestResult:
 
 def _time(record: AnalysisRecord):
     return record.timestamp
+
+
+def _at(record: AnomalyEventRecord | AnalysisRecord | SnapshotRecord):
+    return record.at if isinstance(record, AnomalyEventRecord) else record.timestamp
 
 
 def market_message(analysis: AnalysisRecord) -> dict:
