@@ -133,6 +133,12 @@ class Engine:
                     group.exits += 1
         self.state, self.state_reason = self.journal.state(day)
         self.metrics.state(self.state)
+        self._working = {}
+        for row in self.journal.open_orders():
+            signal = self.journal.signal(row.signal_id)
+            intent = Intent.OPEN if signal is None else signal.intent
+            sent = time.monotonic() if row.order_id is not None else None
+            self._working[row.ref] = _Working(row, intent, sent)
 
     def reconcile(self) -> None:
         """Make the journal and the book agree with IB before trading: adopt IB's view of
@@ -148,6 +154,8 @@ class Engine:
                 self._apply_update(row, update)
                 continue
             filled = sum(f.quantity for f in ib.fills if f.order_ref == row.ref)
+            if row.order_id is None and filled == 0 and self._waits_for_buys(row):
+                continue  # a sell leg not due yet: its buy legs are still working
             if row.status is OrderStatus.PENDING and filled == 0:
                 message = "never reached IB (stopped between deciding and sending); not resent"
             else:
@@ -160,7 +168,15 @@ class Engine:
                 self.metrics.orphans.inc()
                 self.gateway.cancel(ref)
         self._adopt_positions(ib.positions)
+        for signal_id in {w.row.signal_id for w in self._working.values()}:
+            self._send_ready(signal_id)
         self.ready = True
+
+    def _waits_for_buys(self, row: OrderRow) -> bool:
+        return row.leg.action is Action.SELL and any(
+            r.is_open and r.leg.action is Action.BUY and r.ref != row.ref
+            for r in self.journal.orders_of(row.signal_id)
+        )
 
     def _adopt_positions(self, positions: dict[ContractRef, tuple[int, float]]) -> None:
         mine = {c: h.quantity for c, h in self.portfolio.holdings.items() if h.quantity}
@@ -221,7 +237,12 @@ class Engine:
         if self.journal.known(signal.id):
             return None
         for leg in signal.legs:
-            if not await self.gateway.qualify(leg.contract):
+            try:
+                known = await self.gateway.qualify(leg.contract)
+            except ConnectionError:
+                _log.warning("signal %s dropped: gateway disconnected", signal.id)
+                return None
+            if not known:
                 return self._decide(
                     signal, ("unknown_contract", f"IB does not know {leg.contract.label}")
                 )
@@ -380,9 +401,13 @@ class Engine:
         now_mono = time.monotonic()
         for ref, working in list(self._working.items()):
             stale = working.sent_at is not None and now_mono - working.sent_at >= ttl
-            if stale or (cancel_opens and working.intent is Intent.OPEN and working.sent_at):
-                if self.risk.allow_cancel(self.clock()) and self.gateway.cancel(ref):
-                    working.sent_at = float("inf")  # asked once; IB confirms with a status
+            flattening = cancel_opens and working.intent is Intent.OPEN and working.sent_at
+            if (
+                (stale or flattening)
+                and self.risk.allow_cancel(self.clock())
+                and self.gateway.cancel(ref)
+            ):
+                working.sent_at = float("inf")  # asked once; IB confirms with a status
 
     def kill(self, reason: str) -> None:
         """The kill switch: HALTED (persisted for the day), working orders cancelled, every

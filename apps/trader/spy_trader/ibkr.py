@@ -269,7 +269,11 @@ def fill_report(fill) -> FillReport | None:
     if contract is None or not execution.orderRef:
         return None
     commission = fill.commissionReport.commission if fill.commissionReport else 0.0
-    when = fill.time if isinstance(fill.time, datetime) else datetime.now(UTC)
+    # The execution's own time (IB's clock): ib_async stamps live fills with the local
+    # clock instead, which would file a fill under the wrong trading day.
+    when = execution.time if isinstance(execution.time, datetime) else fill.time
+    if not isinstance(when, datetime):
+        when = datetime.now(UTC)
     return FillReport(
         exec_id=execution.execId,
         order_ref=execution.orderRef,

@@ -8,7 +8,6 @@ restart neither sends a signal twice nor forgets the day's losses or the kill sw
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -122,6 +121,9 @@ class Journal:
         rows = self._db.execute(_ORDER_SELECT + " WHERE signal_id = ? ORDER BY leg", (signal_id,))
         return [_order_row(r) for r in rows]
 
+    def orders_of_all(self) -> list[OrderRow]:
+        return [_order_row(r) for r in self._db.execute(_ORDER_SELECT + " ORDER BY rowid")]
+
     def open_orders(self) -> list[OrderRow]:
         rows = self._db.execute(
             _ORDER_SELECT + " WHERE status IN (?, ?) ORDER BY rowid", _OPEN_STATUSES
@@ -208,7 +210,3 @@ def _day(moment: datetime) -> str:
     from spy_core.market_hours import NEW_YORK
 
     return moment.astimezone(NEW_YORK).date().isoformat()
-
-
-def dumps(record: dict) -> str:
-    return json.dumps(record, separators=(",", ":"))

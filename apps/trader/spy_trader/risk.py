@@ -179,7 +179,8 @@ class RiskEngine:
             beyond = leg.limit - leg.fair if leg.action is Action.BUY else leg.fair - leg.limit
             if opening and beyond > s.fair_band + _EPS:
                 return "limit_outside_fair_band", (
-                    f"{leg.contract.label} limit {leg.limit} is {beyond:.2f} beyond fair {leg.fair:.2f}"
+                    f"{leg.contract.label} limit {leg.limit} is {beyond:.2f} beyond "
+                    f"fair {leg.fair:.2f}"
                 )
             if leg.quantity > s.max_contracts_per_order:
                 return "max_contracts_per_order", f"{leg.quantity} > {s.max_contracts_per_order}"
