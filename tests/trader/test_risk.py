@@ -64,8 +64,8 @@ def test_a_clean_signal_is_taken():
 @pytest.mark.parametrize(
     ("make", "state", "exposure", "expected"),
     [
-        (lambda: signal(), TradingState.HALTED, Exposure(), "trading_state"),
-        (lambda: signal(), TradingState.REDUCING, Exposure(), "trading_state"),
+        (signal, TradingState.HALTED, Exposure(), "trading_state"),
+        (signal, TradingState.REDUCING, Exposure(), "trading_state"),
         (
             lambda: signal(at=datetime(2025, 10, 30, 21, tzinfo=UTC)),
             TradingState.ACTIVE,
@@ -100,26 +100,26 @@ def test_a_clean_signal_is_taken():
             "max_contracts_per_order",
         ),
         (
-            lambda: signal(),
+            signal,
             TradingState.ACTIVE,
             Exposure(by_contract={leg().contract: 10}),
             "max_contracts_per_contract",
         ),
         (
-            lambda: signal(),
+            signal,
             TradingState.ACTIVE,
             Exposure(contracts_total=40),
             "max_contracts_total",
         ),
-        (lambda: signal(), TradingState.ACTIVE, Exposure(open_positions=6), "max_open_positions"),
+        (signal, TradingState.ACTIVE, Exposure(open_positions=6), "max_open_positions"),
         (
-            lambda: signal(),
+            signal,
             TradingState.ACTIVE,
             Exposure(premium_at_risk=4_950.0),
             "max_premium_at_risk",
         ),
-        (lambda: signal(), TradingState.ACTIVE, Exposure(net_delta=480.0), "max_net_delta"),
-        (lambda: signal(), TradingState.ACTIVE, Exposure(day_pnl=-1_600.0), "max_daily_loss"),
+        (signal, TradingState.ACTIVE, Exposure(net_delta=480.0), "max_net_delta"),
+        (signal, TradingState.ACTIVE, Exposure(day_pnl=-1_600.0), "max_daily_loss"),
     ],
 )
 def test_each_rule_rejects_by_name(make, state, exposure, expected):
