@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -72,7 +73,7 @@ class Signal(_Frozen):
     """What the strategy wants done. `id` is the idempotency key: every order it produces
     carries it in IB's orderRef, so a signal is never sent twice."""
 
-    type: str = "signal"
+    type: Literal["signal"] = "signal"
     id: str = Field(min_length=1, max_length=160, pattern=r"^[A-Za-z0-9._:+-]+$")
     at: AwareDatetime
     intent: Intent
@@ -91,7 +92,7 @@ class Signal(_Frozen):
 class Decision(_Frozen):
     """Risk's verdict on one signal. A rejection names the rule that refused it."""
 
-    type: str = "decision"
+    type: Literal["decision"] = "decision"
     signal_id: str
     at: AwareDatetime
     taken: bool
@@ -112,7 +113,7 @@ class OrderReport(_Frozen):
     """One IB order's state, keyed by `order_ref` (signal id and leg), never by orderId
     alone: IB reissues order ids after a gateway restart."""
 
-    type: str = "order"
+    type: Literal["order"] = "order"
     order_ref: str
     signal_id: str
     at: AwareDatetime
@@ -129,7 +130,7 @@ class OrderReport(_Frozen):
 
 
 class FillReport(_Frozen):
-    type: str = "fill"
+    type: Literal["fill"] = "fill"
     exec_id: str
     order_ref: str
     at: AwareDatetime
@@ -143,7 +144,7 @@ class FillReport(_Frozen):
 class PositionPoint(_Frozen):
     """One contract's position: `quantity` signed; `avg_cost` per share, commissions in."""
 
-    type: str = "position"
+    type: Literal["position"] = "position"
     at: AwareDatetime
     contract: ContractRef
     quantity: int
@@ -156,7 +157,7 @@ class PnlPoint(_Frozen):
     """The day's P&L in dollars: realised (net of commissions), unrealised at mid and at
     fair value, and what the risk engine uses."""
 
-    type: str = "pnl"
+    type: Literal["pnl"] = "pnl"
     at: AwareDatetime
     day: date
     realized: float
