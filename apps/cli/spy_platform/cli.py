@@ -14,6 +14,8 @@ from .pulumi_commands import add_parsers as add_pulumi_parsers
 from .pulumi_commands import run_pulumi_command
 from .sim_gateway_command import add_parser as add_sim_gateway_parser
 from .sim_gateway_command import run_sim_gateway
+from .trade_command import add_parsers as add_trade_parsers
+from .trade_command import run_trade_command
 from .up_command import add_parser as add_up_parser
 from .up_command import run_up
 
@@ -85,6 +87,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_marketdata_parsers(commands)
     add_pulumi_parsers(commands)
     add_up_parser(commands)
+    add_trade_parsers(commands)
     return parser
 
 
@@ -96,6 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_up(args)
     if args.command in ("marketdata", "record", "replay", "watch"):
         return run_marketdata_command(args)
+    if args.command in ("trade", "kill-switch"):
+        return run_trade_command(args)
+    if args.command == "backtest":
+        from .backtest_command import run_backtest
+
+        return run_backtest(args)
     if args.command in ("preview", "vpn-config"):
         return run_pulumi_command(args)
     config = _detector_config(args)

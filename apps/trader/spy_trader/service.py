@@ -132,12 +132,26 @@ class TraderService:
         self._lost.clear()
         self.account = await self.gateway.connect(self.journal.max_order_id())
         check_account(self.settings, self.account)
+        await self._clock_ready()
         if not self._restored:
             self.engine.restore(self.engine.clock())
             self._restored = True
         self.engine.reconcile()
         self.engine.metrics.gateway_connected.set(1)
         _log.info("trader connected to %s:%d (reconciled)", self.settings.host, self.settings.port)
+
+    async def _clock_ready(self) -> None:
+        """The market-data clock (the gateway's time) syncs on its own connection; the
+        trader needs it to know which trading day it restores."""
+        deadline = asyncio.get_running_loop().time() + self.settings.connect_timeout
+        while True:
+            try:
+                self.engine.clock()
+                return
+            except RuntimeError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError("the market-data clock did not sync") from None
+                await asyncio.sleep(0.05)
 
     def _on_disconnect(self) -> None:
         self.engine.ready = False
