@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from spy_detector import DetectorConfig
 
+from .backtest_command import add_parser as add_backtest_parser
+from .backtest_command import run_backtest
 from .marketdata_command import add_parsers as add_marketdata_parsers
 from .marketdata_command import run_marketdata_command
 from .pulumi_commands import add_parsers as add_pulumi_parsers
@@ -88,6 +90,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_pulumi_parsers(commands)
     add_up_parser(commands)
     add_trade_parsers(commands)
+    add_backtest_parser(commands)
     return parser
 
 
@@ -102,8 +105,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("trade", "kill-switch"):
         return run_trade_command(args)
     if args.command == "backtest":
-        from .backtest_command import run_backtest
-
         return run_backtest(args)
     if args.command in ("preview", "vpn-config"):
         return run_pulumi_command(args)
