@@ -18,13 +18,13 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from pydantic import BaseModel
 
 from spy_core.market_hours import NEW_YORK
-from spy_core.models import AnomalyEvent, ChainSnapshot
+from spy_core.models import AnomalyEvent, ChainSnapshot, Right
 from spy_core.trading import (
     CONTRACT_MULTIPLIER,
     Action,
@@ -46,9 +46,10 @@ from .metrics import TraderMetrics
 from .portfolio import Holding, Portfolio, group_of, order_ref, signal_of
 from .risk import Exposure, RiskEngine
 from .settings import TraderSettings
-from .strategy import EdgeStrategy, MarketIndex, Skip, Strategy, delta_of
+from .strategy import EdgeStrategy, MarketIndex, Skip, Strategy, deltas_of
 
 _log = logging.getLogger(__name__)
+_DELTA_REFRESH = timedelta(seconds=30)
 
 
 class OrderGateway(Protocol):
@@ -109,7 +110,11 @@ class Engine:
         self.ready = False
         self._working: dict[str, _Working] = {}
         self._fairs: dict[ContractRef, float] = {}
-        self._last_pnl: dict | None = None
+        # Deltas for the book's net delta, re-solved (one vectorised IV solve) at most every
+        # _DELTA_REFRESH of market time: a solve per snapshot cost more than the rest of a tick.
+        self._deltas: dict[ContractRef, float] = {}
+        self._deltas_at: datetime | None = None
+        self._last_pnl: tuple | None = None
         self._day = None
         self._tasks: set[asyncio.Task] = set()
         gateway.on_order = self.on_order
@@ -204,6 +209,8 @@ class Engine:
     # -- market-data sink ---------------------------------------------------------------
     def publish_snapshot(self, snapshot: ChainSnapshot) -> None:
         self.market = MarketIndex(snapshot)
+        if self._deltas_at is None or snapshot.timestamp - self._deltas_at >= _DELTA_REFRESH:
+            self._deltas, self._deltas_at = {}, snapshot.timestamp
         if self.ready:
             self.on_tick()
 
@@ -437,7 +444,9 @@ class Engine:
         mids: dict[ContractRef, float] = {}
         if self.market is None:
             return mids, {}
-        for contract in self.portfolio.holdings:
+        for contract, holding in self.portfolio.holdings.items():
+            if not holding.quantity:
+                continue
             quote = self.market.quote(contract)
             if quote is not None and quote.ask > 0:
                 mids[contract] = 0.5 * (quote.bid + quote.ask)
@@ -445,37 +454,53 @@ class Engine:
 
     def exposure(self) -> Exposure:
         by_contract = {c: h.quantity for c, h in self.portfolio.holdings.items() if h.quantity}
+        groups = {g.id: g for g in self.portfolio.open_groups()}
+        at_risk = sum(self._group_risk(g) for g in groups.values())
         open_signals = set()
         for working in self._working.values():
             leg = working.row.leg
-            if working.intent is Intent.OPEN:
-                open_signals.add(working.row.signal_id)
-                signed = leg.quantity if leg.action is Action.BUY else -leg.quantity
-                by_contract[leg.contract] = by_contract.get(leg.contract, 0) + signed
-        groups = self.portfolio.open_groups()
-        at_risk = sum(self._group_risk(g) for g in groups)
-        for signal_id in open_signals - {g.id for g in groups}:
-            at_risk += sum(
-                w.row.leg.limit * w.row.leg.quantity * CONTRACT_MULTIPLIER
-                for w in self._working.values()
-                if w.row.signal_id == signal_id and w.row.leg.action is Action.BUY
-            )
+            if working.intent is not Intent.OPEN:
+                continue
+            open_signals.add(working.row.signal_id)
+            signed = leg.quantity if leg.action is Action.BUY else -leg.quantity
+            by_contract[leg.contract] = by_contract.get(leg.contract, 0) + signed
+            if working.row.signal_id not in groups and leg.action is Action.BUY:
+                at_risk += leg.limit * leg.quantity * CONTRACT_MULTIPLIER
         mids, _ = self.marks()
-        delta = 0.0
-        if self.market is not None:
-            snapshot = self.market.snapshot
-            for contract, quantity in by_contract.items():
-                quote = self.market.quote(contract)
-                if quote is not None:
-                    delta += quantity * delta_of(quote, snapshot.spot, snapshot.timestamp)
+        contracts = list(by_contract)
+        delta = sum(
+            by_contract[c] * d
+            for c, d in zip(contracts, self._solve_deltas(contracts), strict=True)
+        )
         return Exposure(
             by_contract=by_contract,
             contracts_total=sum(abs(q) for q in by_contract.values()),
-            open_positions=len({g.id for g in groups} | open_signals),
+            open_positions=len(set(groups) | open_signals),
             premium_at_risk=at_risk,
             net_delta=delta * CONTRACT_MULTIPLIER,
             day_pnl=self.portfolio.realized_net + self.portfolio.unrealized(mids),
         )
+
+    def _delta(self, contract: ContractRef) -> float:
+        found = self._deltas.get(contract)
+        return self._solve_deltas([contract])[0] if found is None else found
+
+    def _solve_deltas(self, contracts: list[ContractRef]) -> list[float]:
+        """Deltas per share (a contract not quoted counts as ±1), solving only those not
+        solved since the last refresh."""
+        missing = [c for c in contracts if c not in self._deltas]
+        quoted = []
+        for contract in missing:
+            quote = None if self.market is None else self.market.quote(contract)
+            if quote is None:
+                self._deltas[contract] = 1.0 if contract.right is Right.CALL else -1.0
+            else:
+                quoted.append((contract, quote))
+        if quoted and self.market is not None:
+            snapshot = self.market.snapshot
+            solved = deltas_of([q for _, q in quoted], snapshot.spot, snapshot.timestamp)
+            self._deltas.update(zip([c for c, _ in quoted], solved, strict=True))
+        return [self._deltas[c] for c in contracts]
 
     @staticmethod
     def _group_risk(group) -> float:
@@ -525,23 +550,36 @@ class Engine:
         )
 
     def _report_pnl(self, now: datetime, exposure: Exposure) -> None:
+        """A P&L point when anything in it changed (not every snapshot); metrics always."""
         mids, fairs = self.marks()
+        values = (
+            round(self.portfolio.realized_net, 2),
+            round(self.portfolio.unrealized(mids), 2),
+            round(self.portfolio.unrealized(fairs), 2),
+            round(self.portfolio.commissions, 2),
+            self.state,
+            exposure.open_positions,
+            round(exposure.premium_at_risk, 2),
+            round(exposure.net_delta, 1),
+        )
+        if values == self._last_pnl:
+            return
+        self._last_pnl = values
+        realized, mid, fair, commissions, state, positions, at_risk, delta = values
         point = PnlPoint(
             at=now,
             day=now.astimezone(NEW_YORK).date(),
-            realized=round(self.portfolio.realized_net, 2),
-            unrealized_mid=round(self.portfolio.unrealized(mids), 2),
-            unrealized_fair=round(self.portfolio.unrealized(fairs), 2),
-            commissions=round(self.portfolio.commissions, 2),
-            state=self.state,
-            open_positions=exposure.open_positions,
-            premium_at_risk=round(exposure.premium_at_risk, 2),
-            net_delta=round(exposure.net_delta, 1),
+            realized=realized,
+            unrealized_mid=mid,
+            unrealized_fair=fair,
+            commissions=commissions,
+            state=state,
+            open_positions=positions,
+            premium_at_risk=at_risk,
+            net_delta=delta,
         )
         self.metrics.pnl(point, self.settings.risk)
-        if self._last_pnl is None or point.model_dump(exclude={"at"}) != self._last_pnl:
-            self._last_pnl = point.model_dump(exclude={"at"})
-            self.reporter.publish(point)
+        self.reporter.publish(point)
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)

@@ -16,11 +16,12 @@ so ESCALATED repeats the OPENED id and the journal drops it); an exit is `<id>:X
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
+
+import numpy as np
 
 from spy_core.market_hours import time_to_expiry
 from spy_core.models import AnomalyEvent, AnomalyEventType, ChainSnapshot, OptionQuote, Right, Side
@@ -96,17 +97,26 @@ def order_commission(settings: StrategySettings, quantity: int) -> float:
 
 
 def delta_of(quote: OptionQuote, spot: float, now: datetime) -> float:
-    """Black-76 delta per share from the mid's implied vol (forward ≈ spot for 0DTE);
-    ±1 when no vol reproduces the mid, so risk over- rather than under-counts."""
-    sign = 1.0 if quote.right is Right.CALL else -1.0
-    t = time_to_expiry(now, quote.expiry)
-    mid = 0.5 * (quote.bid + quote.ask)
-    is_call = quote.right is Right.CALL
-    vol = implied_vol(mid, spot, quote.strike, t, 1.0, is_call) if t > 0 and mid > 0 else math.nan
-    if not math.isfinite(vol) or vol <= 0:
-        return sign
-    delta = float(black76_greeks(spot, quote.strike, t, vol, 1.0, is_call).delta)
-    return delta if math.isfinite(delta) else sign
+    return deltas_of([quote], spot, now)[0]
+
+
+def deltas_of(quotes: Sequence[OptionQuote], spot: float, now: datetime) -> list[float]:
+    """Black-76 deltas per share from each mid's implied vol (forward ≈ spot for 0DTE), in
+    one vectorised solve; ±1 where no vol reproduces the mid, so risk over- rather than
+    under-counts."""
+    if not quotes:
+        return []
+    calls = np.array([q.right is Right.CALL for q in quotes])
+    strikes = np.array([q.strike for q in quotes])
+    mids = np.array([0.5 * (q.bid + q.ask) for q in quotes])
+    t = np.array([max(time_to_expiry(now, q.expiry), 0.0) for q in quotes])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vols = np.asarray(implied_vol(mids, spot, strikes, t, 1.0, calls), dtype=float)
+        usable = np.isfinite(vols) & (vols > 0) & (t > 0) & (mids > 0)
+        safe = np.where(usable, vols, 0.2)
+        deltas = np.asarray(black76_greeks(spot, strikes, t, safe, 1.0, calls).delta, dtype=float)
+    fallback = np.where(calls, 1.0, -1.0)
+    return np.where(usable & np.isfinite(deltas), deltas, fallback).tolist()
 
 
 class EdgeStrategy:
@@ -255,7 +265,7 @@ class EdgeStrategy:
         self, group: Group, market: MarketIndex, now: datetime, flatten: bool
     ) -> Signal | None:
         s = self.settings
-        legs = []
+        way_out = []  # (contract, action, quote, quantity): priced first, legs built on exit
         exit_value = 0.0
         for contract, holding in group.legs.items():
             if holding.quantity == 0:
@@ -264,14 +274,13 @@ class EdgeStrategy:
             if quote is None or (holding.quantity < 0 and quote.ask <= 0):
                 return None  # cannot price the way out now; try on the next snapshot
             action = Action.SELL if holding.quantity > 0 else Action.BUY
-            mid = 0.5 * (quote.bid + quote.ask)
             if action is Action.SELL and quote.bid <= 0:
                 if not flatten:
                     return None
                 continue  # a worthless long: nothing to sell, it expires at zero
-            legs.append(self._leg(contract, action, quote, mid, market, abs(holding.quantity)))
+            way_out.append((contract, action, quote, abs(holding.quantity)))
             exit_value += quote.bid if action is Action.SELL else -quote.ask
-        if not legs:
+        if not way_out:
             return None
         pnl = exit_value - group.entry_price
         if flatten:
@@ -284,6 +293,10 @@ class EdgeStrategy:
             reason = f"finding cleared, exit at {exit_value:.2f} ≥ fair {group.entry_fair:.2f}"
         else:
             return None
+        legs = [
+            self._leg(contract, action, quote, 0.5 * (quote.bid + quote.ask), market, quantity)
+            for contract, action, quote, quantity in way_out
+        ]
         legs.sort(key=lambda leg: leg.action is Action.SELL)  # buy back shorts first
         costs = sum(order_commission(s, leg.quantity) for leg in legs)
         return Signal(
