@@ -36,7 +36,7 @@ from spy_core.models import (
     Severity,
     Side,
 )
-from spy_core.trading import OrderReport, OrderStatus
+from spy_core.trading import Action, FillReport, OrderReport, OrderStatus
 from spy_detector import DetectorConfig, StreamingDetector
 from spy_gateway_sim import GatewaySimulator, MarketConfig, SimulatorConfig
 from spy_gateway_sim.day import session_snapshots
@@ -126,7 +126,8 @@ async def decision_latency(events: int) -> dict:
             start = time.perf_counter()
             decisions = await engine.handle_events([event])
             elapsed = (time.perf_counter() - start) * 1000
-            gateway.match(engine.market)  # fills at the touch: the book stays small
+            gateway.match(engine.market)  # fills at the touch
+            _close_all(engine, snapshot.timestamp, i)  # a day's book: many closed, few open
             if i >= 50:  # warm-up: numba dispatch, SQLite pages
                 latencies.append(elapsed)
                 taken += sum(d.taken for d in decisions)
@@ -146,6 +147,26 @@ async def decision_latency(events: int) -> dict:
         "journal_commit_p50_ms": latency_figures(floor)["p50_ms"],
         "journal_commit_p99_ms": latency_figures(floor)["p99_ms"],
     }
+
+
+def _close_all(engine: Engine, at: datetime, number: int) -> None:
+    """Take every position off with an exit fill, so each decision meets a book like a real
+    day's (the groups of the day, few of them open) instead of an ever longer list of open
+    positions the risk limits would never allow."""
+    for group in engine.portfolio.open_groups():
+        for contract, holding in list(group.legs.items()):
+            if holding.quantity:
+                engine.on_fill(
+                    FillReport(
+                        exec_id=f"close-{number}-{contract.strike:g}{contract.right.value}",
+                        order_ref=f"{group.id}:X1:L0",
+                        at=at,
+                        contract=contract,
+                        action=Action.SELL if holding.quantity > 0 else Action.BUY,
+                        quantity=abs(holding.quantity),
+                        price=holding.avg_price,
+                    )
+                )
 
 
 async def tick_to_ack(orders: int) -> dict:

@@ -16,16 +16,15 @@ so ESCALATED repeats the OPENED id and the journal drops it); an exit is `<id>:X
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-import numpy as np
-
 from spy_core.market_hours import time_to_expiry
 from spy_core.models import AnomalyEvent, AnomalyEventType, ChainSnapshot, OptionQuote, Right, Side
-from spy_core.pricing import black76_greeks, implied_vol
+from spy_core.pricing import delta_from_price
 from spy_core.trading import (
     CONTRACT_MULTIPLIER,
     Action,
@@ -97,26 +96,17 @@ def order_commission(settings: StrategySettings, quantity: int) -> float:
 
 
 def delta_of(quote: OptionQuote, spot: float, now: datetime) -> float:
-    return deltas_of([quote], spot, now)[0]
+    """Delta per share from the mid (forward ≈ spot for 0DTE); ±1 where no vol reproduces
+    the mid, so risk over- rather than under-counts."""
+    sign = 1.0 if quote.right is Right.CALL else -1.0
+    t = time_to_expiry(now, quote.expiry)
+    mid = 0.5 * (quote.bid + quote.ask)
+    delta = delta_from_price(mid, spot, quote.strike, t, quote.right is Right.CALL)
+    return sign if math.isnan(delta) else delta
 
 
 def deltas_of(quotes: Sequence[OptionQuote], spot: float, now: datetime) -> list[float]:
-    """Black-76 deltas per share from each mid's implied vol (forward ≈ spot for 0DTE), in
-    one vectorised solve; ±1 where no vol reproduces the mid, so risk over- rather than
-    under-counts."""
-    if not quotes:
-        return []
-    calls = np.array([q.right is Right.CALL for q in quotes])
-    strikes = np.array([q.strike for q in quotes])
-    mids = np.array([0.5 * (q.bid + q.ask) for q in quotes])
-    t = np.array([max(time_to_expiry(now, q.expiry), 0.0) for q in quotes])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        vols = np.asarray(implied_vol(mids, spot, strikes, t, 1.0, calls), dtype=float)
-        usable = np.isfinite(vols) & (vols > 0) & (t > 0) & (mids > 0)
-        safe = np.where(usable, vols, 0.2)
-        deltas = np.asarray(black76_greeks(spot, strikes, t, safe, 1.0, calls).delta, dtype=float)
-    fallback = np.where(calls, 1.0, -1.0)
-    return np.where(usable & np.isfinite(deltas), deltas, fallback).tolist()
+    return [delta_of(q, spot, now) for q in quotes]
 
 
 class EdgeStrategy:
