@@ -3,9 +3,8 @@ trader engine connected to it through ib_async, and snapshots of what the simula
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,15 @@ from pydantic import BaseModel
 
 from spy_core.models import ChainSnapshot, Right
 from spy_core.trading import Action, ContractRef, Intent, Leg, Signal
-from spy_gateway_sim import Faults, GatewaySimulator, MarketConfig, SimulatorConfig
+from spy_gateway_sim import GatewaySimulator
 from spy_trader.engine import Engine
 from spy_trader.ibkr import IbkrExecution
 from spy_trader.journal import Journal
 from spy_trader.settings import TraderSettings
+
+from ..gateway_sim.conftest import run as sim_run
+from ..gateway_sim.conftest import simulator as sim_simulator
+from ..gateway_sim.conftest import wait_until  # noqa: F401  (the trader tests use it from here)
 
 # Thursday 2025-10-30, 10:00 ET: inside the trading window.
 START = datetime(2025, 10, 30, 14, 0, tzinfo=UTC)
@@ -26,31 +29,12 @@ TIMEOUT = 30.0
 
 
 def run(coroutine: Coroutine[Any, Any, Any], timeout: float = 180.0) -> Any:
-    return asyncio.run(asyncio.wait_for(coroutine, timeout))
+    return sim_run(coroutine, timeout)
 
 
-@contextlib.asynccontextmanager
-async def simulator(
-    start: datetime = START, speed: float = 1.0, faults: Faults | None = None, **market: Any
-) -> AsyncIterator[GatewaySimulator]:
-    config = SimulatorConfig(
-        port=0,
-        market=MarketConfig(seed=7, mispricing_rate=0.0, **market),
-        speed=speed,
-        start=start,
-        tick_interval=0.05,
-        faults=faults or Faults(),
-    )
-    async with GatewaySimulator(config) as sim:
-        yield sim
-
-
-async def wait_until(condition: Callable[[], object], timeout: float = TIMEOUT) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"condition never held: {condition}")
-        await asyncio.sleep(0.02)
+def simulator(start: datetime = START, speed: float = 1.0, **options: Any):
+    """The simulator tests' simulator, at 1× speed from 10:00 ET, no random mispricings."""
+    return sim_simulator(speed=speed, start=start, mispricing_rate=0.0, **options)
 
 
 class Recorder:

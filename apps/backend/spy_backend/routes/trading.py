@@ -23,6 +23,7 @@ from spy_core.trading import (
 )
 
 from ..auth import require_token
+from ..ingest import store_new
 from ..schemas import IngestResult, IsoDateTime
 from ..services import Services
 from ..storage.base import Kind, StoredRecord, to_micros
@@ -116,16 +117,9 @@ async def post_trading(batch: TradingBatch, services: ServicesDep) -> IngestResu
     if len(batch.records) > services.settings.max_batch:
         raise HTTPException(413, f"at most {services.settings.max_batch} records per batch")
     rows = [stored(record) for record in batch.records]
-    new = set(await services.call_storage("write", services.storage.write, rows))
-    fresh = []
-    for record, row in zip(batch.records, rows, strict=True):
-        is_new = (row.kind, row.key) in new
-        services.metrics.ingested.labels(row.kind.value, str(is_new).lower()).inc()
-        if is_new:
-            new.discard((row.kind, row.key))  # repeated inside one batch: broadcast once
-            fresh.append(record.model_dump(mode="json"))
+    fresh = await store_new(services, batch.records, rows)
     if fresh:
-        services.broadcaster.trading(fresh)
+        services.broadcaster.trading([record.model_dump(mode="json") for record in fresh])
     return IngestResult(accepted=len(rows), stored=len(fresh))
 
 
