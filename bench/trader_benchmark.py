@@ -56,6 +56,7 @@ UNLIMITED = RiskSettings(
     max_open_positions=10**6,
     max_premium_at_risk=1e12,
     max_net_delta=1e12,
+    max_daily_loss=1e12,  # each round trip here pays two commissions and earns nothing
     max_orders_per_minute=10**6,
     max_quote_age_ms=60_000,
 )
