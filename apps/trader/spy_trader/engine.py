@@ -117,6 +117,7 @@ class Engine:
         self._last_pnl: tuple | None = None
         self._day = None
         self._tasks: set[asyncio.Task] = set()
+        self._deciding: set[str] = set()  # ids between the duplicate check and the commit
         gateway.on_order = self.on_order
         gateway.on_fill = self.on_fill
 
@@ -131,7 +132,7 @@ class Engine:
                 self._open_group(signal)
         for fill in self.journal.fills(day):
             self._book(fill)
-        for signal in self.journal.taken_signals(day):
+        for signal in self.journal.signals(day):
             if signal.intent is Intent.CLOSE:
                 group = self.portfolio.groups.get(group_of(signal.id))
                 if group is not None:
@@ -241,8 +242,15 @@ class Engine:
 
     async def submit(self, signal: Signal) -> Decision | None:
         """Decide one signal and send what was taken; None for a signal already decided."""
-        if self.journal.known(signal.id):
+        if signal.id in self._deciding or self.journal.known(signal.id):
             return None
+        self._deciding.add(signal.id)
+        try:
+            return await self._qualify_and_decide(signal)
+        finally:
+            self._deciding.discard(signal.id)
+
+    async def _qualify_and_decide(self, signal: Signal) -> Decision | None:
         for leg in signal.legs:
             try:
                 known = await self.gateway.qualify(leg.contract)
@@ -268,6 +276,8 @@ class Engine:
         self.journal.record_decision(signal, decision.taken, decision.rule, refs)
         self.reporter.publish(signal)
         self.reporter.publish(decision)
+        if signal.intent is Intent.CLOSE:
+            self.portfolio.groups[group_of(signal.id)].exits += 1  # taken or not: a new id next
         if not decision.taken:
             self.metrics.rejections.labels(decision.rule).inc()
             _log.info("rejected %s: %s (%s)", signal.id, decision.rule, decision.detail)
@@ -275,8 +285,6 @@ class Engine:
         _log.info("taken %s: %s", signal.id, signal.reason)
         if signal.intent is Intent.OPEN:
             self._open_group(signal)
-        else:
-            self.portfolio.groups[group_of(signal.id)].exits += 1
         for row in self.journal.orders_of(signal.id):
             self._working[row.ref] = _Working(row, signal.intent)
         self._send_ready(signal.id)
@@ -399,6 +407,7 @@ class Engine:
         self._expire_orders(cancel_opens=flatten)
         if self.market is not None and self.is_leader():
             busy = {group_of(signal_of(ref)) for ref in self._working}
+            busy |= {group_of(signal_id) for signal_id in self._deciding}
             for signal in self.strategy.exits(self.market, self.portfolio, now, flatten, busy):
                 self._spawn(self.submit(signal))
         self._report_pnl(now, exposure)

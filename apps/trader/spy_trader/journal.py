@@ -89,9 +89,12 @@ class Journal:
         return None if row is None else Signal.model_validate_json(row[0])
 
     def taken_signals(self, day: date) -> list[Signal]:
+        return self.signals(day, taken_only=True)
+
+    def signals(self, day: date, taken_only: bool = False) -> list[Signal]:
         rows = self._db.execute(
-            "SELECT body FROM signals WHERE day = ? AND taken = 1 ORDER BY rowid",
-            (day.isoformat(),),
+            "SELECT body FROM signals WHERE day = ? AND taken >= ? ORDER BY rowid",
+            (day.isoformat(), int(taken_only)),
         )
         return [Signal.model_validate_json(body) for (body,) in rows]
 
