@@ -196,3 +196,20 @@ def _expired(spec: dict, now: datetime) -> bool:
     if renewed is None or not spec.get("holderIdentity"):
         return True
     return now >= renewed + timedelta(seconds=spec.get("leaseDurationSeconds") or 0)
+
+
+SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+def lease_for(settings: LeaseSettings, data_dir: Path) -> Lease:
+    """The configured lease: in a pod, the Kubernetes Lease with the pod's service-account
+    token and the cluster CA (mounted by Kubernetes); elsewhere the file lock."""
+    if settings.kind == "file":
+        return FileLease(data_dir / "trader.lock")
+    token = (SERVICE_ACCOUNT / "token").read_text().strip()
+    client = httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {token}"},
+        verify=str(SERVICE_ACCOUNT / "ca.crt"),
+        timeout=5.0,
+    )
+    return KubernetesLease(settings, client)

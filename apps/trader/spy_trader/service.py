@@ -23,7 +23,7 @@ from spy_marketdata.sinks import FanOut, Sink
 from .engine import Engine, Reporter
 from .ibkr import IbkrExecution
 from .journal import Journal
-from .lease import FileLease, Lease
+from .lease import Lease, lease_for
 from .settings import ConfigurationError, TraderSettings, check_account, check_live_twice
 
 _log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class TraderService:
         self.gateway = IbkrExecution(
             settings.host, settings.port, settings.client_id, settings.connect_timeout
         )
-        self.lease = lease or FileLease(settings.data_dir.expanduser() / "trader.lock")
+        self.lease = lease or lease_for(settings.lease, settings.data_dir.expanduser())
         self.market_data: MarketDataService | None = None
         if clock is None:
             md = market_data or MarketDataSettings(
