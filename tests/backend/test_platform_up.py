@@ -51,6 +51,11 @@ def test_up_serves_live_state_and_stops_cleanly_on_ctrl_c(tmp_path) -> None:
                 break
             time.sleep(0.2)
         assert market and market["analysis"]["underlying"] == "SPY", market
+        pnl: list = []
+        while time.monotonic() < deadline and not pnl:  # the trader reports via its HttpSink
+            pnl = httpx.get(f"http://127.0.0.1:{port}/api/pnl", timeout=2).json()
+            time.sleep(0.2)
+        assert pnl and pnl[0]["state"] == "active", pnl
         assert httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).json()["ready"]
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)

@@ -68,6 +68,9 @@ class PositionList(_Strict):
     items: list[PositionPoint]
 
 
+# A week: the last session is still in view after a long weekend (and in the local platform,
+# whose simulator plays the latest session, not necessarily today).
+_DEFAULT_WINDOW = timedelta(days=7)
 router = APIRouter(prefix="/api", tags=["trading"])
 reads = APIRouter(prefix="/api", tags=["read"])
 
@@ -127,13 +130,13 @@ async def _series(
     services: Services, kind: Kind, since: datetime | None, until: datetime | None, limit: int
 ) -> list[str]:
     end = until or datetime.now(UTC) + timedelta(minutes=1)
-    start = since or end - timedelta(days=1)
+    start = since or end - _DEFAULT_WINDOW
     return await services.call_storage(
         "series", services.storage.series, kind, to_micros(start), to_micros(end), limit
     )
 
 
-Since = Annotated[IsoDateTime | None, Query(description="at or after (default: a day back)")]
+Since = Annotated[IsoDateTime | None, Query(description="at or after (default: 7 days back)")]
 Until = Annotated[IsoDateTime | None, Query(description="before (default: now)")]
 Limit = Annotated[int, Query(ge=1, le=5000)]
 
