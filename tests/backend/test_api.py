@@ -115,13 +115,6 @@ async def test_flow_series(client: httpx.AsyncClient) -> None:
     assert points[0]["flow"]["session"]["net"] == 550.0
 
 
-@pytest.mark.parametrize("name", ["signals", "trades", "positions", "pnl"])
-async def test_placeholders_are_empty_lists(client: httpx.AsyncClient, name: str) -> None:
-    body = (await client.get(f"/api/{name}")).json()
-    assert body["items"] == []
-    assert "trader" in body["producer"]
-
-
 async def test_unknown_field_is_rejected_with_its_name(client: httpx.AsyncClient) -> None:
     record = event_record(anomaly_event()) | {"colour": "red"}
     response = await post(client, [record])

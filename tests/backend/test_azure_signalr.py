@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -318,3 +319,27 @@ async def test_broadcaster_drops_oldest_when_budget_is_exhausted() -> None:
     await broadcaster.stop()
     assert len(recorder.sent) == 1  # the burst paid for one message to five viewers
     assert recorder.sent[0][1][0]["dropped"] == 100  # beyond the 500 pending, oldest first
+
+
+@pytest.mark.anyio
+async def test_broadcaster_packs_trading_records_on_their_own_target() -> None:
+    from .trading_records import day_of_trading
+
+    recorder = _Recorder(viewers=2)
+    broadcaster = Broadcaster(recorder, MessageBudget(0), Metrics())
+    broadcaster.start()
+    records = [r.model_dump(mode="json") for r in day_of_trading(datetime.now(UTC))] * 3
+    broadcaster.trading(records)
+    await asyncio.sleep(0.3)
+    await broadcaster.stop()
+    messages = [args for target, args in recorder.sent if target == "trading"]
+    assert sum(len(a[0]["records"]) for a in messages) == len(records)
+    assert all(len(invocation("trading", a)) <= MAX_MESSAGE_BYTES for a in messages)
+    assert {r["type"] for a in messages for r in a[0]["records"]} == {
+        "signal",
+        "decision",
+        "order",
+        "fill",
+        "position",
+        "pnl",
+    }

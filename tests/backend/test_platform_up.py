@@ -21,7 +21,18 @@ def test_up_serves_live_state_and_stops_cleanly_on_ctrl_c(tmp_path) -> None:
     command = shutil.which("spy-platform", path=str(Path(sys.executable).parent))
     assert command is not None
     process = subprocess.Popen(
-        [command, "up", "--port", str(port), "--data-dir", str(tmp_path), "--speed", "30"],
+        [
+            command,
+            "up",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+            "--speed",
+            "30",
+            "--trader-port",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -40,6 +51,11 @@ def test_up_serves_live_state_and_stops_cleanly_on_ctrl_c(tmp_path) -> None:
                 break
             time.sleep(0.2)
         assert market and market["analysis"]["underlying"] == "SPY", market
+        pnl: list = []
+        while time.monotonic() < deadline and not pnl:  # the trader reports via its HttpSink
+            pnl = httpx.get(f"http://127.0.0.1:{port}/api/pnl", timeout=2).json()
+            time.sleep(0.2)
+        assert pnl and pnl[0]["state"] == "active", pnl
         assert httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).json()["ready"]
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
@@ -49,6 +65,7 @@ def test_up_serves_live_state_and_stops_cleanly_on_ctrl_c(tmp_path) -> None:
             process.communicate()
     assert process.returncode == 0, err
     assert out.startswith("SPY platform up: API http://127.0.0.1:")
+    assert "trader http://127.0.0.1:" in out.splitlines()[0]
     stopped = out.strip().splitlines()[-1]
     assert stopped.startswith("stopped:") and stopped.endswith("0 left in the spool"), out
     assert (tmp_path / "service-token").stat().st_mode & 0o077 == 0

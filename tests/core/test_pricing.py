@@ -10,7 +10,14 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from spy_core.pricing import black76_gamma, black76_greeks, black76_price, black76_vega, implied_vol
+from spy_core.pricing import (
+    black76_gamma,
+    black76_greeks,
+    black76_price,
+    black76_vega,
+    delta_from_price,
+    implied_vol,
+)
 
 MINUTE = 1.0 / (365.0 * 24 * 60)
 mp.mp.dps = 40
@@ -176,3 +183,21 @@ def test_no_volatility_reproduces_the_price(price, strike, t, call, why):
 
 def test_price_at_intrinsic_has_zero_vol():
     assert implied_vol(5.0, 100.0, 95.0, 0.1, 1.0, True) == 0.0
+
+
+@settings(deadline=None)
+@given(
+    st.floats(0.5, 1.5),
+    st.floats(1e-4, 0.02),
+    st.floats(0.05, 1.5),
+    st.booleans(),
+)
+def test_delta_from_price_agrees_with_implied_vol_and_greeks(moneyness, t, vol, is_call):
+    price = float(black76_price(100.0, 100.0 * moneyness, t, vol, 1.0, is_call))
+    intrinsic = max((100.0 - 100.0 * moneyness) * (1 if is_call else -1), 0.0)
+    if price - intrinsic < 1e-6:
+        return  # no vol information left in the price
+    expected = float(black76_greeks(100.0, 100.0 * moneyness, t, vol, 1.0, is_call).delta)
+    assert delta_from_price(price, 100.0, 100.0 * moneyness, t, is_call) == pytest.approx(
+        expected, abs=1e-4
+    )

@@ -23,13 +23,17 @@ def run(coroutine: Coroutine[Any, Any, Any], timeout: float = 120.0) -> Any:
 
 @contextlib.asynccontextmanager
 async def simulator(
-    seed: int = 7, speed: float = 60.0, faults: Faults | None = None, **market: Any
+    seed: int = 7,
+    speed: float = 60.0,
+    faults: Faults | None = None,
+    start: datetime = START,
+    **market: Any,
 ) -> AsyncIterator[GatewaySimulator]:
     config = SimulatorConfig(
         port=0,
         market=MarketConfig(seed=seed, **market),
         speed=speed,
-        start=START,
+        start=start,
         tick_interval=0.05,
         faults=faults or Faults(),
     )

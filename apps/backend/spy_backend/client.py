@@ -32,6 +32,7 @@ import httpx
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from pydantic import BaseModel
 
 from spy_core.models import AnomalyEvent, ChainSnapshot
 from spy_core.telemetry_names import Attr, SpanName
@@ -66,8 +67,9 @@ class HttpSink:
         send_analyses: bool = True,
         analysis_interval: float = 1.0,
         client: httpx.AsyncClient | None = None,
+        path: str = "/api/events",
     ) -> None:
-        self._url = base_url.rstrip("/") + "/api/events"
+        self._url = base_url.rstrip("/") + path
         self._headers = {"Authorization": f"Bearer {token}"}
         self._spool = Spool(spool_path)
         self._batch_max = self._configured_batch = batch_max
@@ -111,6 +113,10 @@ class HttpSink:
     def publish_events(self, events: Sequence[AnomalyEvent]) -> None:
         for event in events:
             self._add({"type": "event", **event.model_dump(mode="json")})
+
+    def publish(self, record: BaseModel) -> None:
+        """Any typed record (the trader's signals, decisions, orders, fills, P&L)."""
+        self._add(record.model_dump(mode="json"))
 
     def _add(self, record: dict) -> None:
         carrier: dict[str, str] = {}

@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypeVar
+
+from spy_core.telemetry_names import Attr, SpanName
+
 from .schemas import AnalysisRecord, AnomalyEventRecord, SnapshotRecord
+from .services import Services
+from .signals import tracer
 from .storage.base import Kind, StoredRecord, to_micros
+
+R = TypeVar("R")
+
+
+async def store_new(services: Services, records: Sequence[R], rows: list[StoredRecord]) -> list[R]:
+    """Write the rows; return the records that were new (each once, even when repeated in
+    the batch), counting every record in the ingest metric."""
+    with tracer.start_as_current_span(SpanName.STORE, attributes={Attr.RECORDS: len(rows)}):
+        new = set(await services.call_storage("write", services.storage.write, rows))
+    services.ingest.saw()
+    fresh = []
+    for record, row in zip(records, rows, strict=True):
+        is_new = (row.kind, row.key) in new
+        services.metrics.ingested.labels(row.kind.value, str(is_new).lower()).inc()
+        if is_new:
+            fresh.append(record)
+            new.discard((row.kind, row.key))  # a record repeated inside one batch counts once
+    return fresh
 
 
 def stored(record: AnomalyEventRecord | AnalysisRecord | SnapshotRecord) -> StoredRecord:

@@ -166,13 +166,6 @@ class FlowPoint(_Strict):
     flow: Flow
 
 
-class Placeholder(_Strict):
-    """A list endpoint whose producer (the trader) does not exist yet: always empty."""
-
-    items: list[dict] = Field(default_factory=list)
-    producer: str = "none yet: the trader will post these"
-
-
 class Health(_Strict):
     status: Literal["ok"] = "ok"
 

@@ -8,12 +8,16 @@ from collections.abc import Sequence
 
 from spy_detector import DetectorConfig
 
+from .backtest_command import add_parser as add_backtest_parser
+from .backtest_command import run_backtest
 from .marketdata_command import add_parsers as add_marketdata_parsers
 from .marketdata_command import run_marketdata_command
 from .pulumi_commands import add_parsers as add_pulumi_parsers
 from .pulumi_commands import run_pulumi_command
 from .sim_gateway_command import add_parser as add_sim_gateway_parser
 from .sim_gateway_command import run_sim_gateway
+from .trade_command import add_parsers as add_trade_parsers
+from .trade_command import run_trade_command
 from .up_command import add_parser as add_up_parser
 from .up_command import run_up
 
@@ -85,6 +89,8 @@ def _build_parser() -> argparse.ArgumentParser:
     add_marketdata_parsers(commands)
     add_pulumi_parsers(commands)
     add_up_parser(commands)
+    add_trade_parsers(commands)
+    add_backtest_parser(commands)
     return parser
 
 
@@ -96,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_up(args)
     if args.command in ("marketdata", "record", "replay", "watch"):
         return run_marketdata_command(args)
+    if args.command in ("trade", "kill-switch"):
+        return run_trade_command(args)
+    if args.command == "backtest":
+        return run_backtest(args)
     if args.command in ("preview", "policy", "vpn-config"):
         return run_pulumi_command(args)
     config = _detector_config(args)

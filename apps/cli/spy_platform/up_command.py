@@ -1,7 +1,9 @@
 """`spy-platform up`: the whole local platform in one process and one event loop — the IB
-Gateway simulator, the market-data/detector service and the backend (API, local SignalR hub,
-SQLite history, dashboard files) on http://127.0.0.1:8000. Live anomalies are printed to
-stdout; Ctrl-C (or --duration) stops the service, drains its backend spool, then the backend,
+Gateway simulator, the market-data/detector service, the trader (paper, on the simulator's
+DU account; its own /health /ready /metrics /kill-switch on --trader-port) and the backend
+(API, local SignalR hub, SQLite history, dashboard files) on http://127.0.0.1:8000. Live
+anomalies, the trader's decisions, fills and P&L are printed to stdout;
+Ctrl-C (or --duration) stops the service, drains its backend spool, then the backend,
 then the simulator. The service reaches the backend over HTTP with the service token, exactly
 as the on-prem deployment does, so the local run exercises the same path."""
 
@@ -50,6 +52,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="stop after SECONDS (default: Ctrl-C)",
     )
+    up.add_argument(
+        "--trader-port",
+        type=int,
+        default=9108,
+        help="the trader's /health /ready /metrics /kill-switch (default 9108; 0: any free)",
+    )
+    up.add_argument("--no-trader", action="store_true", help="market data and backend only")
     up.add_argument("--verbose", action="store_true", help="debug logging")
 
 
@@ -108,24 +117,35 @@ async def _up(args: argparse.Namespace) -> int:
         async with GatewaySimulator(simulator) as sim:
             gateway_port = sim.port
             backend_sink = HttpSink(base, token, settings.data_dir / "spool" / "backend.jsonl")
-            service = MarketDataService(
-                MarketDataSettings(port=gateway_port), FanOut(TextSink(sys.stdout), backend_sink)
-            )
+            trader = None if args.no_trader else _trader(args, settings, base, token, sim)
+            sinks = [TextSink(sys.stdout), backend_sink]
+            if trader is not None:
+                sinks.append(trader.service.engine)
+            service = MarketDataService(MarketDataSettings(port=gateway_port), FanOut(*sinks))
+
+            def stop() -> None:
+                service.stop()
+                if trader is not None:
+                    trader.service.stop()
+
             loop = asyncio.get_running_loop()
             for signal_number in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signal_number, service.stop)
+                loop.add_signal_handler(signal_number, stop)
             if args.duration is not None:
-                loop.call_later(args.duration, service.stop)
+                loop.call_later(args.duration, stop)
+            trading = "" if trader is None else await trader.start()
             print(
                 f"SPY platform up: API {base}/api  hub {base}/hub  health {base}/health"
                 f"{f'  docs {base}/docs' if settings.docs_enabled else ''}"
-                f"  (gateway simulator on 127.0.0.1:{gateway_port}); Ctrl-C stops",
+                f"  (gateway simulator on 127.0.0.1:{gateway_port}){trading}; Ctrl-C stops",
                 flush=True,
             )
             try:
-                await service.run()
+                await asyncio.gather(service.run(), *([] if trader is None else [trader.run()]))
             finally:
                 await backend_sink.aclose()
+                if trader is not None:
+                    await trader.close()
             status = service.status
     finally:
         server.should_exit = True
@@ -138,3 +158,58 @@ async def _up(args: argparse.Namespace) -> int:
     )
     logging.shutdown()
     return 0
+
+
+class _LocalTrader:
+    """The trader inside `up`: fed by the platform's own market-data pipeline, reporting to
+    the terminal and (spooled) to the backend, serving its HTTP surface."""
+
+    def __init__(self, service, sink, http) -> None:
+        self.service, self.sink, self.http = service, sink, http
+        self._serving: asyncio.Task | None = None
+
+    async def start(self) -> str:
+        self._serving = asyncio.create_task(self.http.serve(), name="trader-http")
+        await self.http.wait_started()
+        return f"  trader http://127.0.0.1:{self.http.bound_port}/ready"
+
+    async def run(self) -> None:
+        await self.service.run()
+
+    async def close(self) -> None:
+        self.http.should_exit = True
+        if self._serving is not None:
+            await self._serving
+        await self.sink.aclose()
+
+
+def _trader(args, settings, base: str, token: str, sim) -> _LocalTrader:
+    import shutil
+
+    from spy_backend.client import HttpSink
+    from spy_backend.serve import BackendServer
+    from spy_trader.http import create_app
+    from spy_trader.reporting import FanOutReporter, TextReporter
+    from spy_trader.service import TraderService
+    from spy_trader.settings import RiskSettings, TraderSettings
+
+    folder = settings.data_dir / "trader"
+    # The simulator's account starts empty each run: so does the trader's journal.
+    shutil.rmtree(folder, ignore_errors=True)
+    sink = HttpSink(base, token, settings.data_dir / "spool" / "trading.jsonl", path="/api/trading")
+    service = TraderService(
+        TraderSettings(
+            port=sim.port,
+            data_dir=folder,
+            # Quote ages are measured on the simulated clock, which runs `speed` times faster.
+            risk=RiskSettings(
+                max_quote_age_ms=RiskSettings().max_quote_age_ms * max(args.speed, 1)
+            ),
+        ),
+        FanOutReporter(TextReporter(sys.stdout), sink),
+        clock=sim.now,  # the gateway's clock, which stamps the snapshots too
+    )
+    http = BackendServer(
+        create_app(service, token), "127.0.0.1", args.trader_port, own_signals=False
+    )
+    return _LocalTrader(service, sink, http)

@@ -409,3 +409,33 @@ def _halley_step(s: float, x: float, log_beta: float) -> tuple[float, float]:
     f2_over_f1 = h * h / s - 0.5 * tau - f1
     step = newton / (1.0 - 0.5 * newton * f2_over_f1)
     return s - step, step
+
+
+_DELTA_BISECTIONS = 40  # geometric bisection over [1e-4, 20]: vol to ~1e-6 relative
+
+
+def delta_from_price(price: float, forward: float, strike: float, t: float, is_call: bool) -> float:
+    """Undiscounted Black-76 delta of one option implied by its (undiscounted) price; NaN
+    where no volatility reproduces the price.
+
+    Scalar and pure Python on purpose, for one contract on a latency-critical path (the
+    trader's decision): the vectorised kernels cost more in dispatch and thread scheduling
+    than one bisection (~30 µs). Agrees with `implied_vol` + `black76_greeks` to ~1e-6."""
+    call = price if is_call else price + forward - strike  # put-call parity
+    if t <= 0 or not max(forward - strike, 0.0) < call < forward:
+        return math.nan
+    root_t = math.sqrt(t)
+    low, high = 1e-4, 20.0
+    for _ in range(_DELTA_BISECTIONS):
+        vol = math.sqrt(low * high)
+        s = vol * root_t
+        d1 = math.log(forward / strike) / s + 0.5 * s
+        value = forward * _phi(d1) - strike * _phi(d1 - s)
+        low, high = (vol, high) if value < call else (low, vol)
+    s = math.sqrt(low * high) * root_t
+    call_delta = _phi(math.log(forward / strike) / s + 0.5 * s)
+    return call_delta if is_call else call_delta - 1.0
+
+
+def _phi(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))

@@ -126,6 +126,9 @@ class Broker:
     executions: list[Execution] = field(default_factory=list)
     positions: dict[int, Position] = field(default_factory=dict)
     realized_pnl: float = 0.0
+    # A fault: while set, every new order is rejected with error 201 and this reason (as IB
+    # does for margin, permissions or a closed market).
+    reject_reason: str | None = None
     _next_perm_id: int = _FIRST_PERM_ID
 
     def next_valid_id(self, client_id: int) -> int:
@@ -152,6 +155,8 @@ class Broker:
         existing = self.orders.get((client_id, request.order_id))
         if existing is not None:
             return self._modify(existing, request, instrument)
+        if self.reject_reason is not None:
+            raise OrderRejectedError(201, f"Order rejected - reason:{self.reject_reason}")
         if request.order_id < self.next_valid_id(client_id):
             raise OrderRejectedError(103, f"Duplicate order id {request.order_id}")
         order = Order(

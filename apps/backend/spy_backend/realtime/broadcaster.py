@@ -5,6 +5,9 @@ Two hub targets (documented in docs/backend.md):
   soon as the budget allows, several per message, each message under 2 KB. Events wait in a
   bounded queue; when the budget cannot keep up, the oldest are dropped and counted in
   `dropped`, the client's cue to re-read `/api/anomalies` (nothing is lost from storage).
+- `trading`: `[{"records": [Signal | Decision | OrderReport | FillReport | PositionPoint |
+  PnlPoint, ...]}]` (`spy_core.trading`, each with its `type`) — the trader's activity,
+  packed like anomaly events; when the queue overflows the oldest go (the API has them all).
 - `market`: `[{"underlying", "timestamp", "spot", "open_anomalies", "gex": {...},
   "flow": {...}}]` — the latest market state, at most one per `state_interval`; newer state
   replaces unsent state (only the latest matters).
@@ -58,6 +61,7 @@ class Broadcaster:
         # each pending event with the trace context of the request that brought it
         self._events: deque[tuple[str, Context]] = deque()
         self._dropped = 0
+        self._trading: deque[str] = deque()
         self._state: dict | None = None
         self._state_context: Context | None = None
         self._last_state = -float("inf")
@@ -84,6 +88,13 @@ class Broadcaster:
             self._metrics.dropped.inc()
         self._wake.set()
 
+    def trading(self, records: list[dict]) -> None:
+        for record in records:
+            self._trading.append(json.dumps(record, separators=(",", ":"), allow_nan=False))
+        while len(self._trading) > MAX_PENDING_EVENTS:
+            self._trading.popleft()
+        self._wake.set()
+
     def market_state(self, state: dict) -> None:
         self._state = state
         self._state_context = signals.current_context()
@@ -100,16 +111,20 @@ class Broadcaster:
                 await asyncio.sleep(1.0)
 
     async def _drain(self) -> None:
-        while self._events or self._state is not None:
+        while self._events or self._trading or self._state is not None:
             viewers = self._publisher.viewers()
             if viewers == 0:
                 # Nobody to tell: a viewer who connects later reads the API first.
                 self._events.clear()
+                self._trading.clear()
                 self._dropped = 0
                 self._state = None
                 return
             if self._events:
                 target, (payload, contexts) = "anomalies", self._pack_events()
+            elif self._trading:
+                target, payload = "trading", {"records": _pack(self._trading, "trading")}
+                contexts = []
             else:
                 pause = self._last_state + self._state_interval - time.monotonic()
                 if pause > 0:
@@ -148,3 +163,16 @@ class Broadcaster:
         payload = {"events": [json.loads(e) for e in chosen], "dropped": self._dropped}
         self._dropped = 0
         return payload, contexts
+
+
+def _pack(queue: deque[str], target: str) -> list:
+    """As many queued records as fit in one `target` message (always at least one)."""
+    size = len(invocation(target, [{"records": []}]))
+    chosen: list[str] = []
+    while queue:
+        extra = len(queue[0].encode()) + (1 if chosen else 0)
+        if chosen and size + extra > MAX_MESSAGE_BYTES:
+            break
+        chosen.append(queue.popleft())
+        size += extra
+    return [json.loads(record) for record in chosen]

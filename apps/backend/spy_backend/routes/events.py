@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from spy_core.telemetry_names import Attr, SpanName
-
 from ..auth import require_token
-from ..ingest import stored
+from ..ingest import store_new, stored
 from ..schemas import (
     AnalysisRecord,
     AnomalyEventRecord,
@@ -18,7 +16,7 @@ from ..schemas import (
     SnapshotRecord,
 )
 from ..services import Services
-from ..signals import record_ingest, tracer
+from ..signals import record_ingest
 
 router = APIRouter(prefix="/api", tags=["ingest"])
 
@@ -38,16 +36,7 @@ async def post_events(batch: EventBatch, request: Request) -> IngestResult:
     if len(batch.records) > services.settings.max_batch:
         raise HTTPException(413, f"at most {services.settings.max_batch} records per batch")
     rows = [stored(record) for record in batch.records]
-    with tracer.start_as_current_span(SpanName.STORE, attributes={Attr.RECORDS: len(rows)}):
-        new = set(await services.call_storage("write", services.storage.write, rows))
-    services.ingest.saw()
-    fresh = []
-    for record, row in zip(batch.records, rows, strict=True):
-        is_new = (row.kind, row.key) in new
-        services.metrics.ingested.labels(row.kind.value, str(is_new).lower()).inc()
-        if is_new:
-            fresh.append(record)
-            new.discard((row.kind, row.key))  # a record repeated inside one batch is broadcast once
+    fresh = await store_new(services, batch.records, rows)
     events = [
         r.model_dump(mode="json", exclude={"type"})
         for r in fresh

@@ -1,5 +1,5 @@
-"""Reads for the dashboard: market state, anomaly history, GEX, flow, and the trading
-lists whose producer (the trader) does not exist yet."""
+"""Reads for the dashboard: market state, anomaly history, GEX, flow. The trader's lists
+are in `trading`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from ..schemas import (
     IsoDate,
     IsoDateTime,
     MarketState,
-    Placeholder,
     SnapshotRecord,
 )
 from ..services import Services
@@ -119,16 +118,3 @@ async def flow(
             FlowPoint(timestamp=record["timestamp"], spot=record["spot"], flow=record["flow"])
         )
     return points
-
-
-def _placeholder(name: str) -> None:
-    async def empty() -> Placeholder:
-        return Placeholder()
-
-    empty.__name__ = name
-    empty.__doc__ = f"{name.capitalize()}: none until the trader posts them."
-    router.add_api_route(f"/{name}", empty, methods=["GET"], response_model=Placeholder)
-
-
-for _name in ("signals", "trades", "positions", "pnl"):
-    _placeholder(_name)

@@ -25,6 +25,13 @@ class Kind(StrEnum):
     EVENT = "event"
     ANALYSIS = "analysis"
     SNAPSHOT = "snapshot"
+    # The trader's records (spy_core.trading), stored and read by time like the rest.
+    SIGNAL = "signal"
+    DECISION = "decision"
+    ORDER = "order"
+    FILL = "fill"
+    POSITION = "position"
+    PNL = "pnl"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Trader: detector findings → signals → risk → orders through IB, reported to the backend."""

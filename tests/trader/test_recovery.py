@@ -1,0 +1,132 @@
+"""Connection drops, restarts and gateway restarts: no signal sent twice, no order left
+unknown, positions reconciled with IB's."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections import Counter
+
+from spy_core.trading import OrderStatus
+from spy_trader.service import TraderService
+from spy_trader.settings import TraderSettings
+
+from .conftest import Recorder, atm, run, simulator, snapshot_of, touch_signal, trader, wait_until
+
+
+@contextlib.asynccontextmanager
+async def service(sim, tmp_path, **settings):
+    trader_service = TraderService(
+        TraderSettings(port=sim.port, data_dir=tmp_path, **settings),
+        Recorder(),
+        clock=sim.now,
+        environ={},
+    )
+    trader_service.gateway.connect_timeout = 30.0
+    task = asyncio.create_task(trader_service.run())
+    try:
+        await wait_until(lambda: trader_service.ready or task.done())
+        yield trader_service
+    finally:
+        trader_service.stop()
+        await task
+
+
+def test_100_connection_drops_in_the_order_flow_leave_no_duplicate_and_no_orphan(tmp_path):
+    rng = random.Random(11)
+
+    async def body():
+        async with simulator() as sim, service(sim, tmp_path) as svc:
+            engine = svc.engine
+            contract = atm(sim)
+            for i in range(100):
+                await wait_until(lambda: svc.ready)
+                engine.publish_snapshot(snapshot_of(sim))
+                signal = touch_signal(sim, f"d-{i}", contract, quantity=1)
+                submitting = asyncio.create_task(engine.submit(signal))
+                await asyncio.sleep(rng.uniform(0, 0.02))
+                before = svc.reconnects
+                sim.drop_connections()
+                await submitting
+                await wait_until(lambda: svc.reconnects > before)  # noqa: B023
+            await wait_until(lambda: svc.ready)
+            await wait_until(lambda: not engine.journal.open_orders())
+            refs = Counter(o.order_ref for o in sim.broker.orders.values())
+            assert refs and max(refs.values()) == 1, "a signal produced two orders"
+            known = {r.ref for r in engine.journal.orders_of_all()}
+            assert set(refs) <= known, "an order at IB is unknown to the trader"
+            filled = sum(1 for o in sim.broker.orders.values() if o.filled)
+            ib_position = sum(p.quantity for p in sim.broker.positions.values())
+            assert engine.portfolio.holdings[contract].quantity == ib_position == filled
+            assert svc.reconnects >= 100
+
+    run(body(), timeout=600)
+
+
+def test_a_restart_holding_positions_reconciles_them(tmp_path):
+    async def body():
+        async with simulator() as sim:
+            contract = atm(sim)
+            async with trader(sim, tmp_path) as engine:
+                await engine.submit(touch_signal(sim, "h-1", contract, quantity=2))
+                await wait_until(
+                    lambda: engine.journal.order("h-1:L0").status is OrderStatus.FILLED
+                )
+            async with trader(sim, tmp_path) as again:
+                assert again.portfolio.holdings[contract].quantity == 2
+                assert again.metrics.position_mismatches._value.get() == 0
+                assert "h-1" in again.portfolio.groups
+            async with trader(sim, tmp_path / "lost-journal") as rebuilt:
+                # The journal is gone: the fills come back from IB's executions.
+                assert rebuilt.portfolio.holdings[contract].quantity == 2
+                assert rebuilt.metrics.position_mismatches._value.get() == 0
+            async with trader(sim, tmp_path / "other-client", client_id=31) as stranger:
+                # Another client id sees none of the executions, only the account's
+                # position: adopted as a group of its own, to be managed and flattened.
+                assert stranger.portfolio.holdings[contract].quantity == 2
+                assert stranger.metrics.position_mismatches._value.get() == 1
+                assert any(g.startswith("recon-") for g in stranger.portfolio.groups)
+
+    run(body())
+
+
+def test_a_crash_between_deciding_and_sending_is_repaired_not_resent(tmp_path):
+    async def body():
+        async with simulator() as sim:
+            contract = atm(sim)
+            async with trader(sim, tmp_path) as engine:
+                signal = touch_signal(sim, "k-1", contract)
+                assert await engine.gateway.qualify(contract)
+                engine.gateway.disconnect()  # the order cannot leave: as if we crashed here
+                await engine.submit(signal)
+                assert engine.journal.order("k-1:L0").status is OrderStatus.PENDING
+            async with trader(sim, tmp_path) as again:
+                row = again.journal.order("k-1:L0")
+                assert row.status is OrderStatus.CANCELLED
+                assert await again.submit(signal) is None
+                assert not sim.broker.orders
+
+    run(body())
+
+
+def test_a_gateway_restart_rolling_back_next_valid_id_reuses_no_order_id(tmp_path):
+    async def body():
+        async with simulator() as sim, service(sim, tmp_path) as svc:
+            contract = atm(sim)
+            engine = svc.engine
+            for i in range(3):
+                await engine.submit(touch_signal(sim, f"b-{i}", contract))
+            await wait_until(lambda: len(sim.broker.orders) == 3)
+            used = {o.order_id for o in sim.broker.orders.values()}
+            sim.restart(roll_back_order_ids=True)  # nextValidId = 1 from now on
+            await asyncio.sleep(0.2)
+            await wait_until(lambda: svc.ready)
+            engine.publish_snapshot(snapshot_of(sim))
+            decision = await engine.submit(touch_signal(sim, "a-1", contract))
+            assert decision.taken
+            await wait_until(lambda: engine.journal.order("a-1:L0").status is OrderStatus.FILLED)
+            new = [o for o in sim.broker.orders.values() if o.order_ref == "a-1:L0"]
+            assert len(new) == 1 and new[0].order_id > max(used)
+
+    run(body())
