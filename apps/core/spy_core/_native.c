@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "_erfcx_coefficients.h"
 
@@ -195,14 +196,16 @@ static inline double at(const Input *in, Py_ssize_t i) {
     return i < n ? in->data[i] : in->data[i % n];
 }
 
-/* A C-contiguous buffer of `itemsize`-byte items ("d" float64, "?" bool, "q"/"l" int64). */
+/* A C-contiguous float64 buffer. */
 static int get_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t itemsize,
                       const char *name) {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0) return -1;
-    if (view->itemsize != itemsize) {
-        PyErr_Format(PyExc_TypeError, "%s: expected %zd-byte items, got %zd", name, itemsize,
-                     view->itemsize);
+    const char *format = view->format ? view->format : "B";
+    if (format[0] == '<' || format[0] == '=' || format[0] == '@') format++;
+    if (view->itemsize != itemsize || strcmp(format, "d") != 0) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a float64 buffer, got format '%s'", name,
+                     view->format ? view->format : "B");
         PyBuffer_Release(view);
         return -1;
     }
@@ -238,22 +241,11 @@ static PyObject *py_erfcx(PyObject *self, PyObject *arg) {
     return PyFloat_FromDouble(erfcx(x));
 }
 
-/* black76_prices(forward, strike, t, vol, discount, sign, out): out[i] for i < len(out). */
-static PyObject *py_black76_prices(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "black76_prices takes 7 arguments");
-        return NULL;
-    }
-    Input in[6];
-    if (get_inputs(args, in, 6) < 0) return NULL;
-    Py_buffer out_view;
-    if (get_buffer(args[6], &out_view, 1, sizeof(double), "out") < 0) {
-        release_inputs(in, 6);
-        return NULL;
-    }
-    double *out = (double *)out_view.buf;
-    Py_ssize_t n = out_view.len / (Py_ssize_t)sizeof(double);
-    Py_BEGIN_ALLOW_THREADS
+/* The kernels: six flat inputs (`at`) in, n results out; -1 when out of memory. */
+typedef int (*Kernel)(const Input *in, double *out, Py_ssize_t n);
+
+/* Discounted Black-76 prices of (forward, strike, t, vol, discount, sign). */
+static int black76_prices(const Input *in, double *out, Py_ssize_t n) {
     for (Py_ssize_t i = 0; i < n; i++) {
         double f = at(&in[0], i), k = at(&in[1], i);
         double x = log(f / k);
@@ -262,42 +254,24 @@ static PyObject *py_black76_prices(PyObject *self, PyObject *const *args, Py_ssi
         double intr = intrinsic(x, at(&in[5], i));
         out[i] = at(&in[4], i) * sqrt(f * k) * (otm + intr);
     }
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&out_view);
-    release_inputs(in, 6);
-    Py_RETURN_NONE;
+    return 0;
 }
 
-/* implied_vols(price, forward, strike, t, discount, sign, out). */
-static PyObject *py_implied_vols(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "implied_vols takes 7 arguments");
-        return NULL;
-    }
-    Input in[6];
-    if (get_inputs(args, in, 6) < 0) return NULL;
-    Py_buffer out_view;
-    if (get_buffer(args[6], &out_view, 1, sizeof(double), "out") < 0) {
-        release_inputs(in, 6);
-        return NULL;
-    }
-    double *out = (double *)out_view.buf;
-    Py_ssize_t n = out_view.len / (Py_ssize_t)sizeof(double);
+/* Implied vols of (price, forward, strike, t, discount, sign): reduce each to (β, x ≤ 0),
+ * solve the valid ones together (see pricing.implied_vol). */
+static int implied_vols(const Input *in, double *out, Py_ssize_t n) {
     size_t cells = n > 0 ? (size_t)n : 1;
     Py_ssize_t *valid = malloc(cells * sizeof(Py_ssize_t));
-    double *work = malloc(cells * 6 * sizeof(double));
+    double *work = malloc(cells * 5 * sizeof(double));
     char *taylor = malloc(cells);
     if (!valid || !work || !taylor) {
         free(valid);
         free(work);
         free(taylor);
-        PyBuffer_Release(&out_view);
-        release_inputs(in, 6);
-        return PyErr_NoMemory();
+        return -1;
     }
     double *beta = work, *x_otm = work + cells, *s = work + 2 * cells;
     double *log_beta = work + 3 * cells, *step = work + 4 * cells;
-    Py_BEGIN_ALLOW_THREADS
     Py_ssize_t m = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         out[i] = NAN;
@@ -307,6 +281,7 @@ static PyObject *py_implied_vols(PyObject *self, PyObject *const *args, Py_ssize
         double normalised = p / (df * sqrt(f * k));
         double intr = intrinsic(x, at(&in[5], i));
         double time_value = normalised - intr;
+        /* Within rounding of the intrinsic value the time value is zero, not a tiny vol. */
         if (isfinite(normalised) && fabs(time_value) <= 2e-15 * py_max(normalised, intr)) {
             if (p >= 0.0) out[i] = 0.0;
             continue;
@@ -320,13 +295,42 @@ static PyObject *py_implied_vols(PyObject *self, PyObject *const *args, Py_ssize
     }
     solve_normalised(beta, x_otm, m, s, log_beta, step, taylor);
     for (Py_ssize_t j = 0; j < m; j++) out[valid[j]] = s[j] / sqrt(at(&in[3], valid[j]));
-    Py_END_ALLOW_THREADS
     free(valid);
     free(work);
     free(taylor);
+    return 0;
+}
+
+/* name(a, b, c, d, e, f, out): the kernel on six float64 inputs into the float64 `out`. */
+static PyObject *call_kernel(const char *name, Kernel kernel, PyObject *const *args,
+                             Py_ssize_t nargs) {
+    if (nargs != 7) {
+        PyErr_Format(PyExc_TypeError, "%s takes 7 arguments", name);
+        return NULL;
+    }
+    Input in[6];
+    if (get_inputs(args, in, 6) < 0) return NULL;
+    Py_buffer out_view;
+    if (get_buffer(args[6], &out_view, 1, sizeof(double), "out") < 0) {
+        release_inputs(in, 6);
+        return NULL;
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = kernel(in, (double *)out_view.buf, out_view.len / (Py_ssize_t)sizeof(double));
+    Py_END_ALLOW_THREADS
     PyBuffer_Release(&out_view);
     release_inputs(in, 6);
+    if (status < 0) return PyErr_NoMemory();
     Py_RETURN_NONE;
+}
+
+static PyObject *py_black76_prices(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return call_kernel("black76_prices", black76_prices, args, nargs);
+}
+
+static PyObject *py_implied_vols(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return call_kernel("implied_vols", implied_vols, args, nargs);
 }
 
 static PyMethodDef methods[] = {
