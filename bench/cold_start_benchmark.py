@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -23,9 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-# ../shared/data beside the checkout, or SPY_SHARED_DATA (as for the tests).
-_SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-REAL_CSV = Path(os.environ.get("SPY_SHARED_DATA", _SHARED)) / "cboe_spy_2023-09-14_1631ET.csv"
+from bench.detector_benchmark import REAL_CSV
+
 TARGET_S = 1.0
 _PHASES = ("imports", "read_csv", "first_detect", "second_detect", "write_json")
 
