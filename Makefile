@@ -12,7 +12,8 @@ $(UV):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock apps/*/pyproject.toml
+# The C extensions (apps/*/spy_*/_native.c) are compiled by uv sync: a change re-syncs.
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock apps/*/pyproject.toml $(wildcard apps/*/spy_*/*.c apps/*/spy_*/*.h)
 	$(UV) sync --frozen --inexact --all-packages --all-groups --quiet
 	touch $@
 

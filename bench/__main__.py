@@ -8,7 +8,7 @@ import os
 import platform
 from collections.abc import Sequence
 
-from bench import detector_benchmark, iv_benchmark
+from bench import cold_start_benchmark, detector_benchmark, iv_benchmark
 
 
 def _summary(iv: dict, det: dict) -> str:
@@ -46,10 +46,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.add_argument("--chains", type=int, default=100, help="clean (and mispriced) chains")
+    parser.add_argument("--cold-runs", type=int, default=10, help="cold CLI processes to time")
     args = parser.parse_args(argv)
     iv = iv_benchmark.run()
     det = detector_benchmark.run(chains=args.chains)
-    print(json.dumps({"iv": iv, "detector": det}, indent=2) if args.json else _summary(iv, det))
+    cold = cold_start_benchmark.run(args.cold_runs)
+    if args.json:
+        print(json.dumps({"iv": iv, "detector": det, "cold_start": cold}, indent=2))
+    else:
+        print(_summary(iv, det) + "\n" + cold_start_benchmark.summary(cold))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ exponential-curve method (re-implemented from its description) for timing and fl
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 import warnings
@@ -17,7 +18,9 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from spy_core.models import ChainSnapshot, Right, Side
 from spy_core.synthetic import sample_chain
 
-REAL_CSV = Path(__file__).resolve().parents[1].parent / "shared/data/cboe_spy_2023-09-14_1631ET.csv"
+# ../shared/data beside the checkout, or SPY_SHARED_DATA (as for the tests).
+_SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REAL_CSV = Path(os.environ.get("SPY_SHARED_DATA", _SHARED)) / "cboe_spy_2023-09-14_1631ET.csv"
 Z_FLAG = 0.3
 FlagKey = tuple[date, float, Right, Side]
 

@@ -17,7 +17,10 @@ import pulumi
 import pulumi_docker_build as docker_build
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-_SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+_SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", "build"}
+# Local build products (compiled extensions, setuptools metadata), which the build context
+# leaves out (apps/Dockerfile.dockerignore) and the image builds afresh.
+_SKIP_SUFFIXES = {".pyc", ".so", ".egg-info"}
 # What the build copies (`COPY pyproject.toml uv.lock` and `COPY apps`): all of it counts,
 # or a change to one app (apps/backend was once missing here) would keep its old tag.
 _WORKSPACE = ("pyproject.toml", "uv.lock", "apps")
@@ -57,7 +60,9 @@ def content_hash(root: Path, inputs: tuple[str, ...], dockerfile: str) -> str:
             files.update(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and not _SKIP_PARTS & set(p.parts) and p.suffix != ".pyc"
+                if p.is_file()
+                and not _SKIP_PARTS & set(p.parts)
+                and not any(Path(part).suffix in _SKIP_SUFFIXES for part in p.parts)
             )
     for path in sorted(files):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")

@@ -77,6 +77,10 @@ def test_content_hash_follows_the_files(tmp_path):
     (tmp_path / "app" / "__pycache__").mkdir()
     (tmp_path / "app" / "__pycache__" / "main.pyc").write_bytes(b"x")
     assert content_hash(tmp_path, ("app",), "Dockerfile") == first
+    (tmp_path / "app" / "_native.cpython-311-x86_64-linux-gnu.so").write_bytes(b"x")
+    (tmp_path / "app.egg-info").mkdir()
+    (tmp_path / "app.egg-info" / "PKG-INFO").write_text("x")
+    assert content_hash(tmp_path, ("app", "app.egg-info"), "Dockerfile") == first
     (tmp_path / "app" / "main.py").write_text("print(2)\n")
     assert content_hash(tmp_path, ("app",), "Dockerfile") != first
 

@@ -1,6 +1,8 @@
 """NYSE sessions, early closes, holidays and the one time-to-expiry convention.
 
-Sessions come from `exchange_calendars` (XNYS), never from hand-written dates.
+Sessions come from `exchange_calendars` (XNYS), never from hand-written dates: through the
+table it generates (`spy_core.calendar_table`: its holidays and early closes, 2000–2045), so a
+process need not import it and pandas (~1.4 s), and from the library itself past the table.
 
 Time-to-expiry convention (used everywhere prices or vols are computed):
     T = calendar seconds from `now` to settlement / (365 × 86,400 s), in years.
@@ -22,6 +24,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 NEW_YORK = ZoneInfo("America/New_York")
+_UTC = ZoneInfo("UTC")  # as exchange_calendars' sessions carry it
 SECONDS_PER_YEAR = 365.0 * 86_400.0
 REGULAR_OPEN = time(9, 30)
 REGULAR_CLOSE = time(16, 0)
@@ -49,12 +52,12 @@ class Session:
 
 @functools.cache
 def _sessions() -> dict[date, Session]:
-    """All XNYS sessions from 2000 to three years ahead, built once (importing pandas is slow)."""
+    """All XNYS sessions from 2000 to three years ahead, from exchange_calendars: only past
+    the generated table (`_table_sessions`), whose answers are the same."""
     import exchange_calendars
 
-    end_year = datetime.now(UTC).year + _CALENDAR_YEARS_AHEAD
     calendar = exchange_calendars.get_calendar(
-        "XNYS", start=f"{_CALENDAR_FIRST_YEAR}-01-01", end=f"{end_year}-12-31"
+        "XNYS", start=f"{_CALENDAR_FIRST_YEAR}-01-01", end=f"{_calendar_end_year()}-12-31"
     )
     schedule = calendar.schedule
     return {
@@ -65,10 +68,50 @@ def _sessions() -> dict[date, Session]:
     }
 
 
+def _calendar_end_year() -> int:
+    return datetime.now(UTC).year + _CALENDAR_YEARS_AHEAD
+
+
+@functools.cache
+def _table() -> tuple[frozenset[date], dict[date, time]] | None:
+    """The generated table's (holidays, early closes), or None when the calendar reaches past
+    it."""
+    from . import _xnys_sessions as table
+
+    if not (table.FIRST_YEAR == _CALENDAR_FIRST_YEAR and _calendar_end_year() < table.LAST_YEAR):
+        return None
+    holidays = frozenset(date.fromisoformat(day) for day in table.HOLIDAYS)
+    early = {
+        date.fromisoformat(day): time.fromisoformat(t) for day, t in table.EARLY_CLOSES.items()
+    }
+    return holidays, early
+
+
+@functools.cache
+def _table_session(day: date) -> Session | None:
+    holidays, early = _table()  # type: ignore[misc]
+    if day.weekday() >= 5 or day in holidays:
+        return None
+    close = early.get(day, REGULAR_CLOSE)
+    return Session(
+        day,
+        datetime.combine(day, REGULAR_OPEN, NEW_YORK).astimezone(_UTC),
+        datetime.combine(day, close, NEW_YORK).astimezone(_UTC),
+    )
+
+
 @functools.cache
 def _calendar_bounds() -> tuple[date, date]:
-    days = _sessions().keys()
-    return min(days), max(days)
+    if _table() is None:
+        days = _sessions().keys()
+        return min(days), max(days)
+    first = date(_CALENDAR_FIRST_YEAR, 1, 1)
+    while _table_session(first) is None:
+        first += timedelta(days=1)
+    last = date(_calendar_end_year(), 12, 31)
+    while _table_session(last) is None:
+        last -= timedelta(days=1)
+    return first, last
 
 
 def session(day: date) -> Session | None:
@@ -79,7 +122,7 @@ def session(day: date) -> Session | None:
     """
     first, last = _calendar_bounds()
     if first <= day <= last:
-        return _sessions().get(day)
+        return _table_session(day) if _table() is not None else _sessions().get(day)
     if day.weekday() >= 5:
         return None
     return Session(

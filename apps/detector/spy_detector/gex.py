@@ -24,7 +24,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from spy_core.arrays import FloatArray
-from spy_core.compiled import kernel
+
+from . import _native
 
 _SHARES_PER_CONTRACT = 100.0
 _ONE_PERCENT = 0.01
@@ -32,8 +33,6 @@ _ONE_PERCENT = 0.01
 _RELATIVE_ZERO = 1e-9
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _REFINE_POINTS = 17  # points across the coarse bracket: 16 finer steps
-# Beyond |d1| = 10 a contract's gamma is below 2e-22 of its at-the-money value: skip the exp.
-_NEGLIGIBLE_D1_SQUARED = 100.0
 
 
 class DealerConvention(StrEnum):
@@ -236,26 +235,22 @@ def _nearest_sign_change(
     return float(lo[nearest]), float(hi[nearest]), float(roots[nearest])
 
 
-@kernel
-def _d1(log_moneyness, shift, total_sd):  # scalars, or arrays of contracts
+def _d1(log_moneyness: FloatArray, shift: float, total_sd: FloatArray) -> FloatArray:
     """d1 at spot·e^shift, vols held fixed: (ln(F/K) + shift)/(σ√t) + σ√t/2."""
     return (log_moneyness + shift) / total_sd + 0.5 * total_sd
 
 
-@kernel
 def _grid_totals(
     log_moneyness: FloatArray, total_sd: FloatArray, weight: FloatArray, ratios: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """Total and gross |GEX| at each spot ratio (`_Contracts.gex` at spot·ratio, summed,
-    without the (spots × contracts) temporaries)."""
-    totals, gross = np.zeros(ratios.size), np.zeros(ratios.size)
-    for r in range(ratios.size):
-        shift = math.log(ratios[r])
-        for c in range(weight.size):
-            d1 = _d1(log_moneyness[c], shift, total_sd[c])
-            if d1 * d1 > _NEGLIGIBLE_D1_SQUARED:
-                continue
-            value = weight[c] * ratios[r] * math.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
-            totals[r] += value
-            gross[r] += abs(value)
+    without the (spots × contracts) temporaries), by the compiled loop `_native.grid_totals`,
+    which skips contracts beyond |d1| = 10 (gamma below 2e-22 of its at-the-money value)."""
+    totals, gross = np.empty(ratios.size), np.empty(ratios.size)
+    _native.grid_totals(
+        *(np.ascontiguousarray(a, dtype=np.float64) for a in (log_moneyness, total_sd, weight)),
+        np.ascontiguousarray(ratios, dtype=np.float64),
+        totals,
+        gross,
+    )
     return totals, gross

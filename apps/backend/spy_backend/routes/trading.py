@@ -114,7 +114,11 @@ def stored(record: BaseModel) -> StoredRecord:
     "/trading",
     response_model=IngestResult,
     dependencies=[Depends(require_token)],
-    responses={401: {"description": "missing or wrong token"}, 413: {"description": "too big"}},
+    responses={
+        400: {"description": "body is not JSON"},
+        401: {"description": "missing or wrong token"},
+        413: {"description": "body or batch too big"},
+    },
 )
 async def post_trading(batch: TradingBatch, services: ServicesDep) -> IngestResult:
     if len(batch.records) > services.settings.max_batch:
