@@ -25,6 +25,7 @@ Rules:
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import re
@@ -279,7 +280,9 @@ def _parse_side(cells: list[str], right: Right, expiry: date, strike: float) -> 
         return describe(exc)
 
 
+@functools.lru_cache(maxsize=512)
 def _expiry(cell: str) -> date | None:
+    """Cached: a file repeats a few dozen expiry cells over thousands of rows."""
     try:
         return datetime.strptime(cell.strip(), "%a %b %d %Y").date()
     except ValueError:

@@ -16,6 +16,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .arrays import median
 from .market_hours import Settlement, time_to_expiry
 from .models import OptionQuote, Right
 
@@ -86,7 +87,7 @@ def parity_forward(
     # error grows by that ratio.
     leg_sd = np.maximum(width[order], 0.01) / (np.sqrt(12.0) * discount)
     quoted = float(1.0 / np.sqrt(np.sum(leg_sd**-2.0)))
-    excess = float(np.median(np.abs(candidates - forward) / leg_sd)) / (np.sqrt(3.0) / 2.0)
+    excess = median(np.abs(candidates - forward) / leg_sd) / (np.sqrt(3.0) / 2.0)
     return ForwardEstimate(forward, int(order.size), dispersion, quoted * max(1.0, excess))
 
 

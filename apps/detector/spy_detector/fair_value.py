@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spy_core.arrays import median
 from spy_core.models import ExerciseStyle
 from spy_core.pricing import black76_price, black76_vega, implied_vol
 
@@ -143,7 +144,7 @@ def _stretched_moneyness(
     if fitted.size == 0:
         return k
     nearest = np.argsort(np.abs(k[fitted]))[:3]
-    atm_sd = float(np.median(fitted_vol[nearest])) * np.sqrt(t)
+    atm_sd = median(fitted_vol[nearest]) * np.sqrt(t)
     return np.arcsinh(k / (config.smile.atm_stretch * atm_sd))
 
 
