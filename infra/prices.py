@@ -41,6 +41,13 @@ LOG_RETENTION_FREE_DAYS = 31
 LOG_RETENTION_PER_GB_MONTH = 0.10  # (*)
 KEY_VAULT_PER_10K_OPERATIONS = 0.03
 
+# The k3s data plane's container logs (issue 13). The Logs Ingestion API has no meter of its
+# own for a table on the Analytics plan: what a Data Collection Rule delivers is billed as
+# Log Analytics data ingestion of the workspace ("This calculation includes any custom
+# columns added by the logs ingestion API", learn.microsoft.com azure-monitor/logs/cost-logs,
+# read 2026-11-29), at the PerGB2018 pay-as-you-go rate of the row above (notes, 2026-11-25).
+LOGS_INGESTION_API_PER_GB = LOG_ANALYTICS_PER_GB
+
 FREE_TYPES = {
     "azure-native:resources:ResourceGroup": "no charge",
     "azure-native:network:VirtualNetwork": "no charge (peering not used)",
@@ -54,5 +61,11 @@ FREE_TYPES = {
     "azure-native:keyvault:Secret": "billed as Key Vault operations",
     "azure-native:authorization:RoleAssignment": "no charge",
     "azure-native:consumption:Budget": "no charge",
+    "azure-native:monitor:DataCollectionEndpoint": "no charge (ingestion billed per GB)",
+    "azure-native:operationalinsights:Table": "ingestion priced on its data collection rule",
 }
 """Declared azure-native types that cost nothing by themselves, with the reason."""
+
+ON_PREM_PREFIXES = ("kubernetes:", "pulumi:providers:kubernetes")
+"""Resources on the on-prem k3s cluster: $0 to Azure (the hardware is the user's)."""
+ON_PREM_NOTE = "on-prem k3s: $0"

@@ -24,6 +24,7 @@ from infra.swanctl import TunnelSpec
 from infra.tags import apply_tag_policy, policy_tags
 from infra.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 from spy_backend.storage.azure_tables import history_table_name
+from stacks.data_plane import AzureSide, build_data_plane
 from stacks.pulumi_config import UserSecrets
 from stacks.stack_config import StackConfig
 
@@ -166,6 +167,21 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
             start_date=config.budget.start_date,
         ),
     )
+    # The on-prem k3s data plane (issue 13): stacks/data_plane.py.
+    data_plane_exports = build_data_plane(
+        config,
+        secrets.data_plane,
+        AzureSide(
+            where=where,
+            tenant_id=client.tenant_id,
+            subscription_id=client.subscription_id,
+            observability=observability,
+            images=images,
+            login_server=registry.login_server,
+            backend=backend,
+            service_token=token.result,
+        ),
+    )
     return Platform(
         config=config,
         exports={
@@ -178,6 +194,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
             "vpnGatewayIp": vpn.gateway_ip,
             "onPremVpnConfig": vpn.on_prem_config,
             "images": pulumi.Output.all(**images.refs),
+            **data_plane_exports,
         },
     )
 
