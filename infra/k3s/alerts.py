@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spy_core import metric_names as m
-
 from infra.k3s.workloads import APPS_NAMESPACE
+from spy_core import metric_names as m
 
 RUNBOOK = "docs/onprem.md#runbooks"
 
@@ -121,7 +120,8 @@ ALERTS = (
     ),
     Alert(
         "PersistentVolumeFilling",
-        f'max by (persistentvolumeclaim) (kubelet_volume_stats_used_bytes{{namespace="{APPS_NAMESPACE}"}}'
+        "max by (persistentvolumeclaim) ("
+        f'kubelet_volume_stats_used_bytes{{namespace="{APPS_NAMESPACE}"}}'
         f' / kubelet_volume_stats_capacity_bytes{{namespace="{APPS_NAMESPACE}"}}) > 0.8',
         "5m",
         "warning",

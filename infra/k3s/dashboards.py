@@ -8,9 +8,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from spy_core import metric_names as m
-
 from infra.k3s.workloads import APPS_NAMESPACE
+from spy_core import metric_names as m
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,8 @@ DASHBOARDS = {
             Panel(
                 "CPU (cores)",
                 (
-                    f'sum by (pod) (rate(container_cpu_usage_seconds_total{{{NS},container!=""}}[5m]))',
+                    "sum by (pod) (rate("
+                    f'container_cpu_usage_seconds_total{{{NS},container!=""}}[5m]))',
                 ),
             ),
             Panel(
