@@ -18,6 +18,7 @@ from infra.k3s.network import NetworkSpec
 from infra.k3s.workloads import IbGatewaySettings, WorkloadSpec
 from infra.log_ingestion import LogIngestion, LogIngestionArgs
 from infra.observability import Observability
+from spy_core import metric_names
 from stacks.data_plane_config import DataPlaneSecrets
 from stacks.stack_config import StackConfig
 
@@ -102,6 +103,7 @@ def build_data_plane(
                 storage_class=plane.storage_class,
                 alert_webhook_url=plane.alert_webhook_url,
                 backend_host=pulumi.Output.concat(azure.backend.app.default_host_name, ":443"),
+                metrics=metric_names,
             ),
             service_token=azure.service_token,
             ib_user=config.ib_gateway_user if plane.gateway == "ib" else None,

@@ -212,7 +212,9 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("spy:k3s:Monitoring", name, None, opts)
         after = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
         admin = declare(monitoring.grafana_admin(args.grafana_password), after)
-        dashboards = [declare(m, after) for m in monitoring.dashboard_config_maps()]
+        dashboards = [
+            declare(m, after) for m in monitoring.dashboard_config_maps(args.spec.metrics)
+        ]
         self.release = k8s.helm.v3.Release(
             "kube-prometheus-stack",
             name=monitoring.RELEASE,

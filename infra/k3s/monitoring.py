@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 
 from infra.k3s import alerts, dashboards
+from infra.k3s.metrics import MetricNames
 from infra.k3s.pods import labels, selector
 from infra.k3s.workloads import (
     APPS_NAMESPACE,
@@ -37,7 +38,8 @@ BACKEND_TOKEN_SECRET = "backend-metrics-token"
 class MonitoringSpec:
     storage_class: str
     alert_webhook_url: str | None
-    backend_host: pulumi.Input[str]  # the backend's host name (its /metrics, over HTTPS)
+    backend_host: pulumi.Input[str]  # the backend's host:port (its /metrics, over HTTPS)
+    metrics: MetricNames  # the apps' metric names (spy_core.metric_names)
     retention: str = "7d"
     retention_size: str = "8GB"
     volume_gb: int = 10
@@ -204,16 +206,16 @@ def backend_scrape(host: pulumi.Input[str]) -> Manifest:
     }
 
 
-def prometheus_rule() -> Manifest:
+def prometheus_rule(m: MetricNames) -> Manifest:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
         "metadata": _cr_meta("spy-platform", "spy-platform"),
-        "spec": alerts.prometheus_rule_spec(),
+        "spec": alerts.prometheus_rule_spec(m),
     }
 
 
-def dashboard_config_maps() -> list[Manifest]:
+def dashboard_config_maps(m: MetricNames) -> list[Manifest]:
     return [
         {
             "apiVersion": "v1",
@@ -222,9 +224,9 @@ def dashboard_config_maps() -> list[Manifest]:
                 **meta(f"dashboard-{uid}", "grafana", "dashboard", MONITORING_NAMESPACE),
                 "labels": {**labels("grafana", "dashboard"), "grafana_dashboard": "1"},
             },
-            "data": {f"{uid}.json": dashboards.dashboard_json(uid)},
+            "data": {f"{uid}.json": dashboards.dashboard_json(board)},
         }
-        for uid in dashboards.DASHBOARDS
+        for uid, board in dashboards.dashboards(m).items()
     ]
 
 
@@ -233,5 +235,5 @@ def custom_resources(spec: MonitoringSpec) -> list[Manifest]:
         service_monitor(MARKETDATA, "10s"),
         service_monitor(TRADER, "15s"),
         backend_scrape(spec.backend_host),
-        prometheus_rule(),
+        prometheus_rule(spec.metrics),
     ]

@@ -16,14 +16,14 @@ PREDECESSOR_BUDGET = 53.0
 def test_dev_fits_the_predecessors_budget():
     dev = evaluated("dev")
     cost = total(estimate(dev.config))
-    assert cost == pytest.approx(47.84, abs=0.01)
+    assert cost == pytest.approx(50.56, abs=0.01)
     assert cost <= PREDECESSOR_BUDGET <= dev.config.budget.monthly_usd
 
 
 def test_prod_estimate_within_its_budget():
     prod = evaluated("prod")
     cost = total(estimate(prod.config))
-    assert cost == pytest.approx(452.60, abs=0.01)
+    assert cost == pytest.approx(470.79, abs=0.01)
     assert cost <= prod.config.budget.monthly_usd
 
 
@@ -44,7 +44,7 @@ def test_preview_command_prints_tree_cost_and_budget(capsys):
     assert main(["preview", "--stack", "dev"]) == 0
     out = capsys.readouterr().out
     assert "azure-native:network:VirtualNetworkGateway" in out
-    assert "47.84  total" in out
+    assert "50.56  total" in out
     assert "budget $53/month: holds" in out
 
 
@@ -60,7 +60,7 @@ def test_preview_fails_when_the_budget_does_not_hold(tmp_path, capsys):
     stack_file.write_text(stack_file.read_text().replace("monthlyUsd: 53", "monthlyUsd: 45"))
     assert main(["preview", "--stack", "dev", "--project-dir", str(tmp_path)]) == 2
     assert (
-        "budget.monthlyUsd 45 is below the estimated monthly cost $47.84" in capsys.readouterr().err
+        "budget.monthlyUsd 45 is below the estimated monthly cost $50.56" in capsys.readouterr().err
     )
 
 

@@ -21,6 +21,18 @@ COMPONENTS = {
     "spy:dashboard:DashboardSite",
     "spy:cost:CostAlerts",
     "spy:images:Images",
+    # The k3s data plane (issue 13), enabled in both stacks.
+    "spy:logs:LogIngestion",
+    "spy:k3s:DataPlane",
+    "spy:k3s:Namespaces",
+    "spy:k3s:SharedSecrets",
+    "spy:k3s:Gateway",
+    "spy:k3s:MarketData",
+    "spy:k3s:Trader",
+    "spy:k3s:SessionScaler",
+    "spy:k3s:NetworkPolicies",
+    "spy:k3s:Monitoring",
+    "spy:k3s:LogShipper",
 }
 OUTPUTS = {
     "backendUrl",
@@ -32,6 +44,7 @@ OUTPUTS = {
     "vpnGatewayIp",
     "resourceGroupName",
     "images",
+    "grafanaAdminPassword",
 }
 
 
