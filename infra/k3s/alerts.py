@@ -36,7 +36,7 @@ class Alert:
             "annotations": {
                 "summary": self.summary,
                 "runbook": self.runbook,
-                "runbook_url": f"{RUNBOOK}-{self.name.lower()}",
+                "runbook_url": RUNBOOK,
             },
         }
         if self.for_ != "0s":
