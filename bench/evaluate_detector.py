@@ -34,10 +34,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spy_core.models import Anomaly, ChainSnapshot, Right, Side
+from spy_core.models import Anomaly, ChainSnapshot, ContractKey, Right, Side
 from spy_core.synthetic import (
     DEFAULT_SIZES,
-    ContractKey,
     InjectedMispricing,
     MarketScenario,
     SpreadRegime,

@@ -211,8 +211,11 @@ def already_open(service, key: tuple, side: Side) -> bool:
 
 
 def _time_arrivals(service) -> dict:
-    """Wrap the service's tick callback: the returned dict, once given `sub_id`, `side` and
-    `fair` of an injection, gets `arrived` = when the tick carrying the move came in."""
+    """Put a timing subscriber in front of the source's: the returned dict, once given
+    `sub_id`, `side` and `fair` of an injection, gets `arrived` = when the tick carrying the
+    move came in, before the service has seen it."""
+    from spy_marketdata.source import Subscribers
+
     previous: dict[int, object] = {}
     target: dict = {}
     received = service.source.on_updates
@@ -224,16 +227,18 @@ def _time_arrivals(service) -> dict:
             if target and "arrived" not in target and _mispriced(update, last, target):
                 target["arrived"] = now
             previous[update.sub_id] = update
-        received(updates)
+        received.emit(updates)
 
-    service.source.on_updates = on_updates
+    timed = Subscribers("timed on_updates")
+    timed.subscribe(on_updates)
+    service.source.on_updates = timed
     return target
 
 
 def _mispriced(update, last, target) -> bool:
     """The tick that carries the injected move: its side jumped $0.20+ from the previous
     update and sits past fair (a $0.30 move; the market alone moves cents a step)."""
-    if update.sub_id != target["sub_id"] or last is None:
+    if update.sub_id != target["sub_id"] or last is None or "fair" not in target:
         return False
     if update.bid is None or update.ask is None:
         return False

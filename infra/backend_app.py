@@ -17,7 +17,6 @@ from infra import roles
 from infra.azure_args import AzureComponentArgs
 
 HEALTH_CHECK_PATH = "/health"
-BACKEND_PORT = 8000
 
 AppServiceSku = Literal["B1", "B2", "B3"]
 """Linux App Service plan SKUs of the Basic tier."""
@@ -34,7 +33,10 @@ class BackendAppArgs(AzureComponentArgs):
     storage_account_id: pulumi.Input[str]
     table_endpoint: pulumi.Input[str]
     signalr_id: pulumi.Input[str]
+    signalr_endpoint: pulumi.Input[str]
+    """Reached with the app's identity (SignalR REST API Owner below): no key."""
     dashboard_url: pulumi.Input[str]
+    port: int  # the port the backend's container listens on (spy_core.default_ports)
     secret_settings: dict[str, pulumi.Input[str]]
     """App setting name -> Key Vault reference (`@Microsoft.KeyVault(...)`)."""
 
@@ -57,13 +59,14 @@ class BackendApp(pulumi.ComponentResource):
             **args.placement(),
         )
         settings: dict[str, pulumi.Input[str]] = {
-            "WEBSITES_PORT": str(BACKEND_PORT),
+            "WEBSITES_PORT": str(args.port),
             "WEBSITES_ENABLE_APP_SERVICE_STORAGE": "false",
             # Names of spy_backend.settings.Settings fields (tests/infra checks each one).
             "SPY_ENVIRONMENT": args.environment,
             "SPY_STORAGE": "azure-tables",
             # Reached with the app's identity (the role below): no key in any setting.
             "SPY_AZURE_TABLES_ENDPOINT": args.table_endpoint,
+            "SPY_SIGNALR_ENDPOINT": args.signalr_endpoint,
             "SPY_CORS_ORIGINS": pulumi.Output.from_input(args.dashboard_url).apply(
                 lambda url: json.dumps([url])
             ),
@@ -101,7 +104,7 @@ class BackendApp(pulumi.ComponentResource):
         for role, scope, label in (
             (roles.ACR_PULL, args.registry_id, "acr-pull"),
             (roles.STORAGE_TABLE_DATA_CONTRIBUTOR, args.storage_account_id, "tables"),
-            (roles.SIGNALR_APP_SERVER, args.signalr_id, "signalr"),
+            (roles.SIGNALR_REST_API_OWNER, args.signalr_id, "signalr"),
         ):
             roles.grant(
                 f"{name}-{label}",

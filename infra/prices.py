@@ -1,8 +1,8 @@
 """Unit prices of the Azure resources the platform declares: data, with its source and date.
 
 USD per month, pay-as-you-go, 730 hours, East US 2, taken on 2026-11-25 from the Azure pricing
-pages as recorded in the project notes (shared/notes/pulumi-azure.md, "Price reference"); the
-rows marked (*) are not in those notes and come from the same public price pages (Log
+pages as recorded in docs/deploy.md ("Price reference"); the rows marked (*) are not in
+that table and come from the same public price pages (Log
 Analytics retention, ACR Standard, App Service B2/B3 at 2x/4x B1, ZRS storage, VpnGw2/2AZ).
 The cost model that applies them to a stack is `stacks.cost`.
 """

@@ -1,8 +1,8 @@
 """Realtime fan-out: Azure SignalR in serverless mode, CORS for the dashboard origin only.
 
-The backend publishes through the REST API and issues client tokens as HS256 JWTs signed
-with the access key (its publisher and negotiate endpoint), so local auth stays on; the
-connection string lives only in Key Vault and reaches the web app by Key Vault reference.
+Microsoft Entra only: local auth (access keys) is off, so no key is ever read or stored. The
+backend's managed identity holds SignalR REST API Owner on the service (infra.backend_app)
+and calls the REST API (`:send`, and `:generateToken` for its negotiate) with Entra tokens.
 """
 
 from __future__ import annotations
@@ -47,14 +47,10 @@ class Realtime(pulumi.ComponentResource):
                 ),
             ],
             cors=signalrservice.SignalRCorsSettingsArgs(allowed_origins=args.allowed_origins),
-            disable_local_auth=False,
+            disable_local_auth=True,
             tls=signalrservice.SignalRTlsSettingsArgs(client_cert_enabled=False),
             opts=pulumi.ResourceOptions(parent=self),
             **args.placement(),
         )
         self.endpoint = self.signalr.host_name.apply(lambda host: f"https://{host}")
-        keys = signalrservice.list_signal_r_keys_output(
-            resource_group_name=args.resource_group_name, resource_name=self.signalr.name
-        )
-        self.connection_string = pulumi.Output.secret(keys.primary_connection_string)
         self.register_outputs({"signalr_id": self.signalr.id, "endpoint": self.endpoint})

@@ -10,7 +10,9 @@ ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
-SIGNALR_APP_SERVER = "420fcaa2-552c-430f-98ca-3264be4806c7"
+# Serverless REST calls (:send, :generateToken) with an Entra token; App Server is for
+# server connections in Default mode.
+SIGNALR_REST_API_OWNER = "fd53cd77-2268-407a-8f46-7e7863d0f521"
 
 
 def grant(

@@ -26,8 +26,6 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 SECRET_PLACEHOLDER = "offline-placeholder-secret"
 MOCK_TENANT = "00000000-0000-0000-0000-00000000aaaa"
 MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-00000000bbbb"
-# Stands in for the SignalR access key that listKeys returns in a real deployment.
-MOCK_KEY = "bW9jay1rZXk="
 MOCK_GATEWAY_IP = "198.51.100.20"
 
 
@@ -109,11 +107,6 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "objectId": "00000000-0000-0000-0000-00000000cccc",
                 "clientId": "00000000-0000-0000-0000-00000000dddd",
             }, []
-        if args.token == "azure-native:signalrservice:listSignalRKeys":
-            connection = (
-                f"Endpoint=https://mock.service.signalr.net;AccessKey={MOCK_KEY};Version=1.0;"
-            )
-            return {"primaryKey": MOCK_KEY, "primaryConnectionString": connection}, []
         return {}, []
 
 

@@ -24,6 +24,7 @@ from infra.swanctl import TunnelSpec
 from infra.tags import apply_tag_policy, policy_tags
 from infra.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 from spy_backend.storage.azure_tables import history_table_name
+from spy_core.default_ports import BACKEND_PORT
 from stacks.data_plane import AzureSide, build_data_plane
 from stacks.pulumi_config import UserSecrets
 from stacks.stack_config import StackConfig
@@ -123,9 +124,6 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
         "APPLICATIONINSIGHTS_CONNECTION_STRING": vault.store(
             "appinsights-connection-string", observability.connection_string
         ),
-        "SPY_SIGNALR_CONNECTION_STRING": vault.store(
-            "signalr-connection-string", realtime.connection_string
-        ),
     }
     vault.store("ib-gateway-password", secrets.ib_gateway_password)
     backend = BackendApp(
@@ -141,7 +139,9 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
             storage_account_id=storage.account.id,
             table_endpoint=storage.table_endpoint,
             signalr_id=realtime.signalr.id,
+            signalr_endpoint=realtime.endpoint,
             dashboard_url=dashboard.url,
+            port=BACKEND_PORT,
             secret_settings={k: key_vault_reference(s) for k, s in stored.items()},
         ),
         opts=pulumi.ResourceOptions(depends_on=[images]),

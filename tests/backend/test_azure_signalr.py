@@ -1,5 +1,8 @@
-"""The Azure SignalR publisher against a local HTTP server that checks what the service
-checks: HS256 signature with the AccessKey, audience = the exact URL, expiry, and the body;
+"""The Azure SignalR publisher against a local stand-in that checks what the service checks:
+the data-plane REST contract (2022-11-01: `:send` and `:generateToken`, api-version, the body)
+and the bearer token: a Microsoft Entra token for the audience `https://signalr.azure.com`
+(deployed: the managed identity, through App Service's identity endpoint stand-in), or, for
+local stand-ins only, an HS256 JWT signed with the AccessKey whose audience is the exact URL;
 plus the broadcaster's budget and size rules."""
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ import asyncio
 import json
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,20 +20,33 @@ import jwt
 import pytest
 
 from spy_backend.metrics import Metrics
-from spy_backend.realtime.azure import AzureSignalR, SignalRConnection
+from spy_backend.realtime.azure import (
+    API_VERSION,
+    AccessKeyAuth,
+    AzureSignalR,
+    EntraAuth,
+    SignalRConnection,
+)
 from spy_backend.realtime.broadcaster import MAX_MESSAGE_BYTES, Broadcaster
 from spy_backend.realtime.budget import MessageBudget
 from spy_backend.realtime.protocol import invocation
 
 from .conftest import anomaly_event, auth, changed, client_for, event_record
+from .servers import AppServiceIdentityEndpoint
 
 KEY = "local-test-access-key-" + "k" * 20
+ENTRA_AUDIENCE = "https://signalr.azure.com"
+ISSUED_CLIENT_TOKEN = "client-token-from-the-service"
 
 
 class FakeSignalR(ThreadingHTTPServer):
-    def __init__(self) -> None:
+    """`entra`: accept only Entra tokens (local auth off); else only AccessKey tokens."""
+
+    def __init__(self, entra: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.entra = entra
         self.received: list[dict] = []
+        self.tokens_issued: list[dict] = []
         self.rejected: list[str] = []
 
     @property
@@ -40,33 +57,67 @@ class FakeSignalR(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: FakeSignalR
 
-    def do_POST(self) -> None:
-        url = f"{self.server.endpoint}{self.path.split('?')[0]}"
+    def _check_token(self, url: str) -> None:
         token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-        try:
+        if self.server.entra:
+            # An Entra token's signature is Entra's; the stand-in identity endpoint cannot sign
+            # like it, so this checks the claims the service routes on: audience and expiry.
+            claims = jwt.decode(
+                token,
+                options={
+                    "verify_signature": False,
+                    "verify_aud": True,
+                    "verify_exp": True,
+                    "require": ["exp"],
+                },
+                audience=ENTRA_AUDIENCE,
+            )
+            assert claims["exp"] > time.time()
+        else:
             claims = jwt.decode(
                 token, KEY, algorithms=["HS256"], audience=url, options={"require": ["exp"]}
             )
             assert claims["exp"] - time.time() <= 3600
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            assert set(body) == {"target", "arguments"}
-            assert isinstance(body["arguments"], list)
-        except (jwt.PyJWTError, AssertionError, ValueError) as problem:
+
+    def do_POST(self) -> None:
+        path, _, raw_query = self.path.partition("?")
+        query = urllib.parse.parse_qs(raw_query)
+        try:
+            self._check_token(f"{self.server.endpoint}{path}")
+            assert query.pop("api-version") == [API_VERSION]
+            hub, _, action = path.removeprefix("/api/hubs/").partition("/:")
+            assert hub.isidentifier() and action in ("send", "generateToken")
+            if action == "send":
+                assert not query
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                assert set(body) == {"target", "arguments"}
+                assert isinstance(body["arguments"], list)
+            else:
+                assert set(query) <= {"userId", "minutesToExpire"}
+                assert int(query.get("minutesToExpire", ["60"])[0]) >= 1
+        except (jwt.PyJWTError, AssertionError, ValueError, KeyError) as problem:
             self.server.rejected.append(type(problem).__name__)
             self.send_response(401)
             self.end_headers()
             return
-        self.server.received.append({"path": self.path, **body})
-        self.send_response(202)
+        if action == "send":
+            self.server.received.append({"path": path, **body})
+            self.send_response(202)
+            self.end_headers()
+            return
+        self.server.tokens_issued.append({"hub": hub, **{k: v[0] for k, v in query.items()}})
+        answer = json.dumps({"token": ISSUED_CLIENT_TOKEN}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
+        self.wfile.write(answer)
 
     def log_message(self, *args: object) -> None:
         pass
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSignalR]:
-    server = FakeSignalR()
+def _serve(server: FakeSignalR) -> Iterator[FakeSignalR]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -74,18 +125,75 @@ def fake() -> Iterator[FakeSignalR]:
     server.server_close()
 
 
+@pytest.fixture
+def fake() -> Iterator[FakeSignalR]:
+    yield from _serve(FakeSignalR())
+
+
+@pytest.fixture
+def entra_fake() -> Iterator[FakeSignalR]:
+    yield from _serve(FakeSignalR(entra=True))
+
+
+@pytest.fixture
+def identity(monkeypatch) -> Iterator[AppServiceIdentityEndpoint]:
+    """App Service's managed-identity endpoint stand-in, where DefaultAzureCredential looks."""
+    endpoint = AppServiceIdentityEndpoint()
+    monkeypatch.setenv("IDENTITY_ENDPOINT", endpoint.url)
+    monkeypatch.setenv("IDENTITY_HEADER", endpoint.secret)
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    yield endpoint
+    endpoint.stop()
+
+
 def connection_string(endpoint: str, key: str = KEY) -> str:
     return f"Endpoint={endpoint};AccessKey={key};Version=1.0;"
 
 
+def keyed(endpoint: str, key: str = KEY) -> AzureSignalR:
+    return AzureSignalR(endpoint, "spy", 3, AccessKeyAuth(key))
+
+
 @pytest.mark.anyio
-async def test_publisher_signs_for_the_exact_url(fake: FakeSignalR) -> None:
-    azure = AzureSignalR(SignalRConnection.parse(connection_string(fake.endpoint)), "spy", 3)
+async def test_entra_publisher_and_client_tokens(entra_fake, identity) -> None:
+    """The deployed way: the managed identity's token for SignalR, no key anywhere; client
+    tokens come from the service's generateToken API."""
+    azure = AzureSignalR(entra_fake.endpoint, "spy", 3, EntraAuth())
+    await azure.send("anomalies", [{"events": [], "dropped": 0}])
+    await azure.send("market", [{"spot": 600}])
+    answer = await azure.negotiate(user="viewer-1")
+    await azure.close()
+    assert entra_fake.rejected == []
+    assert [m["path"] for m in entra_fake.received] == ["/api/hubs/spy/:send"] * 2
+    assert answer == {
+        "url": f"{entra_fake.endpoint}/client/?hub=spy",
+        "accessToken": ISSUED_CLIENT_TOKEN,
+    }
+    assert entra_fake.tokens_issued == [
+        {"hub": "spy", "userId": "viewer-1", "minutesToExpire": "60"}
+    ]
+    # One token from the identity endpoint, for SignalR, reused across the three calls.
+    assert identity.requests == [ENTRA_AUDIENCE]
+
+
+@pytest.mark.anyio
+async def test_a_service_with_local_auth_off_refuses_the_key(entra_fake) -> None:
+    azure = keyed(entra_fake.endpoint)
+    with pytest.raises(httpx.HTTPStatusError):
+        await azure.send("market", [{}])
+    await azure.close()
+    assert entra_fake.rejected == ["InvalidAudienceError"]
+
+
+@pytest.mark.anyio
+async def test_key_publisher_signs_for_the_exact_url(fake: FakeSignalR) -> None:
+    azure = keyed(fake.endpoint)
     await azure.send("anomalies", [{"events": [], "dropped": 0}])
     await azure.close()
     assert fake.received == [
         {
-            "path": "/api/v1/hubs/spy",
+            "path": "/api/hubs/spy/:send",
             "target": "anomalies",
             "arguments": [{"events": [], "dropped": 0}],
         }
@@ -94,22 +202,18 @@ async def test_publisher_signs_for_the_exact_url(fake: FakeSignalR) -> None:
 
 @pytest.mark.anyio
 async def test_wrong_key_is_refused(fake: FakeSignalR) -> None:
-    azure = AzureSignalR(
-        SignalRConnection.parse(connection_string(fake.endpoint, "wrong-key-" + "w" * 30)),
-        "spy",
-        3,
-    )
+    azure = keyed(fake.endpoint, "wrong-key-" + "w" * 30)
     with pytest.raises(httpx.HTTPStatusError):
         await azure.send("market", [{}])
     await azure.close()
     assert fake.rejected == ["InvalidSignatureError"]
 
 
-def test_negotiate_redirect_form() -> None:
-    azure = AzureSignalR(
-        SignalRConnection.parse(connection_string("https://x.service.signalr.net")), "spy", 3
-    )
-    answer = azure.negotiate()
+@pytest.mark.anyio
+async def test_key_negotiate_redirect_form() -> None:
+    azure = keyed("https://x.service.signalr.net")
+    answer = await azure.negotiate()
+    await azure.close()
     assert answer["url"] == "https://x.service.signalr.net/client/?hub=spy"
     claims = jwt.decode(answer["accessToken"], KEY, algorithms=["HS256"], audience=answer["url"])
     assert claims["exp"] > time.time()
@@ -120,20 +224,40 @@ def test_connection_string_needs_endpoint_and_key() -> None:
         SignalRConnection.parse("Endpoint=https://x.service.signalr.net;Version=1.0;")
 
 
+def test_settings_take_one_way_to_signalr(settings) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="one of SPY_SIGNALR_ENDPOINT"):
+        changed(
+            settings,
+            signalr_endpoint="https://x.service.signalr.net",
+            signalr_connection_string=connection_string("https://x.service.signalr.net"),
+        )
+    with pytest.raises(ValidationError, match="signalr_endpoint"):
+        changed(settings, signalr_endpoint="http://x.service.signalr.net")
+
+
 @pytest.mark.anyio
-async def test_app_with_azure_signalr_redirects_and_publishes(settings, fake) -> None:
-    cloud = changed(settings, signalr_connection_string=connection_string(fake.endpoint))
+@pytest.mark.parametrize("way", ["entra", "key"])
+async def test_app_with_azure_signalr_redirects_and_publishes(settings, request, way) -> None:
+    if way == "entra":
+        server = request.getfixturevalue("entra_fake")
+        request.getfixturevalue("identity")
+        cloud = changed(settings, signalr_endpoint=server.endpoint)
+    else:
+        server = request.getfixturevalue("fake")
+        cloud = changed(settings, signalr_connection_string=connection_string(server.endpoint))
     async with client_for(cloud) as client:
         answer = (await client.post("/hub/negotiate?negotiateVersion=1")).json()
-        assert answer["url"].endswith("/client/?hub=spy") and "accessToken" in answer
+        assert answer["url"].endswith("/client/?hub=spy") and answer["accessToken"]
         event = anomaly_event(3)
         body = {"records": [event_record(event)]}
         assert (await client.post("/api/events", json=body, headers=auth(client))).is_success
         for _ in range(100):
-            if fake.received:
+            if server.received:
                 break
             await asyncio.sleep(0.02)
-    [message] = fake.received
+    [message] = server.received
     assert message["target"] == "anomalies"
     assert message["arguments"][0]["events"][0]["id"] == event.id
     assert client.app.state.services.token not in json.dumps(message)  # type: ignore[attr-defined]

@@ -165,3 +165,26 @@ def test_confidence_is_a_probability_that_falls_with_width_and_age(bid, width, w
     assert quote_confidence(bid, ask + wider, 0.01, size, age, 15.0) <= base
     assert quote_confidence(bid, ask, 0.01, size, age + 1.0, 15.0) <= base
     assert quote_confidence(bid, bid + 0.01, 0.01, 10_000, 0.0, 15.0) > 0.99
+
+
+def test_a_european_chain_sets_its_own_rate():
+    """The slope of call − put across strikes is −DF: a long-dated index expiry determines
+    its discounting better than the default rate's guess, and the detector uses it."""
+    import dataclasses
+    import math
+
+    from spy_detector.slices import split_expiries
+
+    rng = np.random.default_rng(21)
+    scenario = random_scenario(rng, timestamp=WHEN, expiries=40)
+    scenario = dataclasses.replace(
+        scenario, underlying="SPX", rate=0.05, spot=4500.0, strike_step=25.0, dividend_yield=0.015
+    )
+    snapshot = quote_chain(scenario, rng).model_copy(update={"rate": None})
+    slices, _ = split_expiries(snapshot, 0.04, (0.0025, 0.015))
+    last = slices[-1]
+    implied = -math.log(last.discount) / last.t
+    implied_sd = last.discount_error / last.t
+    assert implied_sd < 0.015
+    assert abs(implied - 0.05) < 4 * implied_sd + 1e-4
+    assert -math.log(slices[0].discount) / slices[0].t == pytest.approx(0.04)  # 0DTE: default

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spy_gateway_sim import wire
+from spy_gateway_sim import Faults, wire
 
-from .conftest import TIMEOUT, run, simulator
+from .conftest import TIMEOUT, run, simulator, wait_until
 
 field_text = st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)))
 messages = st.lists(st.lists(field_text, min_size=1, max_size=12), min_size=1, max_size=8)
@@ -80,5 +80,28 @@ def test_unknown_and_malformed_requests_get_errors_and_keep_the_connection():
             current = await asyncio.wait_for(_read_message(reader), TIMEOUT)
             assert current[0] == "49"
             writer.close()
+
+    run(body())
+
+
+def test_closed_connections_leave_no_tasks_behind_with_the_latency_fault():
+    """The latency fault's delayed writer is cancelled with its connection, not left waiting
+    on an empty queue for the life of the simulator."""
+
+    async def body():
+        async with simulator(speed=0, faults=Faults(latency=0.01)) as sim:
+            baseline = len(asyncio.all_tasks())
+            closed = []  # kept alive, so a leaked task cannot vanish with its session in a gc
+            for client_id in range(1, 6):
+                reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+                writer.write(wire.GREETING + wire.frame(b"v100..200"))
+                await _read_message(reader)  # the handshake
+                writer.write(wire.encode_message([71, 2, client_id, ""]))
+                assert (await asyncio.wait_for(_read_message(reader), TIMEOUT))[0] == "15"
+                closed += sim.sessions
+                writer.close()
+                await writer.wait_closed()
+            await wait_until(lambda: not sim.sessions)
+            await wait_until(lambda: len(asyncio.all_tasks()) <= baseline, timeout=5.0)
 
     run(body())

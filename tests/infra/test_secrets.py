@@ -39,7 +39,6 @@ def test_secret_app_settings_are_key_vault_references(stack):
     assert secret_named == {
         "SPY_SERVICE_TOKEN",
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
-        "SPY_SIGNALR_CONNECTION_STRING",
     }
     for key in secret_named:
         assert settings[key].startswith("@Microsoft.KeyVault(SecretUri=https://"), key
@@ -51,7 +50,6 @@ def test_generated_and_user_secrets_are_stored_in_key_vault(stack):
         "vpn-psk",
         "backend-service-token",
         "appinsights-connection-string",
-        "signalr-connection-string",
         "ib-gateway-password",
     }
     for secret in stack.of_type("azure-native:keyvault:Secret"):

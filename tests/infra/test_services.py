@@ -91,10 +91,7 @@ def test_backend_settings_are_the_backends_own(stack):
     settings = {s["name"]: s["value"] for s in app.inputs["siteConfig"]["appSettings"]}
     ours = {k[len("SPY_") :].lower(): v for k, v in settings.items() if k.startswith("SPY_")}
     assert set(ours) <= set(Settings.model_fields)
-    stand_ins = {
-        "signalr_connection_string": "Endpoint=https://x.service.signalr.net;AccessKey=a2V5;Version=1.0;",
-        "service_token": "t" * 40,
-    }
+    stand_ins = {"service_token": "t" * 40}
     resolved = {
         k: stand_ins.get(k, v) if str(v).startswith("@Microsoft.KeyVault") else v
         for k, v in ours.items()
@@ -105,7 +102,11 @@ def test_backend_settings_are_the_backends_own(stack):
     (account,) = stack.of_type("azure-native:storage:StorageAccount")
     assert account.inputs["allowSharedKeyAccess"] is False
     assert backend.azure_tables_endpoint.startswith("https://")
-    assert backend.signalr_connection_string is not None
+    # SignalR through the identity too: its endpoint, no connection string, local auth off.
+    assert backend.signalr_endpoint == stack.outputs["signalrEndpoint"]
+    assert backend.signalr_connection_string is None
+    (signalr,) = stack.of_type("azure-native:signalrservice:SignalR")
+    assert signalr.inputs["disableLocalAuth"] is True
     assert backend.cors_origins == [stack.outputs["dashboardUrl"]]
 
 

@@ -63,7 +63,7 @@ def test_marketdata_records_and_replay_prints_the_same_events(tmp_path):
     with sim_gateway(port):
         result = run(
             "marketdata",
-            *("--port", str(port), "--duration", "6", "--interval", "0.5"),
+            *("--port", str(port), "--duration", "10", "--interval", "0.5"),
             *("--out", str(live), "--record", str(recording), "--snapshots"),
         )
     assert result.returncode == 0, result.stderr

@@ -7,6 +7,8 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from spy_core.default_ports import BACKEND_PORT
+
 from .app import create_app
 from .serve import BackendServer
 from .settings import Settings
@@ -16,7 +18,7 @@ from .telemetry import configure_logging
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spy-backend", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=int, default=BACKEND_PORT)
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings)

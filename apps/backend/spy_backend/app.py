@@ -16,7 +16,7 @@ from .auth import require_token
 from .limits import BodyLimit
 from .metrics import Metrics
 from .observe import RequestMetrics
-from .realtime.azure import AzureSignalR, SignalRConnection
+from .realtime.azure import AzureSignalR
 from .realtime.broadcaster import Broadcaster
 from .realtime.budget import MessageBudget
 from .realtime.hub import HubPublisher, LocalHub
@@ -82,13 +82,7 @@ def _build_services(settings: Settings, app_metrics: Metrics) -> Services:
     hub = LocalHub(
         ping_seconds=settings.ping_seconds, client_timeout=settings.client_timeout_seconds
     )
-    azure = None
-    if settings.signalr_connection_string is not None:
-        azure = AzureSignalR(
-            SignalRConnection.parse(settings.signalr_connection_string.get_secret_value()),
-            settings.hub_name,
-            settings.expected_viewers,
-        )
+    azure = AzureSignalR.from_settings(settings)
     broadcaster = Broadcaster(
         azure or HubPublisher(hub),
         MessageBudget(settings.message_budget_per_day),

@@ -167,10 +167,10 @@ class FlowPoint(_Strict):
 
 
 class Placeholder(_Strict):
-    """A list endpoint whose producer (the trader, issue 6) does not exist yet: always empty."""
+    """A list endpoint whose producer (the trader) does not exist yet: always empty."""
 
     items: list[dict] = Field(default_factory=list)
-    producer: str = "none yet: the trader (issue 6) will post these"
+    producer: str = "none yet: the trader will post these"
 
 
 class Health(_Strict):

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from spy_core.default_ports import BACKEND_PORT
+
 
 class Environment(StrEnum):
     DEV = "dev"
@@ -36,7 +38,10 @@ class Settings(BaseSettings):
     # Reads open (the dashboard is public) or behind the same bearer token.
     protect_reads: bool = False
     cors_origins: list[str] = Field(
-        default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"]
+        default_factory=lambda: [
+            f"http://127.0.0.1:{BACKEND_PORT}",
+            f"http://localhost:{BACKEND_PORT}",
+        ]
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_batch: int = Field(default=1000, ge=1, le=10_000)
@@ -52,7 +57,12 @@ class Settings(BaseSettings):
     azure_tables_prefix: str = Field(default="spy", pattern=r"^[A-Za-z][A-Za-z0-9]{0,40}$")
     retention_days: int = Field(default=30, ge=1)
 
-    # Azure SignalR (serverless). Unset: the app's own hub serves realtime clients.
+    # Azure SignalR (serverless). Unset: the app's own hub serves realtime clients. Deployed:
+    # the service endpoint, reached with the process's Microsoft Entra identity (no key; the
+    # service has local auth off). Local stand-ins only: a connection string with AccessKey.
+    signalr_endpoint: str | None = Field(
+        default=None, pattern=r"^(https://\S+|http://(127\.0\.0\.1|localhost)(:\d+)?/?)$"
+    )
     signalr_connection_string: SecretStr | None = None
     hub_name: str = Field(default="spy", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
     # Delivered messages per day the broadcaster may spend (Free tier: 20,000); 0 = no limit.
@@ -89,6 +99,11 @@ class Settings(BaseSettings):
                     "storage azure-tables needs one of SPY_AZURE_TABLES_ENDPOINT (managed "
                     "identity) or SPY_AZURE_TABLES_CONNECTION_STRING (account key)"
                 )
+        if self.signalr_endpoint is not None and self.signalr_connection_string is not None:
+            raise ValueError(
+                "set one of SPY_SIGNALR_ENDPOINT (Entra identity) or "
+                "SPY_SIGNALR_CONNECTION_STRING (access key, local stand-ins only)"
+            )
         if self.environment is Environment.PROD and self.service_token is None:
             raise ValueError("prod needs SPY_SERVICE_TOKEN (a Key Vault reference)")
         return self

@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_session_scale(args)
     if args.command in ("marketdata", "record", "replay", "watch"):
         return run_marketdata_command(args)
-    if args.command in ("preview", "vpn-config"):
+    if args.command in ("preview", "policy", "vpn-config"):
         return run_pulumi_command(args)
     config = _detector_config(args)
     if args.command == "detect":

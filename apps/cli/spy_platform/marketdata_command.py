@@ -12,6 +12,8 @@ import signal
 import sys
 from collections.abc import Callable
 
+from spy_core.default_ports import GATEWAY_PORT
+
 from .sim_gateway_command import add_market_options, non_negative, positive, session_start
 
 _log = logging.getLogger("spy_platform.marketdata")
@@ -67,7 +69,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="gateway host (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=4002, help="gateway API port (default 4002)")
+    parser.add_argument(
+        "--port", type=int, default=GATEWAY_PORT, help="gateway API port (default %(default)s)"
+    )
     parser.add_argument("--client-id", type=int, default=11, help="API client id (default 11)")
     parser.add_argument(
         "--band", type=positive, default=0.01, help="strikes within spot ±BAND (default 0.01)"

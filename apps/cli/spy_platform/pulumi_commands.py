@@ -1,4 +1,4 @@
-"""`spy-platform preview` and `spy-platform vpn-config`: the Pulumi program, offline.
+"""`spy-platform preview`, `policy` and `vpn-config`: the Pulumi program, offline.
 
 Both read the real stack file of the Pulumi project (this checkout by default) and need no
 credentials and no Pulumi CLI. The program's packages (`infra`, `stacks`: the `spy-infra`
@@ -24,7 +24,11 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     vpn = commands.add_parser(
         "vpn-config", help="write the on-prem strongSwan swanctl.conf for a stack's VPN"
     )
-    for parser in (preview, vpn):
+    policy = commands.add_parser(
+        "policy",
+        help="run the policy pack (policies/) offline on a stack; non-zero on a mandatory failure",
+    )
+    for parser in (preview, vpn, policy):
         parser.add_argument("--stack", required=True, choices=("dev", "prod"), help="stack name")
         parser.add_argument(
             "--project-dir",
@@ -54,6 +58,8 @@ def run_pulumi_command(args: argparse.Namespace, out: TextIO | None = None) -> i
     try:
         if args.command == "preview":
             return _preview(args.stack, project_dir, out)
+        if args.command == "policy":
+            return _policy(args.stack, project_dir, out)
         return _vpn_config(args, project_dir)
     except (StackConfigError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -94,6 +100,32 @@ def _preview(stack: str, project_dir: Path, out: TextIO) -> int:
     for note in result.notes:
         print(f"note: {note}", file=out)
     return 0 if holds else 1
+
+
+def _policy(stack: str, project_dir: Path, out: TextIO) -> int:
+    from policies.model import Level
+    from policies.offline import check
+    from stacks.cost import estimate, total
+    from stacks.offline import evaluate
+    from stacks.stack_config import PROJECT
+
+    result = evaluate(stack, project_dir=project_dir)
+    cost = {"budget-covers-cost": {"estimatedMonthlyUsd": total(estimate(result.config))}}
+    resources = [(r.type_token, r.name, r.inputs) for r in result.resources]
+    violations = check(stack, PROJECT, resources, cost)
+    print(
+        f"stack {stack}: policy pack on {len(resources)} resources (offline, mocked engine)",
+        file=out,
+    )
+    for violation in sorted(violations, key=lambda v: (v.level != Level.MANDATORY, v.rule)):
+        print(f"  {violation.line()}", file=out)
+    mandatory = sum(v.level is Level.MANDATORY for v in violations)
+    print(
+        f"{mandatory} mandatory, {len(violations) - mandatory} advisory: "
+        + ("FAILED (mandatory rules stop `pulumi up`)" if mandatory else "passed"),
+        file=out,
+    )
+    return 1 if mandatory else 0
 
 
 def _vpn_config(args: argparse.Namespace, project_dir: Path) -> int:

@@ -12,13 +12,17 @@ import logging
 import signal
 from datetime import datetime
 
+from spy_core.default_ports import GATEWAY_PORT
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     sim = commands.add_parser(
         "sim-gateway",
         help="run the IB Gateway simulator (TWS API protocol over a simulated SPY market)",
     )
-    sim.add_argument("--port", type=int, default=4002, help="API port (default 4002, paper)")
+    sim.add_argument(
+        "--port", type=int, default=GATEWAY_PORT, help="API port (default %(default)s, paper)"
+    )
     sim.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     add_market_options(sim, default_speed=1.0)
     sim.add_argument(

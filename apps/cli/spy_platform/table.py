@@ -15,6 +15,7 @@ _ANOMALY_COLUMNS = (
     ("fair", "fair", "{:.3f}"),
     ("edge", "edge", "{:+.3f}"),
     ("score", "score", "{:.1f}"),
+    ("confidence", "conf", "{:.2f}"),
     ("severity", "severity", "{}"),
 )
 
@@ -34,11 +35,13 @@ def render_analysis(result: dict) -> str:
     if "error" in result:
         return f"== {result['source']}\nerror: {result['error']}\n"
     parts = [f"== {result['source']}  {result['timestamp']}  spot {result['spot']:g}"]
+    parts += [_warning_line(w) for w in result.get("warnings", [])]
     parts.append(_expiries(result["expiries"]))
     anomalies = result["anomalies"]
     if anomalies:
         rows = [[fmt.format(a[key]) for key, _, fmt in _ANOMALY_COLUMNS] for a in anomalies]
-        parts.append(f"{len(anomalies)} anomalies")
+        study = "" if result.get("market_open", True) else " (market closed: for study only)"
+        parts.append(f"{len(anomalies)} anomalies{study}")
         parts.append(format_table([h for _, h, _ in _ANOMALY_COLUMNS], rows))
     else:
         parts.append("no anomalies")
@@ -47,6 +50,15 @@ def render_analysis(result: dict) -> str:
     if result.get("excluded"):
         parts.append("excluded: " + ", ".join(f"{k} {v}" for k, v in result["excluded"].items()))
     return "\n".join(parts) + "\n"
+
+
+def _warning_line(warning: dict) -> str:
+    """`warning: stale_underlying: quoted 4505.1, implied 4510.1, difference -5 — detail`."""
+    numbers = ", ".join(
+        f"{k} {v:g}" for k, v in warning.items() if isinstance(v, int | float) and k != "kind"
+    )
+    detail = warning.get("detail", "")
+    return f"warning: {warning['kind']}: " + " — ".join(p for p in (numbers, detail) if p)
 
 
 def _expiries(expiries: list[dict]) -> str:

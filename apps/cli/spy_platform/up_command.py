@@ -14,14 +14,19 @@ import signal
 import sys
 from pathlib import Path
 
+from spy_core.default_ports import BACKEND_PORT
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     up = commands.add_parser(
         "up",
-        help="the local platform: simulator + market data + backend on http://127.0.0.1:8000",
+        help="the local platform: simulator + market data + backend on "
+        f"http://127.0.0.1:{BACKEND_PORT}",
     )
     up.add_argument("--host", default="127.0.0.1", help="backend address (default 127.0.0.1)")
-    up.add_argument("--port", type=int, default=8000, help="backend port (default 8000)")
+    up.add_argument(
+        "--port", type=int, default=BACKEND_PORT, help="backend port (default %(default)s)"
+    )
     up.add_argument("--seed", type=int, default=7, help="market random seed (default 7)")
     up.add_argument(
         "--speed", type=_finite_at_least(0), default=10.0, help="simulated seconds per second (10)"

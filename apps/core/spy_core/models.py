@@ -18,6 +18,10 @@ class Right(StrEnum):
     PUT = "P"
 
 
+# One listed option: (expiry, strike, right). The key of every per-contract map.
+ContractKey = tuple[date, float, Right]
+
+
 class Side(StrEnum):
     """`buy` when the ask is below fair value, `sell` when the bid is above it."""
 

@@ -19,9 +19,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
+from .arrays import FloatArray
 from .compiled import kernel
 from .special import erfcx
 
@@ -41,8 +42,6 @@ _NEAR_MONEY_MAX_X = 0.25
 _SMALL_TAU = 0.01
 _SMALL_TAU_MAX_H = 40.0
 _SQRT_HALF_PI = np.sqrt(0.5 * np.pi)
-
-FloatArray = NDArray[np.float64]
 
 
 @kernel(error_model="numpy")

@@ -21,10 +21,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .market_hours import NEW_YORK, next_session, session, settlement_time, time_to_expiry
-from .models import ChainSnapshot, OptionQuote, Right, Side
+from .models import ChainSnapshot, ContractKey, OptionQuote, Right, Side
 from .pricing import black76_price
 
-ContractKey = tuple[date, float, Right]
 TICK = 0.01
 DEFAULT_SIZES = (0.02, 0.05, 0.08, 0.12, 0.20, 0.50)
 # SPY has listed an expiry every weekday since late 2022; a fixed window keeps seeds stable.

@@ -21,11 +21,10 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
+from spy_core.arrays import FloatArray
 from spy_core.compiled import kernel
-
-FloatArray = NDArray[np.float64]
 
 _SHARES_PER_CONTRACT = 100.0
 _ONE_PERCENT = 0.01

@@ -120,6 +120,8 @@ def _build_slice(
         [np.nan if q.updated_at is None else (now - q.updated_at).total_seconds() for q in quotes]
     )
     rate, rate_sd, dividend = carry
+    if style is ExerciseStyle.EUROPEAN:
+        rate, rate_sd = _chain_rate(strike, is_call, bid, ask, t, rate, rate_sd)
     discount = math.exp(-rate * t)
     carry_forward = spot * math.exp((rate - dividend) * t)
     forward = _forward_from_pairs(strike, is_call, bid, ask, discount, carry_forward)
@@ -141,6 +143,49 @@ def _build_slice(
         tuple(quotes),
         age,
     )
+
+
+def _chain_rate(
+    strike: np.ndarray,
+    is_call: np.ndarray,
+    bid: np.ndarray,
+    ask: np.ndarray,
+    t: float,
+    rate: float,
+    rate_sd: float,
+) -> tuple[float, float]:
+    """The rate a European chain implies, where it determines one better than `rate_sd`.
+
+    Put-call parity C − P = DF·F − DF·K holds at every strike, so the slope of the call-put
+    mid difference across strikes is −DF (a box spread is two strikes of it). Weighted least
+    squares (weights 1/width², each mid uniform in its pair's quotes) gives DF and its
+    standard error; a 0DTE expiry's slope says nothing (DF ≈ 1 within the noise) and keeps
+    the given or default rate."""
+    c = np.flatnonzero(is_call[:-1] & ~is_call[1:] & (strike[:-1] == strike[1:]))
+    p = c + 1
+    usable = (bid[c] > 0) & (bid[p] > 0)
+    c, p = c[usable], p[usable]
+    if c.size < 5 or t <= 0:
+        return rate, rate_sd
+    k = strike[c]
+    gap = 0.5 * (bid[c] + ask[c] - bid[p] - ask[p])
+    variance = np.maximum(ask[c] - bid[c] + ask[p] - bid[p], 0.01) ** 2 / 12.0
+    w = 1.0 / variance
+    k_mean = np.sum(w * k) / np.sum(w)
+    spread = np.sum(w * (k - k_mean) ** 2)
+    if spread <= 0:
+        return rate, rate_sd
+    slope = np.sum(w * (k - k_mean) * gap) / spread
+    residual = gap - (np.sum(w * gap) / np.sum(w) + slope * (k - k_mean))
+    scale = max(1.0, float(np.sum(w * residual**2)) / (c.size - 2))  # misfit widens the error
+    slope_sd = math.sqrt(scale / spread)
+    discount = -float(slope)
+    if not 0.5 < discount <= 1.05:
+        return rate, rate_sd
+    implied_sd = slope_sd / (discount * t)
+    if implied_sd >= rate_sd:
+        return rate, rate_sd
+    return -math.log(discount) / t, implied_sd
 
 
 def _forward_from_pairs(

@@ -2,7 +2,7 @@
 
 Why this shape: a quote must never be judged against a fit it helped make, a few mispriced
 quotes must not bend the smile, and real smiles are not SVI-shaped to within their spreads
-(see notes/options-math.md). So implied vol is fitted as a cubic P-spline (Eilers & Marx):
+(see docs/options-math.md). So implied vol is fitted as a cubic P-spline (Eilers & Marx):
 weighted least squares on mid vols with weights from each quote's bid/ask vol band, a
 second-difference penalty for smoothness, robust (Huber, then Tukey) reweighting, and
 one-sided constraints for quotes that only bound the price (zero bid, one-tick bid).
@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spy_core.arrays import FloatArray
 from spy_core.compiled import kernel
 
 from .config import SmileSettings
 
-FloatArray = np.ndarray
 _HUBER_ITERATIONS = 2  # monotone (Huber) steps before the redescending (Tukey) ones
 _RIDGE = 1e-12
 _MAX_LEVERAGE = 0.99

@@ -20,8 +20,9 @@ from spy_core.models import ExerciseStyle
 
 from .slices import ExpirySlice
 
-# Parity strikes an expiry needs before its forward can judge the spot.
-MIN_PARITY_STRIKES = 2
+# Parity strikes an expiry needs before its forward can judge the spot (minutes before
+# expiry one at-the-money pair may be all that has bids on both sides).
+MIN_PARITY_STRIKES = 1
 # Standard errors of disagreement tolerated before the quoted spot counts as stale.
 STALE_SIGMAS = 4.0
 SPOT_PRINT_ERROR = 1e-4  # of spot (1 bp): a spot is a last trade or a mid, not a hedge price

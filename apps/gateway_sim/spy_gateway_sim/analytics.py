@@ -16,9 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from spy_core.market_hours import time_to_expiry
-from spy_core.models import Right
+from spy_core.models import ContractKey, Right
 from spy_core.pricing import black76_greeks, implied_vol
-from spy_core.synthetic import ContractKey
 
 from .market import MarketView
 

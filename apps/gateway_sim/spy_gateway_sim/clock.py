@@ -1,4 +1,5 @@
-"""The simulator's idea of 'now': a played-back trading day, or the real clock.
+"""The simulator's played-back trading day, a `spy_core.clock.Clock` (with `--real-clock`
+the simulator uses `spy_core.clock.RealClock` instead, and trades only in real sessions).
 
 `SessionClock` maps wall-clock seconds × speed onto consecutive NYSE sessions, skipping the
 hours the market is closed, so a demo at night still shows a live market and `speed`
@@ -9,21 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
 
 from spy_core.market_hours import Session, next_session, session
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class RealClock:
-    """The wall clock (with `--real-clock`): the market trades only in real sessions."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class SessionClock:

@@ -24,11 +24,10 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from spy_core.market_hours import NEW_YORK, Session, next_session, session, time_to_expiry
-from spy_core.models import ChainSnapshot, OptionQuote, Right, Side
+from spy_core.models import ChainSnapshot, ContractKey, OptionQuote, Right, Side
 from spy_core.synthetic import (
     DEFAULT_SIZES,
     TICK,
-    ContractKey,
     InjectedMispricing,
     MarketScenario,
     SmileParams,

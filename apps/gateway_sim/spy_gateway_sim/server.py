@@ -15,17 +15,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 
-from spy_core.models import Side
-from spy_core.synthetic import ContractKey, InjectedMispricing
+from spy_core.clock import Clock, RealClock
+from spy_core.default_ports import GATEWAY_PORT
+from spy_core.models import ContractKey, Side
+from spy_core.synthetic import InjectedMispricing
 
 from . import protocol
 from .analytics import Computation, computations
-from .clock import Clock, RealClock, SessionClock
+from .clock import SessionClock
 from .faults import Faults, run_schedule
 from .instruments import Instrument
 from .market import MarketConfig, MarketModel, MarketView, default_start
 from .orders import Book, Broker, Execution, Order
-from .session import Session
+from .session import ClientSession
 
 _log = logging.getLogger(__name__)
 _RESTORED = "Connectivity between IB and Trader Workstation has been restored"
@@ -34,7 +36,7 @@ _RESTORED = "Connectivity between IB and Trader Workstation has been restored"
 @dataclass
 class SimulatorConfig:
     host: str = "127.0.0.1"
-    port: int = 4002
+    port: int = GATEWAY_PORT
     market: MarketConfig = field(default_factory=MarketConfig)
     speed: float = 1.0  # simulated seconds per wall second (session clock only)
     start: datetime | None = None  # default: today's session open (or the latest one)
@@ -58,7 +60,7 @@ class GatewaySimulator:
         self.clock = clock
         self.market = MarketModel(config.market, clock.now())
         self.broker = Broker(account=config.account)
-        self.sessions: set[Session] = set()
+        self.sessions: set[ClientSession] = set()
         self.connectivity_lost = False
         self._server: asyncio.Server | None = None
         self._tasks: list[asyncio.Task] = []
@@ -118,7 +120,7 @@ class GatewaySimulator:
         await self.stop()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = Session(self, reader, writer)
+        session = ClientSession(self, reader, writer)
         self.sessions.add(session)
         _log.info("%s: connected", session.peer)
         try:
@@ -129,7 +131,7 @@ class GatewaySimulator:
             self.sessions.discard(session)
             _log.info("%s: disconnected", session.peer)
 
-    def client_in_use(self, client_id: int, asking: Session) -> bool:
+    def client_in_use(self, client_id: int, asking: ClientSession) -> bool:
         return any(s.client_id == client_id and s is not asking for s in self.sessions)
 
     # -- market -------------------------------------------------------------------------
@@ -251,17 +253,7 @@ class GatewaySimulator:
         updates = self.account_update_messages()
         values = self.account_values()
         for session in self.sessions:
-            if session.wants_positions:
-                session.send(*positions)
-            if session.wants_account_updates:
-                session.send(*updates)
-            for req_id in session.account_multi_ids:
-                session.send(
-                    *(
-                        protocol.account_update_multi(req_id, self.account, t, v)
-                        for t, v in values.items()
-                    )
-                )
+            session.publish_account(positions, updates, values)
 
     # -- control API --------------------------------------------------------------------
     def live_mispricings(self) -> tuple[InjectedMispricing, ...]:
@@ -301,7 +293,7 @@ class GatewaySimulator:
         self.connectivity_lost = False
         if data_lost:
             for session in self.sessions:
-                session.subscriptions.clear()
+                session.drop_subscriptions()
             self._broadcast(1101, f"{_RESTORED} - data lost.")
         else:
             self._broadcast(1102, f"{_RESTORED} - data maintained.")

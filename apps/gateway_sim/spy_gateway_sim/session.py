@@ -2,9 +2,10 @@
 
 A session owns its socket, its market-data subscriptions and what it asked to be kept
 informed of (positions, account updates); shared state (market, broker, clock, faults) lives
-on the server. Unknown message ids are logged and ignored; a request that cannot be parsed
-gets an error message and the connection stays up. Only a broken byte stream (bad greeting,
-impossible length) closes it.
+on its host, the server, which the session knows only as the `SessionHost` protocol. Unknown
+message ids are logged and ignored; a request that cannot be parsed gets an error message
+and the connection stays up. Only a broken byte stream (bad greeting, impossible length)
+closes it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Protocol
 
 from . import protocol, requests
+from .analytics import Computation
+from .faults import Faults
 from .instruments import ContractRequest, Instrument, match
-from .orders import OrderRejectedError
+from .market import MarketModel
+from .orders import Broker, OrderRejectedError
 from .protocol import In, Out
 from .streaming import Subscription
 from .wire import (
@@ -29,18 +34,37 @@ from .wire import (
     split_fields,
 )
 
-if TYPE_CHECKING:
-    from .server import GatewaySimulator
-
 _log = logging.getLogger(__name__)
 _READ_CHUNK = 65536
 _ACCOUNT_SUMMARY_TAGS = ("NetLiquidation", "TotalCashValue", "AvailableFunds", "BuyingPower")
 
 
-class Session:
+class SessionHost(Protocol):
+    """What a session needs from the server that accepted it: the shared state, and the
+    operations that span every client."""
+
+    account: str
+    faults: Faults
+    market: MarketModel
+    broker: Broker
+
+    def now(self) -> datetime: ...
+
+    def computations_for(self, instrument: Instrument) -> dict[str, Computation] | None: ...
+
+    def match_orders(self) -> None: ...
+
+    def account_values(self) -> dict[str, str]: ...
+
+    def account_update_messages(self) -> list[list[object]]: ...
+
+    def client_in_use(self, client_id: int, asking: ClientSession) -> bool: ...
+
+
+class ClientSession:
     def __init__(
         self,
-        server: GatewaySimulator,
+        server: SessionHost,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> None:
@@ -55,6 +79,7 @@ class Session:
         self.wants_account_updates = False
         self.account_multi_ids: set[int] = set()
         self._pending: asyncio.Queue[tuple[float, bytes]] | None = None
+        self._delayed: asyncio.Task[None] | None = None  # the latency fault's writer
         self._handlers: dict[int, Callable[[list[str]], None]] = {
             In.REQ_MKT_DATA: self._req_mkt_data,
             In.CANCEL_MKT_DATA: self._cancel_mkt_data,
@@ -98,7 +123,9 @@ class Session:
             return
         if self._pending is None:
             self._pending = asyncio.Queue()
-            asyncio.get_running_loop().create_task(self._delayed_writer(self._pending))
+            self._delayed = asyncio.get_running_loop().create_task(
+                self._delayed_writer(self._pending)
+            )
         self._pending.put_nowait((time.monotonic() + latency, data))
 
     async def _delayed_writer(self, queue: asyncio.Queue[tuple[float, bytes]]) -> None:
@@ -109,6 +136,9 @@ class Session:
                 self.writer.write(data)
 
     def close(self) -> None:
+        """Close the socket; what the latency fault still holds back is dropped with it."""
+        if self._delayed is not None:
+            self._delayed.cancel()
         if not self.writer.is_closing():
             self.writer.close()
 
@@ -243,7 +273,7 @@ class Session:
             return
         subscription = Subscription(request.req_id, found[0], request.generic_ticks, self.data_type)
         self.send(protocol.market_data_type(request.req_id, self.data_type))
-        view = self.server.view()
+        view = self.server.market.view()
         self.send(*subscription.messages(view, self.server.computations_for(found[0]), full=True))
         if request.snapshot:
             self.send(protocol.end_of(Out.TICK_SNAPSHOT_END, request.req_id))
@@ -263,11 +293,15 @@ class Session:
             subscription.sent.clear()
             self.send(protocol.market_data_type(subscription.req_id, data_type))
 
+    def drop_subscriptions(self) -> None:
+        """Forget every market-data line (error 1101: the client must resubscribe)."""
+        self.subscriptions.clear()
+
     def publish(self) -> None:
         """Send every subscription's changes since the last market step."""
         if not self.subscriptions:
             return
-        view = self.server.view()
+        view = self.server.market.view()
         messages = []
         for subscription in self.subscriptions.values():
             computations = self.server.computations_for(subscription.instrument)
@@ -344,6 +378,26 @@ class Session:
                 )
             )
         self.send(protocol.end_of(Out.POSITION_END))
+
+    def publish_account(
+        self,
+        positions: Sequence[list[object]],
+        updates: Sequence[list[object]],
+        values: dict[str, str],
+    ) -> None:
+        """After fills: the position, account-update and multi-account messages this client
+        asked to be kept informed of."""
+        if self.wants_positions:
+            self.send(*positions)
+        if self.wants_account_updates:
+            self.send(*updates)
+        for req_id in self.account_multi_ids:
+            self.send(
+                *(
+                    protocol.account_update_multi(req_id, self.server.account, tag, value)
+                    for tag, value in values.items()
+                )
+            )
 
     def _cancel_positions(self, fields: list[str]) -> None:
         self.wants_positions = False

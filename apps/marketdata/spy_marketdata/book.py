@@ -19,8 +19,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from spy_core.chain_json import describe
-from spy_core.models import ChainSnapshot, OptionQuote
-from spy_core.synthetic import ContractKey
+from spy_core.models import ChainSnapshot, ContractKey, OptionQuote
 
 _log = logging.getLogger(__name__)
 _LOUD_PER_REASON = 10  # warnings per reason before the rest go to debug
@@ -130,8 +129,6 @@ class ChainBook:
                 volume=_count(update.volume),
                 open_interest=_count(update.open_interest),
                 last=last if last is not None and last > 0 else None,
-                # When the line last ticked: the detector excludes lines silent too long.
-                updated_at=update.received,
             )
         except ValidationError as error:
             return self._reject(update, describe(error), remove=True)
@@ -164,10 +161,20 @@ class ChainBook:
     def snapshot(self, timestamp: datetime) -> ChainSnapshot | None:
         """The chain now: every subscribed contract with a good quote, and the spot.
 
+        Each quote's `updated_at` is `timestamp` less how long its line has been silent
+        compared with the newest update (the feed's clock and the snapshot's need not agree:
+        a simulator's clock runs fast), so the detector can exclude lines silent too long.
         None until there is a spot and at least one quote (a snapshot needs both)."""
         if self._spot is None or not self._quotes:
             return None
-        quotes = sorted(self._quotes.values(), key=lambda q: (q.expiry, q.strike, q.right))
+        newest = max(self._received.values())
+        quotes = sorted(
+            (
+                quote.model_copy(update={"updated_at": timestamp - (newest - self._received[sub])})
+                for sub, quote in self._quotes.items()
+            ),
+            key=lambda q: (q.expiry, q.strike, q.right),
+        )
         return ChainSnapshot(
             underlying=self.underlying, timestamp=timestamp, spot=self._spot, quotes=tuple(quotes)
         )

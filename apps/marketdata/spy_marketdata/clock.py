@@ -1,11 +1,12 @@
 """The service's idea of 'now', which decides market hours, 0DTE and every snapshot time.
 
-`RealClock` is the machine's clock (a real IB Gateway). `GatewayClock` follows the time the
-gateway reports through reqCurrentTime, for a simulator that plays a trading day at its own
-pace: reqCurrentTime has one-second resolution and the simulated clock may run at any speed,
-so the clock samples it until the reported second changes (an "edge", exact to the polling
-interval), and extrapolates from the latest edge at the rate measured between the first and
-the latest edges (the longer that baseline, the better the rate). `now()` never goes back.
+`spy_core.clock.RealClock` is the machine's clock (a real IB Gateway). `GatewayClock` follows
+the time the gateway reports through reqCurrentTime, for a simulator that plays a trading day
+at its own pace: reqCurrentTime has one-second resolution and the simulated clock may run at
+any speed, so the clock samples it until the reported second changes (an "edge", exact to the
+polling interval), and extrapolates from the latest edge at the rate measured between the
+first and the latest edges (the longer that baseline, the better the rate). `now()` never
+goes back.
 """
 
 from __future__ import annotations
@@ -13,19 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
 
 _SECOND = timedelta(seconds=1)
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class RealClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class GatewayClock:

@@ -20,13 +20,12 @@ from datetime import UTC, datetime
 
 from ib_async import IB, Contract, IBDefaults, Option, StartupFetchNONE, Stock, Ticker
 
-from spy_core.models import Right
-from spy_core.synthetic import ContractKey
+from spy_core.models import ContractKey, Right
 
 from .book import TopOfBook
 from .planning import as_date
 from .settings import MarketDataSettings
-from .source import ChainListing
+from .source import ChainListing, Subscribers
 
 _log = logging.getLogger(__name__)
 LIVE, DELAYED = 1, 3
@@ -37,7 +36,7 @@ DATA_LOST = 1101
 class IbkrSource:
     def __init__(self, settings: MarketDataSettings) -> None:
         self.settings = settings
-        self.on_updates: Callable[[list[TopOfBook]], None] = lambda updates: None
+        self.on_updates: Subscribers[list[TopOfBook]] = Subscribers("on_updates")
         self.on_disconnect: Callable[[], None] = lambda: None
         self.ib = self._new_ib()
         self._data_type = LIVE
@@ -217,7 +216,7 @@ class IbkrSource:
     # -- ticks --------------------------------------------------------------------------
     def _on_tickers(self, tickers: set[Ticker]) -> None:
         updates = [_top_of_book(t, self._keys.get(t.contract.conId)) for t in tickers]
-        self.on_updates(updates)
+        self.on_updates.emit(updates)
 
 
 def _top_of_book(ticker: Ticker, key: ContractKey | None) -> TopOfBook:

@@ -7,8 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from spy_core.market_hours import NEW_YORK, is_session, next_session
-from spy_core.models import Right
-from spy_core.synthetic import ContractKey
+from spy_core.models import ContractKey, Right
 
 
 def session_date(now: datetime) -> date:

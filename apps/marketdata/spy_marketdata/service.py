@@ -18,11 +18,12 @@ import logging
 import time
 from datetime import date
 
+from spy_core.clock import Clock, RealClock
 from spy_core.market_hours import is_market_open
-from spy_core.synthetic import ContractKey
+from spy_core.models import ContractKey
 
 from .book import ChainBook, TopOfBook
-from .clock import Clock, GatewayClock, RealClock
+from .clock import GatewayClock
 from .pipeline import Pipeline
 from .planning import changes, session_date, strikes_in_band, todays_expiry, wanted_contracts
 from .settings import ClockSource, MarketDataSettings
@@ -62,7 +63,7 @@ class MarketDataService:
                 else RealClock()
             )
         self.clock = clock
-        source.on_updates = self._on_updates
+        source.on_updates.subscribe(self._on_updates)
         source.on_disconnect = self._on_disconnect
         self._ids: dict[ContractKey, int] = {}
         self._plan_spot: float | None = None

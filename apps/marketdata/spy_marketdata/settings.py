@@ -1,5 +1,5 @@
 """The market-data service's settings: one typed, validated object, built by the caller (the
-CLI, or issue 4's deployment config) and injected, never read from the environment here."""
+CLI, or a deployment's config) and injected, never read from the environment here."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from spy_core.default_ports import GATEWAY_PORT
 from spy_detector import DetectorConfig, StreamSettings
 
 
@@ -19,7 +20,7 @@ class MarketDataSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     host: str = "127.0.0.1"
-    port: int = Field(default=4002, ge=1, le=65535)
+    port: int = Field(default=GATEWAY_PORT, ge=1, le=65535)
     client_id: int = Field(default=11, ge=0)
     underlying: str = "SPY"
     # Strikes within spot × (1 ± band) are subscribed (both rights), within the line limit.

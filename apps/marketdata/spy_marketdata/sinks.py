@@ -1,7 +1,7 @@
 """Where results go: the `Sink` port and its local adapters.
 
 A sink is called on the service's event loop, right after each snapshot is analysed, so it
-must not block: an I/O-bound sink (the backend HTTP sink of issue 4) queues and sends from
+must not block: an I/O-bound sink (`spy_backend.client.HttpSink`) queues and sends from
 its own task. Calls come in this order per snapshot: `publish_snapshot`, `publish_analysis`,
 then `publish_events` when there are events. Each snapshot is published once, in time order,
 whatever reconnects happened (the pipeline guarantees it), so a sink needs no de-duplication.

@@ -1,6 +1,6 @@
 """What the service reports about itself: health (is it working at all) and readiness (is it
-publishing fresh snapshots). Plain data, so the CLI, the tiny HTTP endpoint and issue 4's
-backend can all show it."""
+publishing fresh snapshots). Plain data, so the CLI, the tiny HTTP endpoint and the backend
+can all show it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Between the API and the viewers: coalesces updates into few, small messages within budget.
 
-Two hub targets (documented in README):
+Two hub targets (documented in docs/backend.md):
 - `anomalies`: `[{"events": [AnomalyEvent, ...], "dropped": n}]` — anomaly events, sent as
   soon as the budget allows, several per message, each message under 2 KB. Events wait in a
   bounded queue; when the budget cannot keep up, the oldest are dropped and counted in

@@ -126,7 +126,7 @@ def _placeholder(name: str) -> None:
         return Placeholder()
 
     empty.__name__ = name
-    empty.__doc__ = f"{name.capitalize()}: none until the trader (issue 6) posts them."
+    empty.__doc__ = f"{name.capitalize()}: none until the trader posts them."
     router.add_api_route(f"/{name}", empty, methods=["GET"], response_model=Placeholder)
 
 

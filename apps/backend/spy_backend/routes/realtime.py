@@ -19,7 +19,7 @@ async def negotiate(
     """SignalR negotiate (v1 direct answer, or the Azure redirect form)."""
     services: Services = request.app.state.services
     if services.azure is not None:
-        return services.azure.negotiate()
+        return await services.azure.negotiate()
     return services.hub.negotiate()
 
 
