@@ -19,6 +19,7 @@ from infra.k3s.workloads import IbGatewaySettings, WorkloadSpec
 from infra.log_ingestion import LogIngestion, LogIngestionArgs
 from infra.observability import Observability
 from spy_core import metric_names
+from spy_core.default_ports import GATEWAY_PORT
 from stacks.data_plane_config import DataPlaneSecrets
 from stacks.stack_config import StackConfig
 
@@ -87,6 +88,7 @@ def build_data_plane(
             twofa_timeout_action=ib.twofa_timeout_action,
             java_heap_mb=ib.java_heap_mb,
         ),
+        simulator_port=GATEWAY_PORT,
     )
     data_plane = DataPlane(
         "data-plane",

@@ -41,7 +41,6 @@ IB_SETTINGS = f"{IB_HOME}/tws_settings"
 # it on 0.0.0.0:4004. Only 4004 is reachable from other pods.
 IB_PAPER_LOOPBACK_PORT = 4002
 IB_PAPER_SOCAT_PORT = 4004
-SIMULATOR_PORT = 4002  # apps/Dockerfile gateway-sim: --port 4002
 
 GATEWAY = "gateway"
 MARKETDATA = "marketdata"
@@ -76,12 +75,13 @@ class WorkloadSpec:
     storage_class: str
     backend_url: pulumi.Input[str]
     ib: IbGatewaySettings
+    simulator_port: int  # spy_core.default_ports.GATEWAY_PORT, passed in by the composition
     data_gb: int = 10
     trader_replicas: int = 2
 
     @property
     def gateway_port(self) -> int:
-        return IB_PAPER_SOCAT_PORT if self.gateway == "ib" else SIMULATOR_PORT
+        return IB_PAPER_SOCAT_PORT if self.gateway == "ib" else self.simulator_port
 
     @property
     def gateway_host(self) -> str:
@@ -305,10 +305,14 @@ def simulator(spec: WorkloadSpec) -> Manifest:
                         {
                             "name": "simulator",
                             "image": spec.simulator_image,
-                            "args": ["--host", "0.0.0.0", "--port", str(SIMULATOR_PORT)],
+                            "args": ["--host", "0.0.0.0", "--port", str(spec.simulator_port)],
                             "env": [NUMBA_ENV],
                             "ports": [
-                                {"name": "api", "containerPort": SIMULATOR_PORT, "protocol": "TCP"}
+                                {
+                                    "name": "api",
+                                    "containerPort": spec.simulator_port,
+                                    "protocol": "TCP",
+                                }
                             ],
                             "resources": Resources("100m", "128Mi", "1", "512Mi").to_k8s(),
                             # The simulator speaks only the TWS protocol (no HTTP health).
