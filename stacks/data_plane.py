@@ -11,11 +11,13 @@ import pulumi
 from infra.azure_args import AzurePlacement
 from infra.backend_app import BackendApp
 from infra.images import Images
+from infra.k3s import logs as log_shipping
 from infra.k3s.data_plane import DataPlane, DataPlaneArgs
 from infra.k3s.logs import LogShippingSpec
+from infra.k3s.mirror import MirroredImages, MirroredImagesArgs, Upstream
 from infra.k3s.monitoring import MonitoringSpec
 from infra.k3s.network import NetworkSpec
-from infra.k3s.workloads import IbGatewaySettings, WorkloadSpec
+from infra.k3s.workloads import IB_GATEWAY_IMAGE, IbGatewaySettings, WorkloadSpec
 from infra.log_ingestion import LogIngestion, LogIngestionArgs
 from infra.observability import Observability
 from spy_core import metric_names
@@ -53,6 +55,18 @@ def build_data_plane(
     plane = config.data_plane
     if not plane.enabled or secrets is None:
         return {}
+    upstreams = (
+        *((Upstream("ib-gateway", IB_GATEWAY_IMAGE),) if plane.gateway == "ib" else ()),
+        *((Upstream("fluent-bit", log_shipping.IMAGE),) if plane.ships_logs else ()),
+    )
+    mirrored = MirroredImages(
+        "k3s-images",
+        MirroredImagesArgs(
+            login_server=azure.login_server,
+            platform=config.images.platform,
+            upstreams=upstreams,
+        ),
+    ).refs
     logs = None
     if plane.ships_logs:
         ingestion = LogIngestion(
@@ -67,6 +81,7 @@ def build_data_plane(
             ),
         )
         logs = LogShippingSpec(
+            image=mirrored["fluent-bit"],
             tenant_id=azure.tenant_id,
             client_id=plane.logs.client_id,
             client_secret=secrets.logs_client_secret,
@@ -80,6 +95,7 @@ def build_data_plane(
         marketdata_image=image(azure, config, "marketdata"),
         trader_image=image(azure, config, "trader"),
         simulator_image=image(azure, config, "gateway-sim"),
+        ib_gateway_image=mirrored.get("ib-gateway", ""),
         storage_class=plane.storage_class,
         backend_url=azure.backend.url,
         ib=IbGatewaySettings(

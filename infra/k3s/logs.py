@@ -1,13 +1,14 @@
 """Fluent Bit on every node: container logs of the platform's namespaces to Log Analytics
 through the Logs Ingestion API (the Azure end: infra/log_ingestion.py).
 
-Delivery survives a VPN or Azure outage within a bound: every chunk is buffered on the node's
-disk (`storage.type filesystem`) and retried without limit until the output's queue reaches
+Delivery survives a VPN or Azure outage within a bound: every chunk is buffered on disk
+(`storage.type filesystem`) and retried without limit until the output's queue reaches
 `storage.total_limit_size`; only beyond that are the oldest chunks dropped. The buffer and the
-tail offsets live on a hostPath, so a restarted pod resumes where it stopped.
+tail offsets are on an emptyDir sized for that bound: they survive container restarts, not the
+deletion of the pod.
 
-The one pod that runs as root: container log files are root-owned (0640) on the node. It keeps
-every other restriction (no capabilities, read-only root, no escalation, RuntimeDefault).
+It runs as a non-root user in group 0: container log files on the node are root:root 0640, so
+the group reads them; the node's /var/log is mounted read-only (the one host path, annotated).
 """
 
 from __future__ import annotations
@@ -21,14 +22,20 @@ from infra.k3s.workloads import APPS_NAMESPACE, MONITORING_NAMESPACE, Manifest, 
 from infra.log_ingestion import COLUMNS, TABLE
 
 NAME = "fluent-bit"
-IMAGE = "fluent/fluent-bit:4.0.3"
-"""Fluent Bit 4.0 (out_azure_logs_ingestion exists since 2.0); a full version tag."""
-BUFFER = "/var/lib/spy-fluent-bit"
+IMAGE = "docker.io/fluent/fluent-bit:4.0.3"
+"""Fluent Bit 4.0 (out_azure_logs_ingestion exists since 2.0); a full version tag (not checked
+against the registry from here). The cluster pulls the registry's copy (infra/k3s/mirror.py)."""
+BUFFER = "/var/lib/fluent-bit"
+HOST_ACCESS = {
+    "spy-platform.io/host-access-reason": "reads container logs from the node's /var/log "
+    "(read-only)"
+}
 HEALTH_PORT = 2020
 
 
 @dataclass(frozen=True)
 class LogShippingSpec:
+    image: pulumi.Input[str]  # the registry's copy of IMAGE
     tenant_id: pulumi.Input[str]
     client_id: str
     client_secret: pulumi.Input[str]
@@ -156,19 +163,24 @@ def manifests(spec: LogShippingSpec) -> list[Manifest]:
     daemonset = {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
-        "metadata": meta(NAME, NAME, "logs", ns),
+        "metadata": {**meta(NAME, NAME, "logs", ns), "annotations": HOST_ACCESS},
         "spec": {
             "selector": {"matchLabels": selector(NAME)},
             "template": {
-                "metadata": {"labels": labels(NAME, "logs")},
+                "metadata": {"labels": labels(NAME, "logs"), "annotations": HOST_ACCESS},
                 "spec": {
                     "serviceAccountName": NAME,
                     "tolerations": [{"operator": "Exists"}],
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 10001,
+                        "runAsGroup": 0,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
                     "containers": [
                         {
                             "name": NAME,
-                            "image": IMAGE,
+                            "image": spec.image,
                             "args": ["--config=/fluent-bit/etc/spy/fluent-bit.conf"],
                             "env": env,
                             "ports": [{"name": "http", "containerPort": HEALTH_PORT}],
@@ -176,8 +188,9 @@ def manifests(spec: LogShippingSpec) -> list[Manifest]:
                             "livenessProbe": {**health, "periodSeconds": 30},
                             "readinessProbe": {**health, "periodSeconds": 10},
                             "securityContext": {
-                                "runAsUser": 0,
-                                "runAsNonRoot": False,
+                                "runAsUser": 10001,
+                                "runAsGroup": 0,
+                                "runAsNonRoot": True,
                                 "allowPrivilegeEscalation": False,
                                 "readOnlyRootFilesystem": True,
                                 "capabilities": {"drop": ["ALL"]},
@@ -195,7 +208,7 @@ def manifests(spec: LogShippingSpec) -> list[Manifest]:
                         {"name": "varlog", "hostPath": {"path": "/var/log", "type": "Directory"}},
                         {
                             "name": "buffer",
-                            "hostPath": {"path": BUFFER, "type": "DirectoryOrCreate"},
+                            "emptyDir": {"sizeLimit": f"{spec.buffer_limit_mb + 256}Mi"},
                         },
                     ],
                 },

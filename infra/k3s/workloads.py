@@ -33,7 +33,8 @@ MONITORING_NAMESPACE = "spy-monitoring"
 IB_GATEWAY_IMAGE = "ghcr.io/gnzsnz/ib-gateway:10.45.1j"
 """gnzsnz/ib-gateway-docker, `stable` channel: IB Gateway 10.45.1j with IBC 3.24.1. A full
 version tag, never `stable`/`latest`; no digest is pinned because none could be verified
-from here (add `@sha256:` once `docker buildx imagetools inspect` has been run on it)."""
+from here (add `@sha256:` once `docker buildx imagetools inspect` has been run on it). The
+cluster pulls the copy in the stack's registry (infra/k3s/mirror.py)."""
 IB_USER_UID = 1000  # the image's `ibgateway` user (USER 1000:1000)
 IB_HOME = "/home/ibgateway"
 IB_SETTINGS = f"{IB_HOME}/tws_settings"
@@ -72,6 +73,7 @@ class WorkloadSpec:
     marketdata_image: pulumi.Input[str]
     trader_image: pulumi.Input[str]
     simulator_image: pulumi.Input[str]
+    ib_gateway_image: pulumi.Input[str]  # the registry's copy of IB_GATEWAY_IMAGE
     storage_class: str
     backend_url: pulumi.Input[str]
     ib: IbGatewaySettings
@@ -207,7 +209,7 @@ def ib_gateway(spec: WorkloadSpec) -> Manifest:
                     "initContainers": [
                         {
                             "name": "home",
-                            "image": IB_GATEWAY_IMAGE,
+                            "image": spec.ib_gateway_image,
                             "command": ["sh", "-c", f"cp -a {IB_HOME}/. /seed/"],
                             "resources": Resources("100m", "128Mi", "1", "256Mi").to_k8s(),
                             "securityContext": security,
@@ -217,7 +219,7 @@ def ib_gateway(spec: WorkloadSpec) -> Manifest:
                     "containers": [
                         {
                             "name": "ib-gateway",
-                            "image": IB_GATEWAY_IMAGE,
+                            "image": spec.ib_gateway_image,
                             "env": env,
                             "ports": [
                                 {

@@ -33,6 +33,7 @@ COMPONENTS = {
     "spy:k3s:NetworkPolicies",
     "spy:k3s:Monitoring",
     "spy:k3s:LogShipper",
+    "spy:k3s:MirroredImages",
 }
 OUTPUTS = {
     "backendUrl",
@@ -52,7 +53,11 @@ def test_whole_graph_builds(stack):
     counts = Counter(r.type_token for r in stack.resources)
     assert {t for t in counts if t.startswith("spy:")} == COMPONENTS
     assert all(counts[c] == 1 for c in COMPONENTS)
-    assert counts["docker-build:index:Image"] == 3
+    # The three app images, and the third-party images the cluster runs, copied into the
+    # registry (IB Gateway in prod, Fluent Bit in both).
+    assert counts["docker-build:index:Image"] == 3 + len(
+        stack.of_type("spy:k3s:MirroredImages")
+    ) + (stack.config.data_plane.gateway == "ib")
     assert counts["azure-native:storage:Table"] == 1
     assert counts["azure-native:network:Subnet"] == 3
     assert set(stack.outputs) == OUTPUTS
