@@ -48,6 +48,12 @@ AVAILABILITY_TEST_PER_RUN = 0.0012  # standard test, per test execution (each lo
 METRIC_ALERT_PER_SERIES = 0.10  # per monitored time series per month
 LOG_ALERT_BY_FREQUENCY_MINUTES: dict[int, float] = {5: 1.50, 10: 1.00, 15: 0.50}
 """Scheduled log-query rule, per rule per month, by how often it runs."""
+# The k3s data plane's container logs (issue 13). The Logs Ingestion API has no meter of its
+# own for a table on the Analytics plan: what a Data Collection Rule delivers is billed as
+# Log Analytics data ingestion of the workspace ("This calculation includes any custom
+# columns added by the logs ingestion API", learn.microsoft.com azure-monitor/logs/cost-logs,
+# read 2026-11-29), at the PerGB2018 pay-as-you-go rate of the row above (notes, 2026-11-25).
+LOGS_INGESTION_API_PER_GB = LOG_ANALYTICS_PER_GB
 
 FREE_TYPES = {
     "azure-native:resources:ResourceGroup": "no charge",
@@ -64,5 +70,11 @@ FREE_TYPES = {
     "azure-native:consumption:Budget": "no charge",
     "azure-native:monitor:ActionGroup": "notifications within the free monthly grants",
     "azure-native:applicationinsights:Workbook": "no charge; its queries read ingested data",
+    "azure-native:monitor:DataCollectionEndpoint": "no charge (ingestion billed per GB)",
+    "azure-native:operationalinsights:Table": "ingestion priced on its data collection rule",
 }
 """Declared azure-native types that cost nothing by themselves, with the reason."""
+
+ON_PREM_PREFIXES = ("kubernetes:", "pulumi:providers:kubernetes")
+"""Resources on the on-prem k3s cluster: $0 to Azure (the hardware is the user's)."""
+ON_PREM_NOTE = "on-prem k3s: $0"

@@ -98,6 +98,7 @@ def estimate(config: StackConfig) -> list[CostLine]:
             f"{ASSUMED_KEY_VAULT_OPERATIONS:,} operations",
         ),
         *operations_lines(config),
+        *data_plane_cost(config),
     ]
 
 
@@ -140,6 +141,23 @@ def operations_lines(config: StackConfig) -> list[CostLine]:
             )
             for rule in ops.log_rules(config)
         ),
+    ]
+
+
+def data_plane_cost(config: StackConfig) -> list[CostLine]:
+    """The k3s data plane: its on-prem objects cost Azure nothing; its container logs are
+    priced per GB at the stack's estimate (within the workspace's daily cap)."""
+    plane = config.data_plane
+    if not plane.ships_logs:
+        return []
+    gb_per_day = plane.logs.estimated_gb_per_day
+    return [
+        CostLine(
+            "azure-native:monitor:DataCollectionRule",
+            "k3s container logs (Logs Ingestion API)",
+            gb_per_day * prices.DAYS_PER_MONTH * prices.LOGS_INGESTION_API_PER_GB,
+            f"{gb_per_day:g} GB/day estimated",
+        )
     ]
 
 

@@ -19,6 +19,7 @@ import yaml
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from stacks.data_plane_config import SECRETS as DATA_PLANE_SECRETS
 from stacks.stack_config import PROJECT, USER_SECRETS, StackConfig, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -134,7 +135,7 @@ def engine_config(
         else:
             config[key] = value if isinstance(value, str) else json.dumps(value)
     if fill_missing_secrets:
-        for secret in USER_SECRETS:
+        for secret in {**USER_SECRETS, **DATA_PLANE_SECRETS}:
             key = f"{PROJECT}:{secret}"
             if key not in config:
                 config[key], secret_keys = SECRET_PLACEHOLDER, [*secret_keys, key]

@@ -27,6 +27,7 @@ from infra.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 from spy_backend.storage.azure_tables import history_table_name
 from spy_core.default_ports import BACKEND_PORT
 from stacks import operations as ops
+from stacks.data_plane import AzureSide, build_data_plane
 from stacks.pulumi_config import UserSecrets
 from stacks.stack_config import StackConfig
 
@@ -190,6 +191,21 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
             action_group_id=operations.action_group.id,
         ),
     )
+    # The on-prem k3s data plane (issue 13): stacks/data_plane.py.
+    data_plane_exports = build_data_plane(
+        config,
+        secrets.data_plane,
+        AzureSide(
+            where=where,
+            tenant_id=client.tenant_id,
+            subscription_id=client.subscription_id,
+            observability=observability,
+            images=images,
+            login_server=registry.login_server,
+            backend=backend,
+            service_token=token.result,
+        ),
+    )
     return Platform(
         config=config,
         exports={
@@ -202,6 +218,7 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
             "vpnGatewayIp": vpn.gateway_ip,
             "onPremVpnConfig": vpn.on_prem_config,
             "images": pulumi.Output.all(**images.refs),
+            **data_plane_exports,
         },
     )
 

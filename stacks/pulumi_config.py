@@ -8,6 +8,12 @@ from dataclasses import dataclass
 import pulumi
 
 from stacks.cost import check_budget
+from stacks.data_plane_config import (
+    DataPlaneSecrets,
+    MissingSecretError,
+    read_secrets,
+    require_secrets,
+)
 from stacks.stack_config import (
     PROJECT,
     USER_SECRETS,
@@ -22,6 +28,7 @@ class UserSecrets:
     """User-supplied secrets as secret Outputs; never plain values."""
 
     ib_gateway_password: pulumi.Output[str]
+    data_plane: DataPlaneSecrets | None = None
 
 
 def read_pulumi_config(config: pulumi.Config, stack: str) -> tuple[StackConfig, UserSecrets]:
@@ -36,6 +43,11 @@ def read_pulumi_config(config: pulumi.Config, stack: str) -> tuple[StackConfig, 
             for key in missing
         ]
         raise StackConfigError(f"{source}: required secret not set:\n  " + "\n  ".join(lines))
+    try:
+        require_secrets(settings.data_plane, settings.ib_gateway_user, config.get, stack, PROJECT)
+    except MissingSecretError as exc:
+        raise StackConfigError(f"{source}: {exc}") from None
     check_budget(settings, source)
     password = config.require_secret("ibGatewayPassword")
-    return settings, UserSecrets(ib_gateway_password=password)
+    data_plane = read_secrets(settings.data_plane, config.require_secret)
+    return settings, UserSecrets(ib_gateway_password=password, data_plane=data_plane)

@@ -28,6 +28,7 @@ from infra.realtime import SignalRSku
 from infra.registry import RegistrySku
 from infra.storage import StorageSku
 from infra.vpn import VpnSku, custom_policy_supported
+from stacks.data_plane_config import DataPlaneConfig
 
 PROJECT = "spy-platform"
 """The Pulumi project name: the namespace of every setting (`spy-platform:<key>`)."""
@@ -316,6 +317,22 @@ class StackConfig(_Model):
     images: ImagesConfig
     ib_gateway_user: Annotated[str, Field(min_length=1)]
     operations: OperationsConfig
+    # The on-prem k3s data plane (issue 13): its own sub-model, stacks/data_plane_config.py.
+    data_plane: DataPlaneConfig = DataPlaneConfig()
+
+    @model_validator(mode="after")
+    def _data_plane_logs_fit_the_cap(self) -> StackConfig:
+        logs = self.data_plane.logs
+        if (
+            self.data_plane.ships_logs
+            and logs.estimated_gb_per_day > self.observability.daily_cap_gb
+        ):
+            raise ValueError(
+                f"dataPlane.logs.estimatedGbPerDay {logs.estimated_gb_per_day:g} exceeds "
+                f"observability.dailyCapGb {self.observability.daily_cap_gb:g}: the workspace "
+                "would stop taking the cluster's logs every day"
+            )
+        return self
 
     @model_validator(mode="after")
     def _no_overlap_with_on_prem(self) -> StackConfig:

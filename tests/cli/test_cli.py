@@ -88,4 +88,4 @@ def test_preview_runs_from_any_directory(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert "50.04  total" in result.stdout
+    assert "52.76  total" in result.stdout

@@ -31,7 +31,7 @@ CASES = [
     ("appService.sku", "F1", "spy-platform:appService.sku", "Input should be"),
     ("vpn.ipsecPolicy.dhGroup", "ECP384", "spy-platform:vpn", "Basic VPN SKU"),
     ("vpn.ipsecPolicy.ipsecIntegrity", "GCMAES256", "vpn.ipsecPolicy", "GCM"),
-    ("budget.monthlyUsd", 40, "spy-platform:budget.monthlyUsd 40 is below", "$50.04"),
+    ("budget.monthlyUsd", 40, "spy-platform:budget.monthlyUsd 40 is below", "$52.76"),
     ("budget.startDate", "2026-12-15", "spy-platform:budget.startDate", "first day"),
     ("budget.alertEmails", ["not-an-email"], "spy-platform:budget.alertEmails", "e-mail"),
     ("keyVault.softDeleteRetentionDays", 3, "spy-platform:keyVault.softDeleteRetentionDays", ""),
@@ -84,7 +84,8 @@ def test_missing_secret_is_a_clear_error(dev_settings):
 
 
 def test_encrypted_secret_in_the_stack_file_counts_as_set(dev_settings):
-    dev_settings[P + "ibGatewayPassword"] = {"secure": "v1:AAAA"}
+    for key in ("ibGatewayPassword", "kubeconfig", "logsClientSecret"):
+        dev_settings[P + key] = {"secure": "v1:AAAA"}
     result = evaluate("dev", dev_settings, fill_missing_secrets=False)
     assert any("encrypted" in note for note in result.notes)
 

@@ -22,6 +22,19 @@ COMPONENTS = {
     "spy:dashboard:DashboardSite",
     "spy:cost:CostAlerts",
     "spy:images:Images",
+    # The k3s data plane (issue 13), enabled in both stacks.
+    "spy:logs:LogIngestion",
+    "spy:k3s:DataPlane",
+    "spy:k3s:Namespaces",
+    "spy:k3s:SharedSecrets",
+    "spy:k3s:Gateway",
+    "spy:k3s:MarketData",
+    "spy:k3s:Trader",
+    "spy:k3s:SessionScaler",
+    "spy:k3s:NetworkPolicies",
+    "spy:k3s:Monitoring",
+    "spy:k3s:LogShipper",
+    "spy:k3s:MirroredImages",
 }
 OUTPUTS = {
     "backendUrl",
@@ -33,6 +46,7 @@ OUTPUTS = {
     "vpnGatewayIp",
     "resourceGroupName",
     "images",
+    "grafanaAdminPassword",
 }
 
 
@@ -40,7 +54,11 @@ def test_whole_graph_builds(stack):
     counts = Counter(r.type_token for r in stack.resources)
     assert {t for t in counts if t.startswith("spy:")} == COMPONENTS
     assert all(counts[c] == 1 for c in COMPONENTS)
-    assert counts["docker-build:index:Image"] == 3
+    # The three app images, and the third-party images the cluster runs, copied into the
+    # registry (IB Gateway in prod, Fluent Bit in both).
+    assert counts["docker-build:index:Image"] == 3 + len(
+        stack.of_type("spy:k3s:MirroredImages")
+    ) + (stack.config.data_plane.gateway == "ib")
     assert counts["azure-native:storage:Table"] == 1
     assert counts["azure-native:network:Subnet"] == 3
     assert set(stack.outputs) == OUTPUTS

@@ -88,4 +88,4 @@ def test_the_stack_policies_read_the_stack_from_the_urns(analyzer) -> None:
     [diagnostic] = [d for d in response.diagnostics if d.policyName == "budget-covers-cost"]
     assert diagnostic.enforcementLevel == MANDATORY
     assert diagnostic.urn == budget.urn
-    assert "budget $10/month is below the estimated monthly cost $50" in diagnostic.message
+    assert "budget $10/month is below the estimated monthly cost $52.76" in diagnostic.message

@@ -367,7 +367,7 @@ def test_budget_must_exist_and_cover_the_estimate() -> None:
 def test_budget_estimate_comes_from_the_stack_file_without_config() -> None:
     budget = ("azure-native:consumption:Budget", "b", {"amount": 1.0})
     [v] = RULES["budget-covers-cost"].evaluate(stack(budget))
-    assert "below the estimated monthly cost $50" in v.message  # dev's estimate, ~$50
+    assert "below the estimated monthly cost $52.76" in v.message  # dev's estimate
 
 
 def test_every_namespace_needs_a_default_deny_policy() -> None:

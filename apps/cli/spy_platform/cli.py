@@ -14,6 +14,8 @@ from .marketdata_command import add_parsers as add_marketdata_parsers
 from .marketdata_command import run_marketdata_command
 from .pulumi_commands import add_parsers as add_pulumi_parsers
 from .pulumi_commands import run_pulumi_command
+from .session_scale_command import add_parser as add_session_scale_parser
+from .session_scale_command import run_session_scale
 from .sim_gateway_command import add_parser as add_sim_gateway_parser
 from .sim_gateway_command import run_sim_gateway
 from .trade_command import add_parsers as add_trade_parsers
@@ -91,6 +93,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_up_parser(commands)
     add_trade_parsers(commands)
     add_backtest_parser(commands)
+    add_session_scale_parser(commands)
     return parser
 
 
@@ -100,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_sim_gateway(args)
     if args.command == "up":
         return run_up(args)
+    if args.command == "session-scale":
+        return run_session_scale(args)
     if args.command in ("marketdata", "record", "replay", "watch"):
         return run_marketdata_command(args)
     if args.command in ("trade", "kill-switch"):

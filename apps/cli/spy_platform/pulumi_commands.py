@@ -67,7 +67,13 @@ def run_pulumi_command(args: argparse.Namespace, out: TextIO | None = None) -> i
 
 
 def _preview(stack: str, project_dir: Path, out: TextIO) -> int:
-    from infra.prices import FREE_TYPES, PRICE_TABLE_DATE, PRICE_TABLE_SOURCE
+    from infra.prices import (
+        FREE_TYPES,
+        ON_PREM_NOTE,
+        ON_PREM_PREFIXES,
+        PRICE_TABLE_DATE,
+        PRICE_TABLE_SOURCE,
+    )
     from stacks.cost import estimate, total
     from stacks.offline import evaluate
 
@@ -76,6 +82,8 @@ def _preview(stack: str, project_dir: Path, out: TextIO) -> int:
     print(f"stack {stack}: {len(result.resources)} resources (offline, mocked engine)", file=out)
     for token, count in sorted(counts.items()):
         note = f"  ({FREE_TYPES[token]})" if token in FREE_TYPES else ""
+        if token.startswith(ON_PREM_PREFIXES):
+            note = f"  ({ON_PREM_NOTE})"
         print(f"  {count:3d}  {token}{note}", file=out)
     lines = estimate(result.config)
     print(

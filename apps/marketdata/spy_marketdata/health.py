@@ -1,7 +1,7 @@
-"""A dependency-free HTTP endpoint for probes: `GET /health` (200 while the service can
-recover by itself, 503 once it stopped or failed) and `GET /ready` (200 while it publishes
-snapshots, else 503); the body is the status as JSON. Kubernetes liveness/readiness probes
-point here; the backend may show the same status."""
+"""A small HTTP endpoint for probes and scrapes: `GET /health` (200 while the service can
+recover by itself, 503 once it stopped or failed), `GET /ready` (200 while it publishes
+snapshots, else 503), both with the status as JSON, and `GET /metrics` (Prometheus, from the
+same status: metrics.py). Kubernetes probes and the ServiceMonitor (infra/k3s) point here."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import json
 import logging
 from collections.abc import Callable
 
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from .metrics import render
 from .status import ServiceStatus
 
 _log = logging.getLogger(__name__)
@@ -28,13 +31,20 @@ async def serve_health(
             path = parts[1] if len(parts) >= 2 else ""
             current = status()
             checks = {"/health": current.healthy, "/ready": current.ready}
-            if path in checks:
-                code, body = (200 if checks[path] else 503), current.to_dict()
+            content_type = "application/json"
+            if path == "/metrics":
+                code, payload = 200, render(lambda: current)
+                content_type = CONTENT_TYPE_LATEST
+            elif path in checks:
+                code = 200 if checks[path] else 503
+                payload = json.dumps(current.to_dict()).encode()
             else:
-                code, body = 404, {"error": "try /health or /ready"}
-            payload = json.dumps(body).encode()
+                code, payload = (
+                    404,
+                    json.dumps({"error": "try /health, /ready or /metrics"}).encode(),
+                )
             writer.write(
-                f"HTTP/1.1 {code} {_REASONS[code]}\r\nContent-Type: application/json\r\n"
+                f"HTTP/1.1 {code} {_REASONS[code]}\r\nContent-Type: {content_type}\r\n"
                 f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
                 + payload
             )
