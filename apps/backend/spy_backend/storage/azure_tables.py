@@ -18,9 +18,18 @@ from datetime import UTC, datetime, timedelta
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import EdmType, EntityProperty, TableServiceClient, TableTransactionError
 
-from .base import AnomalyQuery, Kind, Page, Position, StoredRecord, from_micros, to_micros
+from .base import (
+    MAX_MICROS,
+    AnomalyQuery,
+    Kind,
+    Page,
+    Position,
+    StoredRecord,
+    from_micros,
+    to_micros,
+)
 
-_MAX_US = 10**17 - 1  # microseconds until the year 5138: 17 digits
+_MAX_US = MAX_MICROS - 1
 _BATCH = 100
 _CHUNK = 30_000  # characters per string property (the service allows 64 KiB of UTF-16)
 _DAY_US = 86_400 * 10**6

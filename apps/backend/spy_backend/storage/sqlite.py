@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from ..files import private_file
 from .base import AnomalyQuery, Kind, Page, Position, StoredRecord
 
 _MIGRATIONS: tuple[str, ...] = (
@@ -30,7 +31,11 @@ _MIGRATIONS: tuple[str, ...] = (
 class SqliteStorage:
     def __init__(self, path: Path | str) -> None:
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # 0600 before SQLite opens it: its -wal and -shm files copy the database's mode.
+            private_file(Path(path))
+            for journal in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+                if journal.exists():
+                    private_file(journal)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -1,0 +1,117 @@
+"""Strict JSON at the edge, for request bodies and for stored rows read back.
+
+Python's `json` takes `NaN`, `Infinity` and `1e999` (a float that overflows to infinity),
+lone surrogate escapes (`"\\ud800"`, text no UTF-8 encoder accepts), and nesting deep
+enough to raise RecursionError. None of that is JSON a producer of ours sends, and each
+used to surface later as a 500 (or as a stored row every later read tripped over). Here:
+- a body that is not UTF-8 JSON, or is nested deeper than `MAX_DEPTH`: `BadJsonError` (400);
+- a non-finite number or a string with a lone surrogate: one error per place, in pydantic's
+  shape (`loc`, `type`, `msg`), so the API answers 422 naming the field.
+`StrictJsonRoute` applies both before FastAPI validates the body against the route's model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
+MAX_DEPTH = 32  # our deepest record is 6 levels; a handshake or hub message 3
+
+
+class BadJsonError(ValueError):
+    """Not JSON we read at all: the answer is 400 with this message."""
+
+
+def loads(raw: bytes | str) -> Any:
+    """Parse JSON text; non-finite numbers come back as floats for `problems` to name."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        return json.loads(text, parse_constant=float)
+    except UnicodeDecodeError:
+        raise BadJsonError("body is not UTF-8 text") from None
+    except RecursionError:
+        raise BadJsonError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    except json.JSONDecodeError as problem:
+        raise BadJsonError(
+            f"body is not JSON: {problem.msg} at line {problem.lineno} column {problem.colno}"
+        ) from None
+
+
+def problems(value: Any, root: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    """Non-finite numbers and lone surrogates in a parsed document, by location; raises
+    `BadJsonError` past `MAX_DEPTH`. Iterative, so the walk itself cannot recurse too deep."""
+    found: list[dict[str, Any]] = []
+    stack: list[tuple[tuple[str | int, ...], Any]] = [(root, value)]
+    while stack:
+        loc, item = stack.pop()
+        if len(loc) - len(root) > MAX_DEPTH:
+            raise BadJsonError(f"JSON nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                found.append(_error(loc, "finite_number", "Input should be a finite number"))
+        elif isinstance(item, str):
+            if not _encodable(item):
+                found.append(_error(loc, "string_unicode", "Input has a lone surrogate"))
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if not _encodable(key):
+                    found.append(_error(loc, "string_unicode", "A field name has a lone surrogate"))
+                else:
+                    stack.append(((*loc, key), child))
+        elif isinstance(item, list):
+            stack.extend(((*loc, index), child) for index, child in enumerate(item))
+    found.sort(key=lambda error: [str(part) for part in error["loc"]])
+    return found
+
+
+def checked(raw: bytes | str) -> Any:
+    """`loads`, then raise `ValueError` on the first problem (for stored rows read back)."""
+    value = loads(raw)
+    if found := problems(value):
+        raise ValueError(f"{found[0]['msg']} at {found[0]['loc']}")
+    return value
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _error(loc: tuple[str | int, ...], kind: str, message: str) -> dict[str, Any]:
+    # No "input": the offending value cannot be echoed as JSON (that was the 500).
+    return {"type": kind, "loc": loc, "msg": message}
+
+
+class StrictJsonRoute(APIRoute):
+    """An APIRoute whose JSON body is read by `loads` and checked by `problems` first:
+    400 for what is not JSON, 422 naming each non-finite number and lone surrogate; what
+    passes is handed to FastAPI's own validation already parsed (no second parse)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            body = await request.body()
+            if body:
+                try:
+                    value = loads(body)
+                    found = problems(value, ("body",))
+                except BadJsonError as problem:
+                    raise HTTPException(400, str(problem)) from None
+                if found:
+                    raise RequestValidationError(found)
+                request._json = value  # Request.json()'s cache: FastAPI reads it from here
+            return await handler(request)
+
+        return strict
