@@ -20,6 +20,7 @@ from spy_backend.realtime.azure import AzureSignalR, SignalRConnection
 from spy_backend.realtime.broadcaster import MAX_MESSAGE_BYTES, Broadcaster
 from spy_backend.realtime.budget import MessageBudget
 from spy_backend.realtime.protocol import invocation
+from spy_backend.realtime.targets import ANOMALIES, MARKET, Target
 
 from .conftest import anomaly_event, auth, changed, client_for, event_record
 
@@ -81,7 +82,7 @@ def connection_string(endpoint: str, key: str = KEY) -> str:
 @pytest.mark.anyio
 async def test_publisher_signs_for_the_exact_url(fake: FakeSignalR) -> None:
     azure = AzureSignalR(SignalRConnection.parse(connection_string(fake.endpoint)), "spy", 3)
-    await azure.send("anomalies", [{"events": [], "dropped": 0}])
+    await azure.send(ANOMALIES, [{"events": [], "dropped": 0}])
     await azure.close()
     assert fake.received == [
         {
@@ -100,7 +101,7 @@ async def test_wrong_key_is_refused(fake: FakeSignalR) -> None:
         3,
     )
     with pytest.raises(httpx.HTTPStatusError):
-        await azure.send("market", [{}])
+        await azure.send(MARKET, [{}])
     await azure.close()
     assert fake.rejected == ["InvalidSignatureError"]
 
@@ -158,8 +159,8 @@ class _Recorder:
     def viewers(self) -> int:
         return self._viewers
 
-    async def send(self, target: str, arguments: list) -> None:
-        self.sent.append((target, arguments))
+    async def send(self, target: Target, arguments: list) -> None:
+        self.sent.append((target.name, arguments))
 
 
 @pytest.mark.anyio

@@ -34,12 +34,12 @@ def loads(raw: bytes | str) -> Any:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         return json.loads(text, parse_constant=float)
     except UnicodeDecodeError:
-        raise BadJsonError("body is not UTF-8 text") from None
+        raise BadJsonError("is not UTF-8 text") from None
     except RecursionError:
-        raise BadJsonError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+        raise BadJsonError(f"is nested deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as problem:
         raise BadJsonError(
-            f"body is not JSON: {problem.msg} at line {problem.lineno} column {problem.colno}"
+            f"is not JSON: {problem.msg} at line {problem.lineno} column {problem.colno}"
         ) from None
 
 
@@ -51,7 +51,7 @@ def problems(value: Any, root: tuple[str | int, ...] = ()) -> list[dict[str, Any
     while stack:
         loc, item = stack.pop()
         if len(loc) - len(root) > MAX_DEPTH:
-            raise BadJsonError(f"JSON nested deeper than {MAX_DEPTH} levels")
+            raise BadJsonError(f"is nested deeper than {MAX_DEPTH} levels")
         if isinstance(item, float):
             if not math.isfinite(item):
                 found.append(_error(loc, "finite_number", "Input should be a finite number"))
@@ -108,7 +108,7 @@ class StrictJsonRoute(APIRoute):
                     value = loads(body)
                     found = problems(value, ("body",))
                 except BadJsonError as problem:
-                    raise HTTPException(400, str(problem)) from None
+                    raise HTTPException(400, f"body {problem}") from None
                 if found:
                     raise RequestValidationError(found)
                 request._json = value  # Request.json()'s cache: FastAPI reads it from here

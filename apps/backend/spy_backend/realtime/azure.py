@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import jwt
 
+from .targets import Target
+
 _log = logging.getLogger(__name__)
 
 _SERVER_TOKEN_SECONDS = 300
@@ -84,11 +86,11 @@ class AzureSignalR:
         number of viewers."""
         return self._viewers
 
-    async def send(self, target: str, arguments: list[Any]) -> None:
+    async def send(self, target: Target, arguments: list[Any]) -> None:
         url = self.broadcast_url
         response = await self._client.post(
             url,
-            json={"target": target, "arguments": arguments},
+            json={"target": target.name, "arguments": arguments},
             headers={"Authorization": f"Bearer {self.token(url, _SERVER_TOKEN_SECONDS)}"},
         )
         if response.status_code != 202:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from ..metrics import Metrics
 from .budget import MessageBudget, units
 from .protocol import invocation
+from .targets import ANOMALIES, MARKET, Target
 
 _log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class Publisher(Protocol):
         """Copies one broadcast costs (connected viewers, or the configured estimate)."""
         ...
 
-    async def send(self, target: str, arguments: list[Any]) -> None: ...
+    async def send(self, target: Target, arguments: list[Any]) -> None: ...
 
 
 class Broadcaster:
@@ -101,27 +102,27 @@ class Broadcaster:
                 self._state = None
                 return
             if self._events:
-                target, payload = "anomalies", self._pack_events()
+                target, payload = ANOMALIES, self._pack_events()
             else:
                 pause = self._last_state + self._state_interval - time.monotonic()
                 if pause > 0:
                     await asyncio.sleep(pause)
                     continue
-                target, payload = "market", self._state
+                target, payload = MARKET, self._state
                 self._state = None
                 self._last_state = time.monotonic()
-            cost = viewers * units(len(invocation(target, [payload]).encode()))
+            cost = viewers * units(len(invocation(target.name, [payload]).encode()))
             delay = self._budget.wait_for(cost)
             if delay > 0:
                 await asyncio.sleep(delay)
             self._budget.spend(cost)
             await self._publisher.send(target, [payload])
-            self._metrics.broadcasts.labels(target).inc()
+            self._metrics.broadcasts.labels(target.name).inc()
             self._metrics.delivered.inc(cost)
 
     def _pack_events(self) -> dict:
         """As many pending events as fit in one message (always at least one)."""
-        overhead = len(invocation("anomalies", [{"events": [], "dropped": self._dropped}]))
+        overhead = len(invocation(ANOMALIES.name, [{"events": [], "dropped": self._dropped}]))
         size = overhead
         chosen: list[str] = []
         while self._events:

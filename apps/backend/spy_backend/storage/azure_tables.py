@@ -79,32 +79,50 @@ class AzureTablesStorage:
             self._ready = True
 
     def write(self, records: list[StoredRecord]) -> list[tuple[Kind, str]]:
+        """Claim each record's key, then write the rows of the keys newly claimed.
+
+        A key is unique in its kind, whatever the record's time (an anomaly opens once), but
+        a row's RowKey starts with the time; so uniqueness lives in a claim entity per key
+        (PartitionKey `key-<kind>`, RowKey the key) holding a copy of the row. A key already
+        claimed is not new; its row is written again from the claim (same content), which
+        completes a write cut short between claim and row."""
         self._ensure()
-        groups: dict[str, list[StoredRecord]] = defaultdict(list)
-        for record in records:
-            groups[partition(record.kind, record.at_us)].append(record)
+        unique = list({(r.kind, r.key): r for r in reversed(records)}.values())[::-1]
+        claims: dict[str, list[dict]] = defaultdict(list)
+        for record in unique:
+            claims[_claim_partition(record.kind)].append(_claim(record))
+        rows: list[dict] = []
         new: list[tuple[Kind, str]] = []
-        for key, group in groups.items():
-            unique = list({r.key: r for r in reversed(group)}.values())[::-1]
-            for start in range(0, len(unique), _BATCH):
-                new += self._write_batch(key, unique[start : start + _BATCH])
+        for group in claims.values():
+            for start in range(0, len(group), _BATCH):
+                claimed, known = self._claim_batch(group[start : start + _BATCH])
+                rows += [_row_of(c) for c in claimed + known]
+                new += [(Kind(c["Kind"]), c["RowKey"]) for c in claimed]
+        by_partition: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            by_partition[row["PartitionKey"]].append(row)
+        for group in by_partition.values():
+            for start in range(0, len(group), _BATCH):
+                self._table.submit_transaction(
+                    [("upsert", r) for r in group[start : start + _BATCH]]
+                )
         return new
 
-    def _write_batch(self, partition_key: str, records: list[StoredRecord]):
-        entities = [_entity(partition_key, r) for r in records]
+    def _claim_batch(self, claims: list[dict]) -> tuple[list[dict], list[dict]]:
+        """(claims made now, the stored claims of keys already known)."""
         try:
-            self._table.submit_transaction([("create", e) for e in entities])
-            return [(r.kind, r.key) for r in records]
+            self._table.submit_transaction([("create", c) for c in claims])
+            return claims, []
         except TableTransactionError:
             pass
-        new = []
-        for record, entity in zip(records, entities, strict=True):
+        made, known = [], []
+        for claim in claims:
             try:
-                self._table.create_entity(entity)
-                new.append((record.kind, record.key))
+                self._table.create_entity(claim)
+                made.append(claim)
             except ResourceExistsError:
-                pass
-        return new
+                known.append(self._table.get_entity(claim["PartitionKey"], claim["RowKey"]))
+        return made, known
 
     def anomalies(self, query: AnomalyQuery) -> Page:
         self._ensure()
@@ -138,7 +156,7 @@ class AzureTablesStorage:
                 break
         more = len(found) > query.limit
         found = found[: query.limit]
-        last = Position(_at(found[-1]), found[-1]["Key"]) if more else None
+        last = _position(found[-1]) if more else None
         return Page([_body(e) for e in found], last)
 
     def latest(self, kind: Kind) -> str | None:
@@ -173,11 +191,12 @@ class AzureTablesStorage:
         for entity in old:
             groups[entity["PartitionKey"]].append(entity)
         removed = 0
-        for entities in groups.values():
+        for key, entities in groups.items():
             for start in range(0, len(entities), _BATCH):
                 chunk = entities[start : start + _BATCH]
                 self._table.submit_transaction([("delete", e) for e in chunk])
-                removed += len(chunk)
+                if not key.startswith("key-"):  # claims go with their rows, uncounted
+                    removed += len(chunk)
         return removed
 
     def ping(self) -> None:
@@ -203,6 +222,41 @@ def _entity(partition_key: str, record: StoredRecord) -> dict:
     for index in range(0, max(1, len(record.body)), _CHUNK):
         entity[f"Body{index // _CHUNK}"] = record.body[index : index + _CHUNK]
     return {name: value for name, value in entity.items() if value is not None}
+
+
+def _claim_partition(kind: Kind) -> str:
+    return f"key-{kind.value}"
+
+
+def _claim(record: StoredRecord) -> dict:
+    row = _entity(partition(record.kind, record.at_us), record)
+    return row | {
+        "PartitionKey": _claim_partition(record.kind),
+        "RowKey": record.key,
+        "Kind": record.kind.value,
+        "RowPartition": row["PartitionKey"],
+        "Row": row["RowKey"],
+    }
+
+
+def _row_of(claim: dict) -> dict:
+    """The indexed row a claim stands for (its copy of the row's properties)."""
+    row = {
+        name: value
+        for name, value in claim.items()
+        if name not in ("PartitionKey", "RowKey", "Kind", "RowPartition", "Row")
+        and not name.startswith("odata")
+    }
+    if not isinstance(row.get("AtUs"), EntityProperty):
+        row["AtUs"] = EntityProperty(_at(claim), EdmType.INT64)
+    return row | {"PartitionKey": claim["RowPartition"], "RowKey": claim["Row"]}
+
+
+def _position(entity: dict) -> Position:
+    """Where a page stopped, from the RowKey itself (inverted time, then the key), so a row
+    missing its other properties cannot break paging."""
+    row_key_value = entity["RowKey"]
+    return Position(_MAX_US - int(row_key_value[:17]), row_key_value[18:])
 
 
 def _body(entity: dict) -> str:

@@ -38,6 +38,10 @@ class SqliteStorage:
                     private_file(journal)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        # Text that is not UTF-8 (only a hand edit can store it) comes back with its bad
+        # bytes as lone surrogates, which the reader refuses and skips, instead of failing
+        # the whole query.
+        self._db.text_factory = _text
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL under WAL: a power cut may lose the last commits, never corrupt the file;
         # the on-prem spool re-sends what was not acknowledged.
@@ -143,3 +147,7 @@ class SqliteStorage:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
