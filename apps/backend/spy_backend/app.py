@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
 from .deps import ServiceToken
@@ -27,6 +28,7 @@ from .storage import open_storage
 from .telemetry import instrument_app
 from .token import service_token
 from .web import Cors, SecurityHeaders
+from .wire import validation_failed
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -62,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     token = [ServiceToken]
     readers = token if settings.protect_reads else []
     scrapers = token if settings.environment is Environment.PROD else []
+    app.add_exception_handler(RequestValidationError, validation_failed)
     app.include_router(health.router)
     app.include_router(reads.router, dependencies=readers)
     app.include_router(realtime.router, dependencies=readers)

@@ -175,8 +175,19 @@ Record = Annotated[
 ]
 
 
+MAX_RECORDS = 10_000  # the most `SPY_MAX_BATCH` allows
+
+
+def _countable(value: object) -> object:
+    """Refuse an over-long list before its items are validated: 400,000 bad items would be
+    400,000 errors, seconds of CPU and a response far bigger than the request."""
+    if isinstance(value, list) and len(value) > MAX_RECORDS:
+        raise ValueError(f"at most {MAX_RECORDS} records")
+    return value
+
+
 class EventBatch(_Strict):
-    records: list[Record] = Field(min_length=1)
+    records: Annotated[list[Record], BeforeValidator(_countable)] = Field(min_length=1)
 
 
 class IngestResult(_Strict):

@@ -18,7 +18,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 MAX_DEPTH = 32  # our deepest record is 6 levels; a handshake or hub message 3
@@ -115,3 +117,21 @@ class StrictJsonRoute(APIRoute):
             return await handler(request)
 
         return strict
+
+
+MAX_ERRORS = 20
+
+
+async def validation_failed(request: Request, problem: RequestValidationError) -> Response:
+    """422 with the first `MAX_ERRORS` errors and a last one counting the rest, echoing
+    scalar inputs only (`loc` names a list or object): a body of many bad items must not
+    become an answer as big as itself, or many times bigger."""
+    errors = list(problem.errors())
+    shown = [
+        {k: v for k, v in error.items() if k != "input" or not isinstance(v, list | dict)}
+        for error in errors[:MAX_ERRORS]
+    ]
+    if len(errors) > MAX_ERRORS:
+        more = len(errors) - MAX_ERRORS
+        shown.append({"type": "too_many_errors", "loc": ["body"], "msg": f"and {more} more"})
+    return JSONResponse({"detail": jsonable_encoder(shown)}, status_code=422)
