@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import multiprocessing
@@ -75,7 +76,8 @@ async def _bad_bodies(base: str) -> None:
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
         for _ in range(2):
             for body in bodies:
-                await http.post("/api/events", content=body)
+                with contextlib.suppress(httpx.HTTPError):
+                    await http.post("/api/events", content=body)
 
 
 def _probe(base: str, phases: multiprocessing.connection.Connection) -> None:
@@ -88,7 +90,7 @@ def _probe(base: str, phases: multiprocessing.connection.Connection) -> None:
     # The load phase reuses the hub benchmark's posters and viewers, as its own process.
     subprocess.run(
         [sys.executable, "-m", "bench.hub_load", "--attach", base, "--rates", "325"],
-        check=True,
+        check=False,  # a failed load run still lets the memory be read
         stdout=subprocess.DEVNULL,
     )
     phases.send("load 325/s")
@@ -131,7 +133,7 @@ def measure() -> list[dict]:
         here, there = multiprocessing.Pipe()
         child = multiprocessing.Process(target=_probe, args=(f"http://127.0.0.1:{port}", there))
         child.start()
-        while (phase := here.recv()) != "done":
+        while here.poll(900) and (phase := here.recv()) != "done":
             gc.collect()
             rows.append(_row(phase, baseline, tracemalloc.take_snapshot()))
             tracemalloc.reset_peak()

@@ -4,9 +4,13 @@ One table; PartitionKey = kind and UTC day (`event-20260309`), so a day's anomal
 partition and retention deletes whole days; RowKey = inverted, zero-padded microsecond time
 then the record's unique key, so keys never collide (the predecessor keyed by seconds and
 lost all but one anomaly per scan) and a partition reads newest-first in natural order.
-Writes go as transactions of at most 100 operations per partition (the service's limit);
-a transaction that meets an existing key is retried one entity at a time, so the new ones
-are stored and reported and the known ones skipped.
+A record's key is unique in its kind whatever its time (an anomaly opens once), which a
+time-first RowKey cannot enforce; a claim entity per key (PartitionKey `key-<kind>`, RowKey
+the key, with a copy of the row) does. Writes go as transactions of at most 100 operations
+per partition (the service's limit): first the claims (a transaction that meets a known key
+is retried one entity at a time, so the new ones are claimed and reported and the known
+ones skipped), then the rows (upserts, so a row a crash left unwritten is written from its
+claim by the retry). Retention deletes claims with their rows.
 """
 
 from __future__ import annotations
