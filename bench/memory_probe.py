@@ -117,8 +117,9 @@ def _serve(port: int, ready: threading.Event, stop: threading.Event, folder: str
     asyncio.run(main())
 
 
-def measure() -> list[dict]:
-    tracemalloc.start(1)
+def measure(trace: bool = True) -> list[dict]:
+    if trace:
+        tracemalloc.start(1)
     port = free_port()
     ready, stop = threading.Event(), threading.Event()
     rows = []
@@ -127,7 +128,7 @@ def measure() -> list[dict]:
         thread.start()
         ready.wait(30)
         gc.collect()
-        baseline = tracemalloc.take_snapshot()
+        baseline = _snapshot()
         rows.append(_row("started", baseline, baseline))
         tracemalloc.reset_peak()
         here, there = multiprocessing.Pipe()
@@ -135,7 +136,7 @@ def measure() -> list[dict]:
         child.start()
         while here.poll(900) and (phase := here.recv()) != "done":
             gc.collect()
-            rows.append(_row(phase, baseline, tracemalloc.take_snapshot()))
+            rows.append(_row(phase, baseline, _snapshot()))
             tracemalloc.reset_peak()
             here.send("next")
         child.join()
@@ -144,9 +145,13 @@ def measure() -> list[dict]:
     return rows
 
 
+def _snapshot() -> tracemalloc.Snapshot:
+    return tracemalloc.take_snapshot() if tracemalloc.is_tracing() else tracemalloc.Snapshot([], 1)
+
+
 def _row(phase: str, baseline: tracemalloc.Snapshot, snapshot: tracemalloc.Snapshot) -> dict:
-    current, peak = tracemalloc.get_traced_memory()
-    grown = snapshot.compare_to(baseline, "lineno")[:5]
+    current, peak = tracemalloc.get_traced_memory()  # (0, 0) untraced
+    grown = snapshot.compare_to(baseline, "lineno")[:5] if current else []
     return {
         "phase": phase,
         "rss_mb": rss_mb(os.getpid()),
@@ -163,6 +168,9 @@ def _row(phase: str, baseline: tracemalloc.Snapshot, snapshot: tracemalloc.Snaps
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend-src", type=Path, default=None)
+    parser.add_argument(
+        "--no-trace", action="store_true", help="RSS only (tracemalloc slows big parses ~10x)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.backend_src is not None:  # run again with the other checkout first on the path
@@ -170,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         argv_rest = [a for a in (argv or sys.argv[1:]) if a != str(args.backend_src)]
         argv_rest = [a for a in argv_rest if a != "--backend-src"]
         return subprocess.call([sys.executable, "-m", "bench.memory_probe", *argv_rest], env=env)
-    rows = measure()
+    rows = measure(trace=not args.no_trace)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

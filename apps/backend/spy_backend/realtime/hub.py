@@ -172,7 +172,12 @@ class LocalHub:
                 await ws.send_text(protocol.handshake_error(str(problem) or "no handshake"))
                 await ws.close(code)
             return
-        await ws.send_text(protocol.HANDSHAKE_OK)
+        try:
+            await ws.send_text(protocol.HANDSHAKE_OK)
+        except (RuntimeError, OSError, WebSocketDisconnect):
+            # Gone already: the client left, or the server closed the socket itself (a frame
+            # after the handshake over `ws_max_size`: 1009) while the handshake was read.
+            return
         connection = _Connection(ws)
         self._connections.add(connection)
         connection.writer = writer = asyncio.create_task(self._write(connection))
