@@ -68,6 +68,7 @@ CASES: list[tuple[str, bytes, int, str | None]] = [
     case("negative-strike", EVENT, '"strike": 581.0', '"strike": -581.0', "strike"),
     case("negative-bid", EVENT, '"bid": 1.1', '"bid": -1.1', "bid"),
     ("truncated", batch(EVENT)[:-10], 400, None),
+    ("5000-digit-int", b'{"records": [' + b"1" * 5000 + b"]}", 400, None),
     ("not-utf8", b'{"records": ["\xff\xfe"]}', 400, None),
     ("deep", b'{"records": [' + b"[" * 10_000 + b"]" * 10_000 + b"]}", 400, None),
     ("deep-object", b'{"a":' * 10_000 + b"1" + b"}" * 10_000, 400, None),
