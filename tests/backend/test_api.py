@@ -170,19 +170,36 @@ async def test_too_many_records_is_413(settings) -> None:
     assert response.status_code == 413
 
 
-async def test_cors_lists_explicit_origins(client: httpx.AsyncClient) -> None:
-    preflight = {
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "x-signalr-user-agent",
-    }
-    allowed = await client.options(
-        "/hub/negotiate", headers={"Origin": "http://127.0.0.1:8000"} | preflight
-    )
-    assert allowed.headers["access-control-allow-origin"] == "http://127.0.0.1:8000"
-    denied = await client.options(
-        "/hub/negotiate", headers={"Origin": "https://evil.example"} | preflight
-    )
-    assert "access-control-allow-origin" not in denied.headers
+PREFLIGHT = {
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "x-signalr-user-agent",
+}
+
+
+async def allowed_origin(client: httpx.AsyncClient, url: str, origin: str) -> str | None:
+    response = await client.options(url, headers={"Origin": origin} | PREFLIGHT)
+    return response.headers.get("access-control-allow-origin")
+
+
+async def test_cors_default_is_the_loopback_origins_of_the_servers_own_port(settings) -> None:
+    """Unconfigured, the allowed origins follow the port the server listens on (the
+    request's server port), not a fixed 8000."""
+    async with client_for(settings) as c:
+        for port in (8000, 8123):
+            url = f"http://127.0.0.1:{port}/hub/negotiate"
+            for host in ("127.0.0.1", "localhost"):
+                origin = f"http://{host}:{port}"
+                assert await allowed_origin(c, url, origin) == origin
+            assert await allowed_origin(c, url, "http://127.0.0.1:9999") is None
+            assert await allowed_origin(c, url, "https://evil.example") is None
+
+
+async def test_cors_lists_explicit_origins(settings) -> None:
+    configured = changed(settings, cors_origins=["https://dash.example"])
+    async with client_for(configured) as c:
+        url = "http://127.0.0.1:8000/hub/negotiate"
+        assert await allowed_origin(c, url, "https://dash.example") == "https://dash.example"
+        assert await allowed_origin(c, url, "http://127.0.0.1:8000") is None
 
 
 async def test_metrics_count_requests_and_ingest(client: httpx.AsyncClient) -> None:

@@ -31,6 +31,7 @@ from spy_backend.realtime.azure import (
 from spy_backend.realtime.broadcaster import MAX_MESSAGE_BYTES, Broadcaster
 from spy_backend.realtime.budget import MessageBudget
 from spy_backend.realtime.protocol import invocation
+from spy_backend.realtime.targets import ANOMALIES, MARKET, Target
 
 from .conftest import anomaly_event, auth, changed, client_for, event_record
 from .servers import AppServiceIdentityEndpoint
@@ -161,8 +162,8 @@ async def test_entra_publisher_and_client_tokens(entra_fake, identity) -> None:
     """The deployed way: the managed identity's token for SignalR, no key anywhere; client
     tokens come from the service's generateToken API."""
     azure = AzureSignalR(entra_fake.endpoint, "spy", 3, EntraAuth())
-    await azure.send("anomalies", [{"events": [], "dropped": 0}])
-    await azure.send("market", [{"spot": 600}])
+    await azure.send(ANOMALIES, [{"events": [], "dropped": 0}])
+    await azure.send(MARKET, [{"spot": 600}])
     answer = await azure.negotiate(user="viewer-1")
     await azure.close()
     assert entra_fake.rejected == []
@@ -182,7 +183,7 @@ async def test_entra_publisher_and_client_tokens(entra_fake, identity) -> None:
 async def test_a_service_with_local_auth_off_refuses_the_key(entra_fake) -> None:
     azure = keyed(entra_fake.endpoint)
     with pytest.raises(httpx.HTTPStatusError):
-        await azure.send("market", [{}])
+        await azure.send(MARKET, [{}])
     await azure.close()
     assert entra_fake.rejected == ["InvalidAudienceError"]
 
@@ -190,7 +191,7 @@ async def test_a_service_with_local_auth_off_refuses_the_key(entra_fake) -> None
 @pytest.mark.anyio
 async def test_key_publisher_signs_for_the_exact_url(fake: FakeSignalR) -> None:
     azure = keyed(fake.endpoint)
-    await azure.send("anomalies", [{"events": [], "dropped": 0}])
+    await azure.send(ANOMALIES, [{"events": [], "dropped": 0}])
     await azure.close()
     assert fake.received == [
         {
@@ -205,7 +206,7 @@ async def test_key_publisher_signs_for_the_exact_url(fake: FakeSignalR) -> None:
 async def test_wrong_key_is_refused(fake: FakeSignalR) -> None:
     azure = keyed(fake.endpoint, "wrong-key-" + "w" * 30)
     with pytest.raises(httpx.HTTPStatusError):
-        await azure.send("market", [{}])
+        await azure.send(MARKET, [{}])
     await azure.close()
     assert fake.rejected == ["InvalidSignatureError"]
 
@@ -283,8 +284,8 @@ class _Recorder:
     def viewers(self) -> int:
         return self._viewers
 
-    async def send(self, target: str, arguments: list) -> None:
-        self.sent.append((target, arguments))
+    async def send(self, target: Target, arguments: list) -> None:
+        self.sent.append((target.name, arguments))
 
 
 @pytest.mark.anyio

@@ -8,11 +8,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import Depends, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
-from .auth import require_token
+from .deps import ServiceToken
 from .limits import BodyLimit
 from .metrics import Metrics
 from .observe import RequestMetrics
@@ -23,10 +23,12 @@ from .realtime.hub import HubPublisher, LocalHub
 from .retention import run_retention
 from .routes import events, health, metrics, reads, realtime, trading
 from .services import Services
-from .settings import Settings
+from .settings import Environment, Settings
 from .storage import open_storage
 from .telemetry import instrument_app
 from .token import service_token
+from .web import Cors, SecurityHeaders
+from .wire import validation_failed
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -57,25 +59,25 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
-    readers = [Depends(require_token)] if settings.protect_reads else []
+    # Auth, decided here and only here: writes always need the service token; reads when
+    # the settings protect them; the Prometheus scrape in prod (metrics reveal traffic).
+    token = [ServiceToken]
+    readers = token if settings.protect_reads else []
+    scrapers = token if settings.environment is Environment.PROD else []
+    app.add_exception_handler(RequestValidationError, validation_failed)
     app.include_router(health.router)
     app.include_router(reads.router, dependencies=readers)
     app.include_router(realtime.router, dependencies=readers)
-    app.include_router(events.router)
-    app.include_router(trading.router)
+    app.include_router(events.router, dependencies=token)
+    app.include_router(trading.router, dependencies=token)
     app.include_router(trading.reads, dependencies=readers)
-    app.include_router(metrics.router)
+    app.include_router(metrics.router, dependencies=scrapers)
     if settings.frontend_dir is not None and settings.frontend_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="frontend")
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_credentials=True,
-        allow_methods=["GET", "POST"],
-        allow_headers=["Authorization", "Content-Type", "X-SignalR-User-Agent", "X-Requested-With"],
-    )
+    app.add_middleware(Cors, origins=settings.cors_origins)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app_metrics)
+    app.add_middleware(SecurityHeaders, docs_path="/docs" if docs else None)  # on every answer
     instrument_app(app)
     return app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
+from spy_core.models import AnomalyEventType
 from spy_core.telemetry_names import Attr, SpanName
 
 from .schemas import AnalysisRecord, AnomalyEventRecord, SnapshotRecord
@@ -31,15 +32,21 @@ async def store_new(services: Services, records: Sequence[R], rows: list[StoredR
     return fresh
 
 
+# An anomaly opens once and clears once (a reopened quote is a new anomaly with a new id);
+# it may escalate more than once, each at its own time.
+_ONCE = {AnomalyEventType.OPENED, AnomalyEventType.CLEARED}
+
+
 def stored(record: AnomalyEventRecord | AnalysisRecord | SnapshotRecord) -> StoredRecord:
-    """Anomaly events are keyed by anomaly id, event type and time (one anomaly opens,
-    escalates and clears under one id); summaries by underlying and snapshot time."""
+    """Anomaly events are keyed by anomaly id and event type, plus the time for escalations
+    (one anomaly opens, escalates and clears under one id, and a second `opened` for an id
+    is a repeat, whatever its time); summaries by underlying and snapshot time."""
     if isinstance(record, AnomalyEventRecord):
         at_us = to_micros(record.at)
         a = record.anomaly
         return StoredRecord(
             kind=Kind.EVENT,
-            key=f"{record.id}:{record.event.value}:{at_us}",
+            key=event_key(record.id, record.event, at_us),
             at_us=at_us,
             body=record.model_dump_json(exclude={"type"}),
             expiry=a.expiry,
@@ -54,3 +61,9 @@ def stored(record: AnomalyEventRecord | AnalysisRecord | SnapshotRecord) -> Stor
         at_us=at_us,
         body=record.model_dump_json(),
     )
+
+
+def event_key(anomaly_id: str, event: AnomalyEventType, at_us: int) -> str:
+    if event in _ONCE:
+        return f"{anomaly_id}:{event.value}"
+    return f"{anomaly_id}:{event.value}:{at_us}"

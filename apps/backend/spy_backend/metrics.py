@@ -50,6 +50,12 @@ class Metrics:
         self.dropped = Counter(
             "spy_broadcast_dropped_events", "anomaly events not broadcast (budget)", registry=r
         )
+        self.skipped_rows = Counter(
+            "spy_stored_rows_skipped",
+            "stored rows a read skipped because they no longer validate, by kind",
+            ("kind",),
+            registry=r,
+        )
         self.viewers = Gauge("spy_hub_viewers", "realtime viewers connected", registry=r)
 
     @contextmanager

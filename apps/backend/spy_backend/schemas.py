@@ -11,12 +11,20 @@ and the backend that disagree about the contract should fail loudly, not drop da
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
-from spy_core.models import AnomalyEvent
+from spy_core.models import Anomaly, AnomalyEvent
 
 # Characters allowed in ids that become storage keys (Azure RowKeys forbid / \ # ? and controls).
 _KEY_SAFE = re.compile(r"^[A-Za-z0-9._:+-]{1,160}$")
@@ -34,7 +42,23 @@ def _iso_only(value: object) -> object:
     return value
 
 
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+# Times the storage keys can hold (microseconds since 1970, 17 digits in Azure RowKeys) and
+# convert to UTC without overflow (0001-01-01T00:00:00+01:00 cannot be).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(4000, 1, 1, tzinfo=UTC)
+
+
+def _storable(value: datetime) -> datetime:
+    try:
+        ok = EARLIEST <= value.astimezone(UTC) < LATEST
+    except OverflowError:
+        ok = False
+    if not ok:
+        raise ValueError(f"must be from {EARLIEST:%Y-%m-%d} to before {LATEST:%Y-%m-%d} (UTC)")
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_storable)]
 IsoDate = Annotated[date, BeforeValidator(_iso_only)]
 
 
@@ -42,10 +66,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AnomalyObservation(Anomaly):
+    """An `Anomaly` as posted: its expiry in ISO 8601 text, like every date on the wire."""
+
+    expiry: IsoDate
+
+
 class AnomalyEventRecord(AnomalyEvent):
-    """An `AnomalyEvent` as posted: the event's own fields plus `"type": "event"`."""
+    """An `AnomalyEvent` as posted: the event's own fields plus `"type": "event"`, with the
+    wire's rules for times (ISO 8601 text with an offset, within what storage can key)."""
 
     type: Literal["event"] = "event"
+    at: IsoDateTime
+    first_seen: IsoDateTime
+    anomaly: AnomalyObservation
 
     @field_validator("id")
     @classmethod
@@ -141,8 +175,19 @@ Record = Annotated[
 ]
 
 
+MAX_RECORDS = 10_000  # the most `SPY_MAX_BATCH` allows
+
+
+def _countable(value: object) -> object:
+    """Refuse an over-long list before its items are validated: 400,000 bad items would be
+    400,000 errors, seconds of CPU and a response far bigger than the request."""
+    if isinstance(value, list) and len(value) > MAX_RECORDS:
+        raise ValueError(f"at most {MAX_RECORDS} records")
+    return value
+
+
 class EventBatch(_Strict):
-    records: list[Record] = Field(min_length=1)
+    records: Annotated[list[Record], BeforeValidator(_countable)] = Field(min_length=1)
 
 
 class IngestResult(_Strict):

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import uvicorn
 from fastapi import FastAPI
 
+from .realtime.protocol import MAX_CLIENT_FRAME_BYTES
+
 
 class BackendServer(uvicorn.Server):
     def __init__(
@@ -32,6 +34,7 @@ class BackendServer(uvicorn.Server):
                 lifespan="on",
                 ws="websockets-sansio",
                 ws_ping_interval=None,  # the hub pings at the SignalR level
+                ws_max_size=MAX_CLIENT_FRAME_BYTES,
                 timeout_graceful_shutdown=3,
             )
         )

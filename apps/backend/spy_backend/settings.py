@@ -9,8 +9,6 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from spy_core.default_ports import BACKEND_PORT
-
 
 class Environment(StrEnum):
     DEV = "dev"
@@ -37,12 +35,9 @@ class Settings(BaseSettings):
     service_token: SecretStr | None = None
     # Reads open (the dashboard is public) or behind the same bearer token.
     protect_reads: bool = False
-    cors_origins: list[str] = Field(
-        default_factory=lambda: [
-            f"http://127.0.0.1:{BACKEND_PORT}",
-            f"http://localhost:{BACKEND_PORT}",
-        ]
-    )
+    # Origins allowed to call the API from a browser. Unset: the loopback origins of the
+    # port the server listens on (http://127.0.0.1:PORT, http://localhost:PORT).
+    cors_origins: list[str] | None = None
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_batch: int = Field(default=1000, ge=1, le=10_000)
     # OpenAPI docs (/docs, /openapi.json): default on in dev, off in prod.
@@ -90,7 +85,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
-        if "*" in self.cors_origins:
+        if self.cors_origins is not None and "*" in self.cors_origins:
             raise ValueError("cors_origins must list explicit origins, not '*'")
         if self.storage is StorageKind.AZURE_TABLES:
             ways = (self.azure_tables_endpoint, self.azure_tables_connection_string)

@@ -9,6 +9,7 @@ import os
 import secrets
 from pathlib import Path
 
+from .files import private_dir
 from .settings import Settings
 
 TOKEN_FILE = "service-token"
@@ -28,7 +29,7 @@ def load_or_create(path: Path) -> str:
         return _read(path)
     except FileNotFoundError:
         pass
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(path.parent)
     token = secrets.token_urlsafe(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -7,10 +7,20 @@ timestamps are timezone-aware (stored as given, compared in UTC).
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 
 class Right(StrEnum):
@@ -49,6 +59,20 @@ class ExerciseStyle(StrEnum):
     EUROPEAN = "european"
 
 
+# Names and ids (underlyings, trading classes, anomaly ids) end up in storage keys, log lines
+# and metric labels: printable text only, no control characters (C0, DEL, C1).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Identifier = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_printable)]
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -73,7 +97,7 @@ class OptionQuote(_Frozen):
     open_interest: int | None = Field(default=None, ge=0)
     last: float | None = Field(default=None, ge=0)
     # Trading class when one expiry date carries several (SPX AM-settled vs SPXW PM-settled).
-    root: str | None = None
+    root: Identifier | None = None
     # When this line last ticked, where the feed knows it; quotes older than the detector's
     # `max_quote_age` are excluded with a reason. None: as fresh as the snapshot.
     updated_at: AwareDatetime | None = None
@@ -97,7 +121,7 @@ class OptionQuote(_Frozen):
 class ChainSnapshot(_Frozen):
     """A consistent picture of one underlying's option chain at one instant."""
 
-    underlying: str = Field(min_length=1)
+    underlying: Identifier
     timestamp: AwareDatetime
     spot: float = Field(gt=0)
     rate: float | None = Field(default=None, ge=-0.05, le=0.5)
@@ -133,17 +157,17 @@ class Anomaly(_Frozen):
     """
 
     expiry: date
-    strike: float
+    strike: float = Field(gt=0)
     right: Right
     side: Side
     kind: AnomalyKind
-    bid: float
-    ask: float
+    bid: float = Field(ge=0)
+    ask: float = Field(ge=0)
     fair: float
     edge: float
     score: float
     severity: Severity
-    root: str | None = None
+    root: Identifier | None = None
     detail: str = ""
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
     executable: bool = True
@@ -167,9 +191,9 @@ class AnomalyEvent(_Frozen):
     can use it as the signal id. `anomaly` is the latest observation that counted.
     """
 
-    id: str
+    id: Identifier
     event: AnomalyEventType
-    underlying: str
+    underlying: Identifier
     at: AwareDatetime
     first_seen: AwareDatetime
     anomaly: Anomaly

@@ -24,6 +24,8 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 
+from .targets import Target
+
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken, TokenCredential
 
@@ -163,9 +165,9 @@ class AzureSignalR:
         number of viewers."""
         return self._viewers
 
-    async def send(self, target: str, arguments: list[Any]) -> None:
+    async def send(self, target: Target, arguments: list[Any]) -> None:
         response = await self._post(
-            self._api("send"), json={"target": target, "arguments": arguments}
+            self._api("send"), json={"target": target.name, "arguments": arguments}
         )
         if response.status_code != 202:
             _log.warning("Azure SignalR answered %d to a broadcast", response.status_code)

@@ -29,6 +29,7 @@ from .. import signals
 from ..metrics import Metrics
 from .budget import MessageBudget, units
 from .protocol import invocation
+from .targets import ANOMALIES, MARKET, TRADING, Target
 
 _log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Publisher(Protocol):
         """Copies one broadcast costs (connected viewers, or the configured estimate)."""
         ...
 
-    async def send(self, target: str, arguments: list[Any]) -> None: ...
+    async def send(self, target: Target, arguments: list[Any]) -> None: ...
 
 
 class Broadcaster:
@@ -121,34 +122,34 @@ class Broadcaster:
                 self._state = None
                 return
             if self._events:
-                target, (payload, contexts) = "anomalies", self._pack_events()
+                target, (payload, contexts) = ANOMALIES, self._pack_events()
             elif self._trading:
-                target, payload = "trading", {"records": _pack(self._trading, "trading")}
+                target, payload = TRADING, {"records": _pack(self._trading, TRADING.name)}
                 contexts = []
             else:
                 pause = self._last_state + self._state_interval - time.monotonic()
                 if pause > 0:
                     await asyncio.sleep(pause)
                     continue
-                target, payload = "market", self._state
+                target, payload = MARKET, self._state
                 contexts = [self._state_context] if self._state_context is not None else []
                 self._state = None
                 self._last_state = time.monotonic()
-            cost = viewers * units(len(invocation(target, [payload]).encode()))
+            cost = viewers * units(len(invocation(target.name, [payload]).encode()))
             delay = self._budget.wait_for(cost)
             if delay > 0:
                 await asyncio.sleep(delay)
             self._budget.spend(cost)
-            with signals.broadcast_span(target, contexts, viewers):
+            with signals.broadcast_span(target.name, contexts, viewers):
                 await self._publisher.send(target, [payload])
-            self._metrics.broadcasts.labels(target).inc()
+            self._metrics.broadcasts.labels(target.name).inc()
             self._metrics.delivered.inc(cost)
-            signals.record_delivered(target, cost)
+            signals.record_delivered(target.name, cost)
 
     def _pack_events(self) -> tuple[dict, list[Context]]:
         """As many pending events as fit in one message (always at least one), and the
         trace contexts they came with."""
-        overhead = len(invocation("anomalies", [{"events": [], "dropped": self._dropped}]))
+        overhead = len(invocation(ANOMALIES.name, [{"events": [], "dropped": self._dropped}]))
         size = overhead
         chosen: list[str] = []
         contexts: list[Context] = []

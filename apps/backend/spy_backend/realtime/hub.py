@@ -2,9 +2,16 @@
 when there is no Azure SignalR, with the same negotiate + WebSocket + JSON protocol.
 
 Broadcast only: the server sends invocations; a client's own invocations get an error
-completion. Each connection has a bounded outgoing queue and its own writer task, so one
-slow viewer cannot delay the others; a viewer whose queue fills is disconnected (its client
-reconnects and re-reads state from the API).
+completion. Each connection has its own `Outbox` and writer task, so one slow viewer cannot
+delay the others. A viewer that lags is coalesced, not disconnected: its writer sends
+everything pending as one WebSocket frame (the protocol lets messages share a frame), and a
+`LATEST` target's unsent message is replaced by the newer one (market state is shed before
+anomaly events). Only a viewer whose unsent events exceed `MAX_BACKLOG_BYTES` (its socket is
+stuck, not merely slow) is closed, with allowReconnect, and re-reads state from the API.
+
+A client that breaks the protocol (a frame over `MAX_CLIENT_FRAME_BYTES`, not UTF-8, not
+JSON, nested too deep) gets a close message saying why and the matching WebSocket close
+code (1009, 1007, 1002), never an unhandled exception.
 """
 
 from __future__ import annotations
@@ -14,24 +21,96 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import protocol
+from .targets import Delivery, Target
 
 _log = logging.getLogger(__name__)
 
 _TOKEN_TTL = 60.0  # seconds a negotiated connection token stays valid if unused
 _MAX_PENDING = 10_000  # negotiated but unused tokens kept, so negotiate cannot exhaust memory
-_QUEUE = 256  # frames waiting for one viewer before it counts as too slow
-_CLOSE = object()  # writer sentinel: send nothing more, close the socket
+MAX_BACKLOG_BYTES = 1 << 20  # unsent EVERY messages one viewer may have before it is closed
+MAX_SEND_BYTES = 64 * 1024  # messages joined into one WebSocket frame, at most
+
+
+@dataclass(frozen=True, slots=True)
+class _Close:
+    frame: str
+    code: int
+
+
+class Outbox:
+    """One viewer's unsent messages: EVERY targets in order (bounded in bytes), LATEST
+    targets one each (newest wins), and at most one close."""
+
+    def __init__(self, max_bytes: int = MAX_BACKLOG_BYTES) -> None:
+        self._max_bytes = max_bytes
+        self._every: deque[str] = deque()
+        self._every_bytes = 0
+        self._latest: dict[Target, str] = {}
+        self._closing: _Close | None = None
+        self._ready = asyncio.Event()
+
+    @property
+    def backlog_bytes(self) -> int:
+        return self._every_bytes + sum(map(len, self._latest.values()))
+
+    def put(self, target: Target | None, frame: str) -> bool:
+        """Queue a frame (target None: a reply to this client, delivered like EVERY);
+        False when the viewer's backlog is full (or it is closing)."""
+        if self._closing is not None:
+            return False
+        if target is not None and target.delivery is Delivery.LATEST:
+            self._latest[target] = frame
+        else:
+            if self._every_bytes + len(frame) > self._max_bytes:
+                return False
+            self._every.append(frame)
+            self._every_bytes += len(frame)
+        self._ready.set()
+        return True
+
+    def close(self, frame: str, code: int) -> None:
+        """Send nothing more but this close message, then close the socket with `code`."""
+        self._every.clear()
+        self._every_bytes = 0
+        self._latest.clear()
+        self._closing = _Close(frame, code)
+        self._ready.set()
+
+    async def take(self, timeout: float) -> str | _Close | None:
+        """What to send next: pending messages joined into one frame (EVERY first, in
+        order, then LATEST by priority), the close, or None after `timeout` of quiet."""
+        if not self._ready.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), timeout)
+        if self._closing is not None:
+            return self._closing
+        if not self._ready.is_set():
+            return None
+        parts: list[str] = []
+        size = 0
+        while self._every and (not parts or size + len(self._every[0]) <= MAX_SEND_BYTES):
+            frame = self._every.popleft()
+            self._every_bytes -= len(frame)
+            parts.append(frame)
+            size += len(frame)
+        if not self._every:
+            for target in sorted(self._latest, key=lambda t: t.priority):
+                parts.append(self._latest.pop(target))
+            self._ready.clear()
+        return "".join(parts)
 
 
 @dataclass(eq=False)  # identity: each connection is its own set member
 class _Connection:
     ws: WebSocket
-    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(_QUEUE))
+    outbox: Outbox = field(default_factory=Outbox)
+    writer: asyncio.Task | None = None
 
 
 class LocalHub:
@@ -67,16 +146,15 @@ class LocalHub:
         expires = self._pending.pop(token, None) if token else None
         return expires is not None and expires > time.monotonic()
 
-    def publish(self, frame: str) -> int:
+    def publish(self, target: Target, frame: str) -> int:
         """Queue one encoded frame to every viewer; return how many copies were queued."""
         sent = 0
         for connection in list(self._connections):
-            try:
-                connection.queue.put_nowait(frame)
+            if connection.outbox.put(target, frame):
                 sent += 1
-            except asyncio.QueueFull:
-                _log.warning("hub viewer too slow: disconnecting it")
-                self._drop(connection, "too slow")
+            else:
+                _log.warning("hub viewer stuck (%d bytes unsent): closing it", MAX_BACKLOG_BYTES)
+                self._drop(connection, "too slow: re-read the API")
         return sent
 
     async def serve(self, ws: WebSocket) -> None:
@@ -88,32 +166,40 @@ class LocalHub:
         try:
             first = await asyncio.wait_for(self._receive(ws), self._client_timeout)
             rest = protocol.parse_handshake(first or "")
-        except (protocol.HandshakeError, TimeoutError, WebSocketDisconnect) as problem:
+        except (protocol.ProtocolError, TimeoutError, WebSocketDisconnect) as problem:
+            code = problem.code if isinstance(problem, protocol.ProtocolError) else 1002
             with contextlib.suppress(Exception):
                 await ws.send_text(protocol.handshake_error(str(problem) or "no handshake"))
-                await ws.close()
+                await ws.close(code)
             return
-        await ws.send_text(protocol.HANDSHAKE_OK)
+        try:
+            await ws.send_text(protocol.HANDSHAKE_OK)
+        except (RuntimeError, OSError, WebSocketDisconnect):
+            # Gone already: the client left, or the server closed the socket itself (a frame
+            # after the handshake over `ws_max_size`: 1009) while the handshake was read.
+            return
         connection = _Connection(ws)
         self._connections.add(connection)
-        writer = asyncio.create_task(self._write(connection))
-        error = None
+        connection.writer = writer = asyncio.create_task(self._write(connection))
+        error, code = None, 1000
         try:
             if rest:
-                await self._handle(connection, rest)
+                self._handle(connection, rest)
             while not writer.done():
                 frame = await asyncio.wait_for(self._receive(ws), self._client_timeout)
-                if frame is None or not await self._handle(connection, frame):
+                if frame is None or not self._handle(connection, frame):
                     break
         except TimeoutError:
             # Said in the close message, so a client that forgot its keep-alive learns why.
             error = f"client timeout: nothing received for {self._client_timeout:g} s"
-        except (WebSocketDisconnect, ValueError):
+        except protocol.ProtocolError as problem:
+            error, code = f"protocol error: {problem}", problem.code
+        except WebSocketDisconnect:
             pass
         finally:
             self._connections.discard(connection)
             if not writer.done():
-                self._drop(connection, error)
+                self._drop(connection, error, code)
             with contextlib.suppress(Exception):
                 await writer
 
@@ -122,10 +208,10 @@ class LocalHub:
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
         if message.get("text") is not None:
-            return message["text"]
-        return (message.get("bytes") or b"").decode("utf-8")
+            return protocol.text_of(message["text"])
+        return protocol.text_of(message.get("bytes") or b"")
 
-    async def _handle(self, connection: _Connection, frame: str) -> bool:
+    def _handle(self, connection: _Connection, frame: str) -> bool:
         """Handle a client frame; False when the client closed."""
         for message in protocol.split_messages(frame):
             kind = message.get("type")
@@ -135,36 +221,31 @@ class LocalHub:
                 answer = protocol.completion_error(
                     str(message["invocationId"]), "this hub only broadcasts"
                 )
-                with contextlib.suppress(asyncio.QueueFull):
-                    connection.queue.put_nowait(answer)
+                connection.outbox.put(None, answer)
         return True
 
     async def _write(self, connection: _Connection) -> None:
-        """Send queued frames; a ping whenever the line has been quiet for the ping interval."""
-        ws = connection.ws
+        """Send what the outbox gives; a ping whenever the line has been quiet for the ping
+        interval; the close message, then close."""
+        ws, code = connection.ws, 1000
         try:
             while True:
-                try:
-                    frame = await asyncio.wait_for(connection.queue.get(), self._ping)
-                except TimeoutError:
-                    frame = protocol.PING_FRAME
-                if frame is _CLOSE:
+                item = await connection.outbox.take(self._ping)
+                if isinstance(item, _Close):
+                    code = item.code
+                    await ws.send_text(item.frame)
                     break
-                await ws.send_text(frame)
+                await ws.send_text(protocol.PING_FRAME if item is None else item)
         except Exception:
             _log.debug("hub viewer gone while sending", exc_info=True)
         finally:
             with contextlib.suppress(Exception):
-                await ws.close()
+                await ws.close(code)
 
-    def _drop(self, connection: _Connection, error: str | None) -> None:
+    def _drop(self, connection: _Connection, error: str | None, code: int = 1000) -> None:
         """Ask the writer to send a close message (reconnect allowed) and stop."""
         self._connections.discard(connection)
-        queue = connection.queue
-        while not queue.empty():
-            queue.get_nowait()
-        queue.put_nowait(protocol.close_frame(error, allow_reconnect=True))
-        queue.put_nowait(_CLOSE)
+        connection.outbox.close(protocol.close_frame(error, allow_reconnect=True), code)
 
     async def close_all(self) -> None:
         """Server stopping: every viewer gets a close message with allowReconnect, so its
@@ -173,10 +254,9 @@ class LocalHub:
         connections = list(self._connections)
         for connection in connections:
             self._drop(connection, "server restarting")
-        await asyncio.sleep(0)
-        deadline = time.monotonic() + 2.0
-        while any(not c.queue.empty() for c in connections) and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        writers = [c.writer for c in connections if c.writer is not None]
+        if writers:
+            await asyncio.wait(writers, timeout=2.0)
 
 
 class HubPublisher:
@@ -188,5 +268,5 @@ class HubPublisher:
     def viewers(self) -> int:
         return self.hub.connections
 
-    async def send(self, target: str, arguments: list) -> None:
-        self.hub.publish(protocol.invocation(target, arguments))
+    async def send(self, target: Target, arguments: list) -> None:
+        self.hub.publish(target, protocol.invocation(target.name, arguments))

@@ -4,9 +4,9 @@ once."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 
-from ..auth import require_token
+from ..deps import ServicesDep
 from ..ingest import store_new, stored
 from ..schemas import (
     AnalysisRecord,
@@ -15,24 +15,22 @@ from ..schemas import (
     IngestResult,
     SnapshotRecord,
 )
-from ..services import Services
 from ..signals import record_ingest
+from ..wire import StrictJsonRoute
 
-router = APIRouter(prefix="/api", tags=["ingest"])
+router = APIRouter(prefix="/api", tags=["ingest"], route_class=StrictJsonRoute)
 
 
 @router.post(
     "/events",
     response_model=IngestResult,
-    dependencies=[Depends(require_token)],
     responses={
-        400: {"description": "body is not JSON"},
+        400: {"description": "body is not UTF-8 JSON, or nested too deep"},
         401: {"description": "missing or wrong token"},
         413: {"description": "body or batch too big"},
     },
 )
-async def post_events(batch: EventBatch, request: Request) -> IngestResult:
-    services: Services = request.app.state.services
+async def post_events(batch: EventBatch, services: ServicesDep) -> IngestResult:
     if len(batch.records) > services.settings.max_batch:
         raise HTTPException(413, f"at most {services.settings.max_batch} records per batch")
     rows = [stored(record) for record in batch.records]

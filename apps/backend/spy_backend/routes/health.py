@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from ..deps import ServicesDep
 from ..schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
@@ -20,8 +21,7 @@ async def health() -> Health:
 
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
-async def ready(request: Request) -> JSONResponse:
-    services = request.app.state.services
+async def ready(services: ServicesDep) -> JSONResponse:
     try:
         await services.call_storage("ping", services.storage.ping)
     except Exception as problem:

@@ -3,18 +3,22 @@ are in `trading`."""
 
 from __future__ import annotations
 
-import json
+import logging
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 
-from spy_core.models import AnomalyEvent, Severity, Side
+from spy_core.models import Severity, Side
 
+from ..deps import ServicesDep
 from ..schemas import (
     AnalysisRecord,
+    AnomalyEventRecord,
     AnomalyPage,
+    Flow,
     FlowPoint,
     Gex,
     IsoDate,
@@ -24,15 +28,33 @@ from ..schemas import (
 )
 from ..services import Services
 from ..storage.base import AnomalyQuery, Kind, Position, to_micros
+from ..wire import checked
 
 router = APIRouter(prefix="/api", tags=["read"])
+_log = logging.getLogger(__name__)
+Model = TypeVar("Model", bound=BaseModel)
 
 
-def _services(request: Request) -> Services:
-    return request.app.state.services
+def _valid(services: Services, model: type[Model], kind: Kind, body: str) -> Model | None:
+    """A stored row as `model`, or None when it no longer validates (written by an older,
+    laxer version, or by hand): a read skips it and counts it, and never fails on it."""
+    try:
+        return model.model_validate(checked(body))
+    except ValueError as problem:  # BadJsonError and pydantic's ValidationError are ValueErrors
+        services.metrics.skipped_rows.labels(kind.value).inc()
+        _log.warning(
+            "skipped a stored %s row that does not validate: %s", kind.value, _why(problem)
+        )
+        return None
 
 
-ServicesDep = Annotated[Services, Depends(_services)]
+def _why(problem: ValueError) -> str:
+    """The problem without the row's content (which may hold anything)."""
+    errors = getattr(problem, "errors", None)
+    if callable(errors):
+        first = errors(include_input=False, include_url=False)[0]
+        return f"{first['msg']} at {'.'.join(map(str, first['loc']))}"
+    return str(problem)
 
 
 async def _latest(services: Services, kind: Kind) -> str | None:
@@ -45,8 +67,12 @@ async def market(services: ServicesDep) -> MarketState:
     snapshot = await _latest(services, Kind.SNAPSHOT)
     analysis = await _latest(services, Kind.ANALYSIS)
     return MarketState(
-        snapshot=None if snapshot is None else SnapshotRecord.model_validate_json(snapshot),
-        analysis=None if analysis is None else AnalysisRecord.model_validate_json(analysis),
+        snapshot=None
+        if snapshot is None
+        else _valid(services, SnapshotRecord, Kind.SNAPSHOT, snapshot),
+        analysis=None
+        if analysis is None
+        else _valid(services, AnalysisRecord, Kind.ANALYSIS, analysis),
     )
 
 
@@ -85,8 +111,9 @@ async def anomalies(
         limit=limit,
     )
     page = await services.call_storage("anomalies", services.storage.anomalies, query)
+    events = (_valid(services, AnomalyEventRecord, Kind.EVENT, body) for body in page.bodies)
     return AnomalyPage(
-        items=[AnomalyEvent.model_validate_json(body) for body in page.bodies],
+        items=[event for event in events if event is not None],
         next_cursor=None if page.next is None else page.next.encode(),
     )
 
@@ -94,8 +121,9 @@ async def anomalies(
 @router.get("/gex", response_model=Gex | None)
 async def gex(services: ServicesDep) -> Gex | None:
     """Gamma exposure by strike from the newest analysis (null before the first)."""
-    analysis = await _latest(services, Kind.ANALYSIS)
-    return None if analysis is None else AnalysisRecord.model_validate_json(analysis).gex
+    body = await _latest(services, Kind.ANALYSIS)
+    analysis = None if body is None else _valid(services, AnalysisRecord, Kind.ANALYSIS, body)
+    return None if analysis is None else analysis.gex
 
 
 @router.get("/flow", response_model=list[FlowPoint])
@@ -111,10 +139,16 @@ async def flow(
     bodies = await services.call_storage(
         "series", services.storage.series, Kind.ANALYSIS, to_micros(start), to_micros(end), limit
     )
-    points = []
-    for body in bodies:
-        record = json.loads(body)
-        points.append(
-            FlowPoint(timestamp=record["timestamp"], spot=record["spot"], flow=record["flow"])
-        )
-    return points
+    points = (_valid(services, _FlowOfAnalysis, Kind.ANALYSIS, body) for body in bodies)
+    return [
+        FlowPoint(timestamp=p.timestamp, spot=p.spot, flow=p.flow) for p in points if p is not None
+    ]
+
+
+class _FlowOfAnalysis(BaseModel):
+    """What /api/flow reads of a stored analysis (the rest, e.g. GEX by strike, is skipped
+    unparsed: a series reads thousands of rows)."""
+
+    timestamp: IsoDateTime
+    spot: float
+    flow: Flow

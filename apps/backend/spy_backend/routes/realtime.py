@@ -5,24 +5,23 @@ and the WebSocket is served here."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request, WebSocket
+from fastapi import APIRouter, Query, WebSocket
 
-from ..services import Services
+from ..deps import ServicesDep
 
 router = APIRouter(tags=["realtime"])
 
 
 @router.post("/hub/negotiate")
 async def negotiate(
-    request: Request, negotiate_version: int = Query(0, alias="negotiateVersion")
+    services: ServicesDep, negotiate_version: int = Query(0, alias="negotiateVersion")
 ) -> dict:
     """SignalR negotiate (v1 direct answer, or the Azure redirect form)."""
-    services: Services = request.app.state.services
     if services.azure is not None:
         return await services.azure.negotiate()
     return services.hub.negotiate()
 
 
 @router.websocket("/hub")
-async def hub(ws: WebSocket) -> None:
-    await ws.app.state.services.hub.serve(ws)
+async def hub(ws: WebSocket, services: ServicesDep) -> None:
+    await services.hub.serve(ws)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from spy_core.trading import (
@@ -22,7 +22,7 @@ from spy_core.trading import (
     Signal,
 )
 
-from ..auth import require_token
+from ..deps import ServicesDep
 from ..ingest import store_new
 from ..schemas import IngestResult, IsoDateTime
 from ..services import Services
@@ -75,13 +75,6 @@ router = APIRouter(prefix="/api", tags=["trading"])
 reads = APIRouter(prefix="/api", tags=["read"])
 
 
-def _services(request: Request) -> Services:
-    return request.app.state.services
-
-
-ServicesDep = Annotated[Services, Depends(_services)]
-
-
 def _contract_key(contract: ContractRef) -> str:
     return f"{contract.expiry:%Y%m%d}-{contract.strike:g}{contract.right.value}"
 
@@ -113,7 +106,6 @@ def stored(record: BaseModel) -> StoredRecord:
 @router.post(
     "/trading",
     response_model=IngestResult,
-    dependencies=[Depends(require_token)],
     responses={
         400: {"description": "body is not JSON"},
         401: {"description": "missing or wrong token"},

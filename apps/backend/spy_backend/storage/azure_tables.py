@@ -4,9 +4,13 @@ One table; PartitionKey = kind and UTC day (`event-20260309`), so a day's anomal
 partition and retention deletes whole days; RowKey = inverted, zero-padded microsecond time
 then the record's unique key, so keys never collide (the predecessor keyed by seconds and
 lost all but one anomaly per scan) and a partition reads newest-first in natural order.
-Writes go as transactions of at most 100 operations per partition (the service's limit);
-a transaction that meets an existing key is retried one entity at a time, so the new ones
-are stored and reported and the known ones skipped.
+A record's key is unique in its kind whatever its time (an anomaly opens once), which a
+time-first RowKey cannot enforce; a claim entity per key (PartitionKey `key-<kind>`, RowKey
+the key, with a copy of the row) does. Writes go as transactions of at most 100 operations
+per partition (the service's limit): first the claims (a transaction that meets a known key
+is retried one entity at a time, so the new ones are claimed and reported and the known
+ones skipped), then the rows (upserts, so a row a crash left unwritten is written from its
+claim by the retry). Retention deletes claims with their rows.
 """
 
 from __future__ import annotations
@@ -18,9 +22,18 @@ from datetime import UTC, datetime, timedelta
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import EdmType, EntityProperty, TableServiceClient, TableTransactionError
 
-from .base import AnomalyQuery, Kind, Page, Position, StoredRecord, from_micros, to_micros
+from .base import (
+    MAX_MICROS,
+    AnomalyQuery,
+    Kind,
+    Page,
+    Position,
+    StoredRecord,
+    from_micros,
+    to_micros,
+)
 
-_MAX_US = 10**17 - 1  # microseconds until the year 5138: 17 digits
+_MAX_US = MAX_MICROS - 1
 _BATCH = 100
 _CHUNK = 30_000  # characters per string property (the service allows 64 KiB of UTF-16)
 _DAY_US = 86_400 * 10**6
@@ -70,32 +83,50 @@ class AzureTablesStorage:
             self._ready = True
 
     def write(self, records: list[StoredRecord]) -> list[tuple[Kind, str]]:
+        """Claim each record's key, then write the rows of the keys newly claimed.
+
+        A key is unique in its kind, whatever the record's time (an anomaly opens once), but
+        a row's RowKey starts with the time; so uniqueness lives in a claim entity per key
+        (PartitionKey `key-<kind>`, RowKey the key) holding a copy of the row. A key already
+        claimed is not new; its row is written again from the claim (same content), which
+        completes a write cut short between claim and row."""
         self._ensure()
-        groups: dict[str, list[StoredRecord]] = defaultdict(list)
-        for record in records:
-            groups[partition(record.kind, record.at_us)].append(record)
+        unique = list({(r.kind, r.key): r for r in reversed(records)}.values())[::-1]
+        claims: dict[str, list[dict]] = defaultdict(list)
+        for record in unique:
+            claims[_claim_partition(record.kind)].append(_claim(record))
+        rows: list[dict] = []
         new: list[tuple[Kind, str]] = []
-        for key, group in groups.items():
-            unique = list({r.key: r for r in reversed(group)}.values())[::-1]
-            for start in range(0, len(unique), _BATCH):
-                new += self._write_batch(key, unique[start : start + _BATCH])
+        for group in claims.values():
+            for start in range(0, len(group), _BATCH):
+                claimed, known = self._claim_batch(group[start : start + _BATCH])
+                rows += [_row_of(c) for c in claimed + known]
+                new += [(Kind(c["Kind"]), c["RowKey"]) for c in claimed]
+        by_partition: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            by_partition[row["PartitionKey"]].append(row)
+        for group in by_partition.values():
+            for start in range(0, len(group), _BATCH):
+                self._table.submit_transaction(
+                    [("upsert", r) for r in group[start : start + _BATCH]]
+                )
         return new
 
-    def _write_batch(self, partition_key: str, records: list[StoredRecord]):
-        entities = [_entity(partition_key, r) for r in records]
+    def _claim_batch(self, claims: list[dict]) -> tuple[list[dict], list[dict]]:
+        """(claims made now, the stored claims of keys already known)."""
         try:
-            self._table.submit_transaction([("create", e) for e in entities])
-            return [(r.kind, r.key) for r in records]
+            self._table.submit_transaction([("create", c) for c in claims])
+            return claims, []
         except TableTransactionError:
             pass
-        new = []
-        for record, entity in zip(records, entities, strict=True):
+        made, known = [], []
+        for claim in claims:
             try:
-                self._table.create_entity(entity)
-                new.append((record.kind, record.key))
+                self._table.create_entity(claim)
+                made.append(claim)
             except ResourceExistsError:
-                pass
-        return new
+                known.append(self._table.get_entity(claim["PartitionKey"], claim["RowKey"]))
+        return made, known
 
     def anomalies(self, query: AnomalyQuery) -> Page:
         self._ensure()
@@ -129,7 +160,7 @@ class AzureTablesStorage:
                 break
         more = len(found) > query.limit
         found = found[: query.limit]
-        last = Position(_at(found[-1]), found[-1]["Key"]) if more else None
+        last = _position(found[-1]) if more else None
         return Page([_body(e) for e in found], last)
 
     def latest(self, kind: Kind) -> str | None:
@@ -164,11 +195,12 @@ class AzureTablesStorage:
         for entity in old:
             groups[entity["PartitionKey"]].append(entity)
         removed = 0
-        for entities in groups.values():
+        for key, entities in groups.items():
             for start in range(0, len(entities), _BATCH):
                 chunk = entities[start : start + _BATCH]
                 self._table.submit_transaction([("delete", e) for e in chunk])
-                removed += len(chunk)
+                if not key.startswith("key-"):  # claims go with their rows, uncounted
+                    removed += len(chunk)
         return removed
 
     def ping(self) -> None:
@@ -194,6 +226,41 @@ def _entity(partition_key: str, record: StoredRecord) -> dict:
     for index in range(0, max(1, len(record.body)), _CHUNK):
         entity[f"Body{index // _CHUNK}"] = record.body[index : index + _CHUNK]
     return {name: value for name, value in entity.items() if value is not None}
+
+
+def _claim_partition(kind: Kind) -> str:
+    return f"key-{kind.value}"
+
+
+def _claim(record: StoredRecord) -> dict:
+    row = _entity(partition(record.kind, record.at_us), record)
+    return row | {
+        "PartitionKey": _claim_partition(record.kind),
+        "RowKey": record.key,
+        "Kind": record.kind.value,
+        "RowPartition": row["PartitionKey"],
+        "Row": row["RowKey"],
+    }
+
+
+def _row_of(claim: dict) -> dict:
+    """The indexed row a claim stands for (its copy of the row's properties)."""
+    row = {
+        name: value
+        for name, value in claim.items()
+        if name not in ("PartitionKey", "RowKey", "Kind", "RowPartition", "Row")
+        and not name.startswith("odata")
+    }
+    if not isinstance(row.get("AtUs"), EntityProperty):
+        row["AtUs"] = EntityProperty(_at(claim), EdmType.INT64)
+    return row | {"PartitionKey": claim["RowPartition"], "RowKey": claim["Row"]}
+
+
+def _position(entity: dict) -> Position:
+    """Where a page stopped, from the RowKey itself (inverted time, then the key), so a row
+    missing its other properties cannot break paging."""
+    row_key_value = entity["RowKey"]
+    return Position(_MAX_US - int(row_key_value[:17]), row_key_value[18:])
 
 
 def _body(entity: dict) -> str:

@@ -20,6 +20,8 @@ from typing import Protocol
 
 from spy_core.models import Severity, Side
 
+MAX_MICROS = 10**17  # microseconds until the year 5138: what a 17-digit key can hold
+
 
 class Kind(StrEnum):
     EVENT = "event"
@@ -66,7 +68,12 @@ class Position:
             at_us, key = json.loads(raw)
         except (ValueError, TypeError) as problem:
             raise ValueError("invalid cursor") from problem
-        if not isinstance(at_us, int) or not isinstance(key, str):
+        if (
+            not isinstance(at_us, int)
+            or not 0 <= at_us < MAX_MICROS
+            or not isinstance(key, str)
+            or not key.isascii()  # keys are key-safe ASCII; this also refuses lone surrogates
+        ):
             raise ValueError("invalid cursor")
         return cls(at_us, key)
 

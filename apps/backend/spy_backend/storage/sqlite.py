@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from ..files import private_file
 from .base import AnomalyQuery, Kind, Page, Position, StoredRecord
 
 _MIGRATIONS: tuple[str, ...] = (
@@ -30,9 +31,17 @@ _MIGRATIONS: tuple[str, ...] = (
 class SqliteStorage:
     def __init__(self, path: Path | str) -> None:
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # 0600 before SQLite opens it: its -wal and -shm files copy the database's mode.
+            private_file(Path(path))
+            for journal in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+                if journal.exists():
+                    private_file(journal)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        # Text that is not UTF-8 (only a hand edit can store it) comes back with its bad
+        # bytes as lone surrogates, which the reader refuses and skips, instead of failing
+        # the whole query.
+        self._db.text_factory = _text
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL under WAL: a power cut may lose the last commits, never corrupt the file;
         # the on-prem spool re-sends what was not acknowledged.
@@ -138,3 +147,7 @@ class SqliteStorage:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
