@@ -90,14 +90,17 @@ def test_only_api_clients_get_a_service_account_token(stack):
             assert spec["automountServiceAccountToken"] is False, obj["metadata"]["name"]
 
 
-def test_numba_cache_is_a_seeded_emptydir(stack):
-    """Easy to drop with numba: an initContainer copies the warmed cache into an emptyDir
-    that NUMBA_CACHE_DIR names."""
-    md = pod_template(named(stack, "Deployment", "marketdata"))["spec"]
-    (init,) = md["initContainers"]
-    assert "/opt/numba-cache" in " ".join(init["command"])
-    env = {e["name"]: e.get("value") for e in md["containers"][0]["env"]}
-    assert env["NUMBA_CACHE_DIR"] == init["volumeMounts"][0]["mountPath"]
+def test_no_pod_needs_a_jit_cache(stack):
+    """The numeric kernels are compiled into the image (C extensions): no pod seeds or names
+    a JIT cache, so nothing is compiled at start under the read-only root filesystem."""
+    for kind in ("Deployment", "StatefulSet"):
+        for obj in of_kind(stack, kind):
+            spec = pod_template(obj)["spec"]
+            assert "initContainers" not in spec or all(
+                "numba" not in c["name"] for c in spec["initContainers"]
+            )
+            for container in spec["containers"]:
+                assert all("NUMBA" not in e["name"] for e in container.get("env", []))
 
 
 def test_apps_namespace_enforces_restricted(stack):
