@@ -21,7 +21,7 @@ from .realtime.broadcaster import Broadcaster
 from .realtime.budget import MessageBudget
 from .realtime.hub import HubPublisher, LocalHub
 from .retention import run_retention
-from .routes import events, health, metrics, reads, realtime
+from .routes import desk, events, health, metrics, reads, realtime
 from .services import Services
 from .settings import Settings
 from .storage import open_storage
@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(realtime.router, dependencies=readers)
     app.include_router(events.router)
     app.include_router(metrics.router)
+    app.include_router(desk.router)
     if settings.frontend_dir is not None and settings.frontend_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="frontend")
     app.add_middleware(
