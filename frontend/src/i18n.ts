@@ -190,7 +190,7 @@ const es: Dict = {
   ladderAnomaly: "; anomalía {right} {side} ventaja {edge}",
   calls: "Compra (calls)",
   puts: "Venta (puts)",
-  strike: "Precio de ejercicio",
+  strike: "Ejercicio",
   bid: "Compra",
   ask: "Venta",
   size: "Tamaño",

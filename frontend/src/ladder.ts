@@ -14,12 +14,13 @@ interface Cells {
   text: string[]; // per column
 }
 
-type Col = { key: string; side: "c" | "p" | "k"; field?: number; wide?: boolean };
+// wide: hidden under 640 px; phone: hidden under 480 px.
+type Col = { key: string; side: "c" | "p" | "k"; field?: number; wide?: boolean; phone?: boolean };
 
 const COLS_C: Col[] = [
   { key: "oi", side: "c", field: R.oi, wide: true },
   { key: "volume", side: "c", field: R.volume, wide: true },
-  { key: "iv", side: "c", field: R.ivBid },
+  { key: "iv", side: "c", field: R.ivBid, phone: true },
   { key: "size", side: "c", field: R.bidSize, wide: true },
   { key: "bid", side: "c", field: R.bid },
   { key: "ask", side: "c", field: R.ask },
@@ -28,7 +29,7 @@ const COLS_P: Col[] = [
   { key: "bid", side: "p", field: R.bid },
   { key: "ask", side: "p", field: R.ask },
   { key: "size", side: "p", field: R.bidSize, wide: true },
-  { key: "iv", side: "p", field: R.ivBid },
+  { key: "iv", side: "p", field: R.ivBid, phone: true },
   { key: "volume", side: "p", field: R.volume, wide: true },
   { key: "oi", side: "p", field: R.oi, wide: true },
 ];
@@ -103,7 +104,9 @@ export class LadderView {
 
   private layout(): void {
     const narrow = this.width < 640;
-    this.cols = [...COLS_C.filter((c) => !(narrow && c.wide)), STRIKE, ...COLS_P.filter((c) => !(narrow && c.wide))];
+    const phone = this.width < 480;
+    const keep = (c: Col) => !(narrow && c.wide) && !(phone && c.phone);
+    this.cols = [...COLS_C.filter(keep), STRIKE, ...COLS_P.filter(keep)];
     fitCanvas(this.canvas, this.width, HEAD_H + Math.max(1, this.rows.length) * ROW_H + 4);
     this.invalidate();
   }
@@ -153,6 +156,10 @@ export class LadderView {
     requestAnimationFrame(() => this.paint());
   }
 
+  get anomalyCount(): number {
+    return this.anomalies.size;
+  }
+
   get strikes(): number {
     return this.rows.length;
   }
@@ -199,7 +206,7 @@ export class LadderView {
     ctx.fillStyle = p.panel;
     ctx.fillRect(0, 0, w, h);
     const n = this.cols.length;
-    const strikeW = Math.max(64, w * 0.12);
+    const strikeW = Math.max(104, w * 0.14);
     const sideW = (w - strikeW) / (n - 1);
     const xs: number[] = [];
     let x = 0;
@@ -274,7 +281,7 @@ export class LadderView {
         ctx.globalAlpha = 1;
         // glyph + edge beside the strike: side readable without colour
         ctx.fillStyle = p.fg;
-        ctx.font = "600 11px system-ui, sans-serif";
+        ctx.font = "600 10px system-ui, sans-serif";
         ctx.textAlign = right === "C" ? "left" : "right";
         const glyph = a.side === "buy" ? "▲" : "▼";
         ctx.fillText(`${glyph}${fmt.num(a.edge)}`, right === "C" ? mid + 2 : mid + strikeW - 2, y + ROW_H / 2);

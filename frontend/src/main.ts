@@ -19,7 +19,7 @@ import {
   backoff,
 } from "./data";
 import * as fmt from "./fmt";
-import { type Key, lang, languages, onLang, setLang, t, translate } from "./i18n";
+import { dictionaries, type Key, lang, languages, onLang, setLang, t, translate } from "./i18n";
 import { LadderView } from "./ladder";
 import { resetPalette } from "./theme";
 
@@ -202,7 +202,7 @@ function buildViews(): void {
   const ladderHead = el("h2", { id: "ladderTitle" });
   const warnings = el("ul", { id: "warnings", class: "warnings" });
   const selection = el("p", { id: "ladderSel", class: "sub", "aria-live": "polite" });
-  const feedList = el("ol", { id: "feed", class: "feed" });
+  const feedList = el("ol", { id: "feed", class: "feed", tabindex: "0", "aria-labelledby": "feedHead" });
   const exec = el("input", { type: "checkbox", id: "fExec" });
   exec.addEventListener("change", renderFeed);
   desk.append(
@@ -213,7 +213,7 @@ function buildViews(): void {
       el(
         "div",
         { class: "card feed-card" },
-        tx("feedTitle", "h2"),
+        tx("feedTitle", "h2", { id: "feedHead" }),
         el(
           "div",
           { class: "filters" },
@@ -288,10 +288,10 @@ function buildViews(): void {
     el(
       "div",
       { class: "card" },
-      tx("historyTitle", "h2"),
+      tx("historyTitle", "h2", { id: "historyHead" }),
       el(
         "div",
-        { class: "scroll" },
+        { class: "scroll", tabindex: "0", "aria-labelledby": "historyHead" },
         el(
           "table",
           { class: "data", id: "history" },
@@ -693,6 +693,7 @@ async function resync(): Promise<void> {
     placeholderList("signals", signals, "noSignals");
     $("pnlEmpty").hidden = !!pnl && pnl.items.length > 0;
     state.lastData = Date.now();
+    tick();
     await loadFlow();
     renderGex();
   } catch (e) {
@@ -817,6 +818,8 @@ function applyTheme(theme: string): void {
 
 function relabel(): void {
   fmt.clearFormatCache();
+  $("live").replaceChildren(); // announcements are in the language they were made in
+  announceQueue = [];
   translate();
   ($("lang") as HTMLSelectElement).value = lang;
   applyTheme(document.documentElement.dataset.theme ?? "dark");
@@ -863,6 +866,10 @@ async function start(): Promise<void> {
     get frames() {
       return ladder.frames;
     },
+    get ladderAnomalies() {
+      return ladder.anomalyCount;
+    },
+    dictionaries,
   };
   setInterval(tick, 1000);
   setInterval(() => {
