@@ -275,33 +275,42 @@ export class LadderView {
         const ci = this.cols.findIndex((c) => c.key === field && c.side === (right === "C" ? "c" : "p"));
         if (ci < 0) continue;
         const colour = a.side === "buy" ? p.buy : p.sell;
+        // A tint under the text (contrast kept) and a frame; dashed when not executable.
         ctx.fillStyle = colour;
-        ctx.globalAlpha = a.executable === false ? 0.35 : 0.85;
+        ctx.globalAlpha = a.executable === false ? 0.15 : 0.3;
         ctx.fillRect(xs[ci] + 1, y + 1, sideW - 2, ROW_H - 2);
         ctx.globalAlpha = 1;
+        ctx.strokeStyle = colour;
+        ctx.lineWidth = 2;
+        ctx.setLineDash(a.executable === false ? [3, 2] : []);
+        ctx.strokeRect(xs[ci] + 2, y + 2, sideW - 4, ROW_H - 4);
+        ctx.setLineDash([]);
+        ctx.lineWidth = 1;
         // glyph + edge beside the strike: side readable without colour
         ctx.fillStyle = p.fg;
         ctx.font = "600 10px system-ui, sans-serif";
         ctx.textAlign = right === "C" ? "left" : "right";
         const glyph = a.side === "buy" ? "▲" : "▼";
         ctx.fillText(`${glyph}${fmt.num(a.edge)}`, right === "C" ? mid + 2 : mid + strikeW - 2, y + ROW_H / 2);
-        ctx.font = "13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
       }
+    }
+    // Text in two passes (one font each): font changes are the expensive canvas state.
+    const mono = "13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
+    ctx.font = mono;
+    ctx.fillStyle = stale ? p.stale : p.fg;
+    ctx.textAlign = "right";
+    const ki = this.cols.indexOf(STRIKE);
+    for (let r = 0; r < this.rows.length; r++) {
+      const text = this.rows[r].text;
+      const y = HEAD_H + r * ROW_H + ROW_H / 2;
       for (let i = 0; i < this.cols.length; i++) {
-        const c = this.cols[i];
-        const text = cells.text[i] ?? "";
-        if (c.side === "k") {
-          ctx.fillStyle = stale ? p.stale : p.fg;
-          ctx.textAlign = "center";
-          ctx.font = "700 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
-          ctx.fillText(text, xs[i] + strikeW / 2, y + ROW_H / 2);
-          ctx.font = "13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
-        } else {
-          ctx.fillStyle = stale ? p.stale : p.fg;
-          ctx.textAlign = "right";
-          ctx.fillText(text, xs[i] + sideW - 6, y + ROW_H / 2);
-        }
+        if (i !== ki) ctx.fillText(text[i] ?? "", xs[i] + sideW - 6, y);
       }
+    }
+    ctx.font = `700 ${mono}`;
+    ctx.textAlign = "center";
+    for (let r = 0; r < this.rows.length; r++) {
+      ctx.fillText(this.rows[r].text[ki] ?? "", xs[ki] + strikeW / 2, HEAD_H + r * ROW_H + ROW_H / 2);
     }
     if (spot != null) {
       const y = yOf(spot);

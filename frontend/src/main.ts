@@ -20,6 +20,7 @@ import {
 } from "./data";
 import * as fmt from "./fmt";
 import { dictionaries, type Key, lang, languages, onLang, setLang, t, translate } from "./i18n";
+import { benchLadder, benchTable } from "./bench";
 import { LadderView } from "./ladder";
 import { resetPalette } from "./theme";
 
@@ -870,6 +871,8 @@ async function start(): Promise<void> {
       return ladder.anomalyCount;
     },
     dictionaries,
+    benchLadder,
+    benchTable,
   };
   setInterval(tick, 1000);
   setInterval(() => {

@@ -98,7 +98,8 @@ class Platform:
                 if ladder is not None:
                     return
             time.sleep(0.3)
-        raise AssertionError("platform did not publish a ladder in 120 s:\n" + "\n".join(self.output))
+        log = "\n".join(self.output)
+        raise AssertionError(f"platform did not publish a ladder in 120 s:\n{log}")
 
     def _drain(self, process: subprocess.Popen) -> None:
         assert process.stdout is not None
@@ -137,7 +138,9 @@ def page_for(browser):
 
     def open_page(url: str, viewport: dict | None = None, lang: str = "en", theme: str = "dark"):
         context = browser.new_context(
-            viewport=viewport or DESKTOP, locale="en-US", timezone_id="Europe/Madrid",
+            viewport=viewport or DESKTOP,
+            locale="en-US",
+            timezone_id="Europe/Madrid",
             bypass_csp=True,  # axe-core is injected as a script tag
         )
         context.add_init_script(
@@ -148,9 +151,7 @@ def page_for(browser):
         contexts.append(context)
         page = context.new_page()
         console = Console()
-        page.on(
-            "console", lambda m: console.errors.append(m.text) if m.type == "error" else None
-        )
+        page.on("console", lambda m: console.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: console.errors.append(f"page error: {e}"))
         page.goto(url)
         return page, console

@@ -52,9 +52,7 @@ def test_live_anomalies_reach_the_ladder_and_the_feed(platform, page_for) -> Non
     wait_live(page)
     page.wait_for_selector("#feed li.ev", timeout=30_000)
     page.wait_for_function("() => window.__desk.ladderAnomalies > 0", timeout=60_000)
-    keys = page.evaluate(
-        "window.__desk.state.events.map(e => `${e.id}|${e.event}|${e.at}`)"
-    )
+    keys = page.evaluate("window.__desk.state.events.map(e => `${e.id}|${e.event}|${e.at}`)")
     assert len(keys) == len(set(keys)), "an event is shown twice"
     # The ladder keeps moving: its sequence advances without reloads.
     seq = page.evaluate("window.__desk.state.ladderSeq")
