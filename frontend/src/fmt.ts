@@ -4,25 +4,20 @@ import { lang } from "./i18n";
 
 const cache = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
 
-function nf(key: string, options: Intl.NumberFormatOptions): Intl.NumberFormat {
-  const id = `${lang}|n|${key}`;
-  let f = cache.get(id) as Intl.NumberFormat | undefined;
+/** One formatter per language and options key, built on first use. */
+function cached<F extends Intl.NumberFormat | Intl.DateTimeFormat>(id: string, make: () => F): F {
+  let f = cache.get(`${lang}|${id}`) as F | undefined;
   if (!f) {
-    f = new Intl.NumberFormat(lang, options);
-    cache.set(id, f);
+    f = make();
+    cache.set(`${lang}|${id}`, f);
   }
   return f;
 }
 
-function df(key: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
-  const id = `${lang}|d|${key}`;
-  let f = cache.get(id) as Intl.DateTimeFormat | undefined;
-  if (!f) {
-    f = new Intl.DateTimeFormat(lang, options);
-    cache.set(id, f);
-  }
-  return f;
-}
+const nf = (key: string, options: Intl.NumberFormatOptions) =>
+  cached(`n|${key}`, () => new Intl.NumberFormat(lang, options));
+const df = (key: string, options: Intl.DateTimeFormatOptions) =>
+  cached(`d|${key}`, () => new Intl.DateTimeFormat(lang, options));
 
 export const DASH = "–";
 

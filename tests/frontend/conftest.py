@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.backend.servers import free_port
+from tests.backend.servers import free_port, stop_process
 from tests.conftest import REPO_ROOT
 
 CHROMIUM = Path(os.environ.get("SPY_CHROMIUM", "/usr/bin/chromium"))
@@ -107,13 +107,8 @@ class Platform:
             self.output.append(line.rstrip())
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, signal.SIGINT, 30)
 
 
 @pytest.fixture(scope="module")
