@@ -90,9 +90,11 @@ async def test_config_and_session(client: httpx.AsyncClient) -> None:
 
 async def test_ladder_post_needs_the_token_and_is_read_back(client: httpx.AsyncClient) -> None:
     ladder = _ladder()
-    assert (await client.post("/api/ladder", json=ladder)).status_code == 401
+    assert (await client.post("/api/ladder/updates", json=ladder)).status_code == 401
     assert (await client.get("/api/ladder")).json() is None
-    assert (await client.post("/api/ladder", json=ladder, headers=auth(client))).status_code == 204
+    assert (
+        await client.post("/api/ladder/updates", json=ladder, headers=auth(client))
+    ).status_code == 204
     for _ in range(100):  # no viewer: the broadcaster commits it without a message
         body = (await client.get("/api/ladder")).json()
         if body is not None:
@@ -100,4 +102,6 @@ async def test_ladder_post_needs_the_token_and_is_read_back(client: httpx.AsyncC
         await asyncio.sleep(0.01)
     assert body["seq"] == 1 and body["rows"] == ladder["rows"]
     bad = {**ladder, "rows": [[1.0, 2.0]]}
-    assert (await client.post("/api/ladder", json=bad, headers=auth(client))).status_code == 422
+    assert (
+        await client.post("/api/ladder/updates", json=bad, headers=auth(client))
+    ).status_code == 422

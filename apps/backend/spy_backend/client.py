@@ -66,7 +66,7 @@ class HttpSink:
         self._client = client or httpx.AsyncClient(timeout=10.0)
         # The desk's ladder/smile quotes: latest wins, never spooled (stale quotes are worth
         # nothing after a restart); None turns them off.
-        self._ladder_url = base_url.rstrip("/") + "/api/ladder"
+        self._ladder_url = base_url.rstrip("/") + "/api/ladder/updates"
         self._ladder_interval = ladder_interval
         self._last_ladder = -float("inf")
         self._ladder_next: dict | None = None

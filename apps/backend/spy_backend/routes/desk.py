@@ -81,7 +81,16 @@ async def ladder(request: Request) -> dict | None:
     return feed(request).current()
 
 
-@router.post("/api/ladder", status_code=204, dependencies=[Depends(require_token)])
+@router.post(
+    "/api/ladder/updates",
+    status_code=204,
+    dependencies=[Depends(require_token)],
+    responses={
+        400: {"description": "body is not JSON"},
+        401: {"description": "missing or wrong token"},
+        413: {"description": "body too big"},
+    },
+)
 async def post_ladder(body: LadderPost, request: Request) -> None:
     feed(request).update(body.model_dump())
     request.app.state.services.broadcaster.ladder(feed(request))
