@@ -324,10 +324,13 @@ export class LadderView {
         ctx.stroke();
         ctx.setLineDash([]);
         ctx.lineWidth = 1;
-        ctx.fillStyle = p.spot;
         ctx.font = "600 11px system-ui, sans-serif";
         ctx.textAlign = "left";
-        ctx.fillText(`${t("spot")} ${fmt.num(spot)}`, 4, y - 7);
+        const label = `${t("spot")} ${fmt.num(spot)}`;
+        ctx.fillStyle = p.panel;
+        ctx.fillRect(2, y - 15, ctx.measureText(label).width + 6, 14);
+        ctx.fillStyle = p.spot;
+        ctx.fillText(label, 5, y - 8);
       }
     }
     this.record(start);

@@ -538,7 +538,7 @@ function toggleAlerts(): void {
 function renderAlertButton(): void {
   const b = $("alerts");
   b.setAttribute("aria-pressed", String(state.alerts));
-  setText(b, `${state.alerts ? "🔔" : "🔕"} ${t(state.alerts ? "alertsOn" : "alertsOff")}`);
+  setText(b, t(state.alerts ? "alertsOn" : "alertsOff"));
 }
 function beep(): void {
   if (!audio) return;
