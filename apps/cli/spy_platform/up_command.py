@@ -99,6 +99,9 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 async def _up(args: argparse.Namespace) -> int:
+    # The imports, the exchange calendar and the compiled kernels take a while on a cold
+    # start: say so at once (stderr, so stdout still starts with the "up" line).
+    print("starting the local platform (simulator, market data, backend)...", file=sys.stderr)
     from spy_backend.app import create_app
     from spy_backend.client import HttpSink
     from spy_backend.serve import BackendServer
