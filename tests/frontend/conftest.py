@@ -1,7 +1,7 @@
 """The dashboard in real headless Chromium (Debian's /usr/bin/chromium through Playwright)
 against the real local platform (`spy-platform up`: simulator, market data, backend, hub).
 
-One browser for the whole session; one platform per test module. Screenshots go to
+One browser for the whole package; one platform per test module. Screenshots go to
 $SPY_TEST_ARTIFACTS (default .artifacts/frontend at the repository root)."""
 
 from __future__ import annotations
@@ -49,8 +49,11 @@ def _why_skip() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One browser for the whole of tests/frontend. Package scope, not session: Playwright's
+    sync API keeps an event loop running in this thread while it is open, and later suites
+    call asyncio.run()."""
     reason = _why_skip()
     if reason:
         pytest.skip(reason)
