@@ -63,7 +63,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(realtime.router, dependencies=readers)
     app.include_router(events.router)
     app.include_router(metrics.router)
-    app.include_router(desk.router)
+    app.include_router(desk.router, dependencies=readers)
+    app.include_router(desk.public)
     if settings.frontend_dir is not None and settings.frontend_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="frontend")
     app.add_middleware(

@@ -15,7 +15,8 @@ from spy_core import market_hours
 from ..auth import require_token
 from ..realtime.ladder import LadderFeed
 
-router = APIRouter(tags=["desk"])
+router = APIRouter(tags=["desk"])  # reads: behind the read token when reads are protected
+public = APIRouter(tags=["desk"])  # the page's runtime config and the producer's writes
 
 
 class LadderPost(BaseModel):
@@ -43,7 +44,7 @@ def feed(request: Request) -> LadderFeed:
     return state.ladder
 
 
-@router.get("/config.json", include_in_schema=False)
+@public.get("/config.json", include_in_schema=False)
 async def config() -> dict:
     """The dashboard's runtime config when served by this backend: same origin. A cloud
     deploy writes its own /config.json next to the static files instead."""
@@ -81,7 +82,7 @@ async def ladder(request: Request) -> dict | None:
     return feed(request).current()
 
 
-@router.post(
+@public.post(
     "/api/ladder/updates",
     status_code=204,
     dependencies=[Depends(require_token)],
