@@ -188,8 +188,8 @@ const es: Dict = {
   ladderRow:
     "Strike {strike}: call compra {cb} venta {ca}, put compra {pb} venta {pa}{anomaly}",
   ladderAnomaly: "; anomalía {right} {side} ventaja {edge}",
-  calls: "Compra (calls)",
-  puts: "Venta (puts)",
+  calls: "Opciones call",
+  puts: "Opciones put",
   strike: "Ejercicio",
   bid: "Compra",
   ask: "Venta",
