@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_LINK_MODE := copy
 
-.PHONY: setup node-deps run test lint bench bench-pulumi bench-backend evaluate clean
+.PHONY: setup node-deps frontend browser run test lint bench bench-pulumi bench-backend bench-frontend evaluate clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,33 @@ node-deps: $(NODE_DIRS:%=%/node_modules/.package-lock.json)
 %/node_modules/.package-lock.json: %/package-lock.json %/package.json
 	npm ci --prefix $* --no-audit --no-fund --loglevel=error
 
+## frontend: the dashboard bundle (frontend/dist), npm ci + typecheck + vite build from the
+## committed lock; rebuilt only when a source file changed.
+FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html \
+	frontend/vite.config.ts frontend/tsconfig.json frontend/package-lock.json \
+	$(wildcard frontend/public/*)
+frontend: frontend/dist/index.html
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json frontend/package.json
+	npm ci --prefix frontend --no-audit --no-fund --loglevel=error
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SRC)
+	npm run --prefix frontend --silent build
+
+## browser: the headless Chromium the dashboard tests drive (Debian's package; Playwright's
+## own download hosts are not reachable). Installed when missing and we are root; otherwise
+## the browser tests skip, saying why.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y --no-install-recommends chromium >/dev/null || \
+		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; } || \
+		echo "chromium could not be installed: the browser tests will skip"; \
+	else echo "no /usr/bin/chromium and not root: the browser tests will skip"; fi
+
 ## run: the platform's main job, until Ctrl-C: the local platform (gateway simulator,
 ## market data + detector, backend with API, hub and history) on http://127.0.0.1:8000.
-run: setup
+run: setup frontend
 	$(VENV)/bin/spy-platform up
 
 lint: setup
@@ -37,7 +61,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 ## test: lint, then the whole test suite.
-test: lint node-deps
+test: lint node-deps frontend browser
 	$(VENV)/bin/pytest
 
 bench: setup
@@ -51,8 +75,13 @@ bench-backend: setup
 bench-pulumi: setup
 	$(VENV)/bin/python -m bench.pulumi_benchmark
 
+## bench-frontend: tick -> ladder repaint latency, canvas frame time, bundle size (Chromium).
+bench-frontend: setup frontend browser
+	$(VENV)/bin/python -m bench.frontend_benchmark
+
 evaluate: setup
 	$(VENV)/bin/python -m bench.evaluate_detector
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis $(NODE_DIRS:%=%/node_modules)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis $(NODE_DIRS:%=%/node_modules) \
+		frontend/node_modules frontend/dist

@@ -93,13 +93,8 @@ class BackendProcess:
         raise TimeoutError("backend did not start")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
     def post(self, records: list[dict]) -> httpx.Response:
@@ -316,3 +311,16 @@ class AppServiceIdentityEndpoint:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def stop_process(
+    process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0
+) -> None:
+    """Ask a child to stop with `sig`; kill it if it has not within `timeout` seconds."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

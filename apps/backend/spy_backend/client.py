@@ -66,6 +66,7 @@ class HttpSink:
         send_snapshots: bool = True,
         send_analyses: bool = True,
         analysis_interval: float = 1.0,
+        ladder_interval: float | None = 0.5,
         client: httpx.AsyncClient | None = None,
         path: str = "/api/events",
     ) -> None:
@@ -82,6 +83,13 @@ class HttpSink:
         self._analysis_interval = analysis_interval
         self._last_analysis = -float("inf")
         self._client = client or httpx.AsyncClient(timeout=10.0)
+        # The desk's ladder/smile quotes: latest wins, never spooled (stale quotes are worth
+        # nothing after a restart); None turns them off.
+        self._ladder_url = base_url.rstrip("/") + "/api/ladder/updates"
+        self._ladder_interval = ladder_interval
+        self._last_ladder = -float("inf")
+        self._ladder_next: dict | None = None
+        self._ladder_task: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._closing = False
         self.sent = 0
@@ -109,6 +117,35 @@ class HttpSink:
         if self._send_analyses and now - self._last_analysis >= self._analysis_interval:
             self._last_analysis = now
             self._add(analysis_summary(snapshot, analysis, flow))
+        if self._ladder_interval is not None and now - self._last_ladder >= self._ladder_interval:
+            self._last_ladder = now
+            self._post_ladder(snapshot)
+
+    def _post_ladder(self, snapshot: ChainSnapshot) -> None:
+        from .ladder import build_ladder
+
+        try:
+            ladder = build_ladder(snapshot)
+        except Exception:
+            _log.exception("ladder: could not build")
+            return
+        if ladder is None:
+            return
+        self._ladder_next = ladder
+        if self._ladder_task is None or self._ladder_task.done():
+            self._ladder_task = asyncio.get_running_loop().create_task(self._send_ladders())
+
+    async def _send_ladders(self) -> None:
+        while (ladder := self._ladder_next) is not None:
+            self._ladder_next = None
+            try:
+                response = await self._client.post(
+                    self._ladder_url, json=ladder, headers=self._headers
+                )
+                if not response.is_success:
+                    _log.debug("ladder post answered %d", response.status_code)
+            except httpx.HTTPError as problem:
+                _log.debug("ladder post failed: %s", problem)
 
     def publish_events(self, events: Sequence[AnomalyEvent]) -> None:
         for event in events:
@@ -134,6 +171,10 @@ class HttpSink:
     async def aclose(self, timeout: float = 5.0) -> None:
         """Send what is spooled for up to `timeout` seconds; the rest waits in the spool."""
         self.close()
+        if self._ladder_task is not None:
+            self._ladder_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ladder_task
         try:
             await asyncio.wait_for(asyncio.shield(self._task), timeout)
         except TimeoutError:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 
 from spy_core.default_ports import BACKEND_PORT
@@ -36,9 +37,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     up.add_argument(
         "--mispricing-rate",
         type=_finite_at_least(0),
-        default=0.5,
+        default=2.0,
         metavar="PER_MIN",
-        help="new mispriced quotes per simulated minute (default 0.5)",
+        help="new mispriced quotes per simulated minute (default 2: a first anomaly in ~15 s)",
     )
     up.add_argument(
         "--data-dir",
@@ -59,6 +60,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="the trader's /health /ready /metrics /kill-switch (default 9108; 0: any free)",
     )
     up.add_argument("--no-trader", action="store_true", help="market data and backend only")
+    up.add_argument(
+        "--status-every",
+        type=_finite_at_least(0),
+        default=5.0,
+        metavar="SECONDS",
+        help="print a status line this often (0: never; default 5)",
+    )
     up.add_argument("--verbose", action="store_true", help="debug logging")
 
 
@@ -75,11 +83,39 @@ def _finite_at_least(minimum: float):
     return parse
 
 
+async def _status_lines(service, every: float) -> None:
+    """A line every `every` seconds: market time (ET), spot, snapshots/s, open anomalies."""
+    from spy_core.market_hours import NEW_YORK
+
+    status = service.status
+    last, last_count = time.monotonic(), status.snapshots
+    while True:
+        await asyncio.sleep(every)
+        now = time.monotonic()
+        rate = (status.snapshots - last_count) / (now - last)
+        last, last_count = now, status.snapshots
+        when = (
+            "--:--:--"
+            if status.last_snapshot is None
+            else status.last_snapshot.astimezone(NEW_YORK).strftime("%H:%M:%S")
+        )
+        spot = "-" if status.spot is None else f"{status.spot:.2f}"
+        opened = len(service.pipeline.detector.open_anomalies)
+        print(
+            f"status {when} ET  {status.state.value}  SPY {spot}  {rate:.1f} snapshots/s  "
+            f"{opened} open anomalies  {status.events} events",
+            flush=True,
+        )
+
+
 def run_up(args: argparse.Namespace) -> int:
     return asyncio.run(_up(args))
 
 
 async def _up(args: argparse.Namespace) -> int:
+    # The imports, the exchange calendar and the compiled kernels take a while on a cold
+    # start: say so at once (stderr, so stdout still starts with the "up" line).
+    print("starting the local platform (simulator, market data, backend)...", file=sys.stderr)
     from spy_backend.app import create_app
     from spy_backend.client import HttpSink
     from spy_backend.serve import BackendServer
@@ -93,8 +129,8 @@ async def _up(args: argparse.Namespace) -> int:
     overrides: dict = {"log_json": False, "log_level": "DEBUG" if args.verbose else "WARNING"}
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
-    if Path("frontend").is_dir():
-        overrides["frontend_dir"] = Path("frontend").resolve()
+    if Path("frontend/dist/index.html").is_file():
+        overrides["frontend_dir"] = Path("frontend/dist").resolve()
     settings = Settings(**overrides)
     configure_logging(settings)
     configure_telemetry(settings)
@@ -140,9 +176,18 @@ async def _up(args: argparse.Namespace) -> int:
                 f"  (gateway simulator on 127.0.0.1:{gateway_port}){trading}; Ctrl-C stops",
                 flush=True,
             )
+            if "frontend_dir" in overrides:
+                print(f"dashboard: open {base}/", flush=True)
+            else:
+                print("dashboard not built (make frontend builds frontend/dist)", flush=True)
+            ticker = None
+            if args.status_every > 0:
+                ticker = asyncio.create_task(_status_lines(service, args.status_every))
             try:
                 await asyncio.gather(service.run(), *([] if trader is None else [trader.run()]))
             finally:
+                if ticker is not None:
+                    ticker.cancel()
                 await backend_sink.aclose()
                 if trader is not None:
                     await trader.close()

@@ -11,6 +11,8 @@ Two hub targets (documented in docs/backend.md):
 - `market`: `[{"underlying", "timestamp", "spot", "open_anomalies", "gex": {...},
   "flow": {...}}]` — the latest market state, at most one per `state_interval`; newer state
   replaces unsent state (only the latest matters).
+- `ladder`: the strike ladder's band quotes as numbered deltas (`realtime.ladder`), the
+  lowest priority: sent when nothing else waits, at most one post per `state_interval`.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from opentelemetry.context import Context
 from .. import signals
 from ..metrics import Metrics
 from .budget import MessageBudget, units
+from .ladder import LadderFeed
 from .protocol import invocation
-from .targets import ANOMALIES, MARKET, TRADING, Target
+from .targets import ANOMALIES, LADDER, MARKET, TRADING, Target
 
 _log = logging.getLogger(__name__)
 
@@ -66,6 +69,8 @@ class Broadcaster:
         self._state: dict | None = None
         self._state_context: Context | None = None
         self._last_state = -float("inf")
+        self._ladder: LadderFeed | None = None
+        self._last_ladder = -float("inf")
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         signals.watch_viewers(publisher)
@@ -101,6 +106,19 @@ class Broadcaster:
         self._state_context = signals.current_context()
         self._wake.set()
 
+    def ladder(self, feed: LadderFeed) -> None:
+        """The ladder feed has a new post; its deltas go out when nothing else waits."""
+        self._ladder = feed
+        self._wake.set()
+
+    def _ladder_gap(self) -> float:
+        """Seconds between ladder broadcasts: none on the free local hub (the producer's own
+        interval paces it), `state_interval` when messages are billed."""
+        return 0.0 if self._budget.unlimited else self._state_interval
+
+    def _ladder_due(self) -> bool:
+        return self._ladder is not None and self._ladder.pending
+
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
@@ -112,7 +130,7 @@ class Broadcaster:
                 await asyncio.sleep(1.0)
 
     async def _drain(self) -> None:
-        while self._events or self._trading or self._state is not None:
+        while self._events or self._trading or self._state is not None or self._ladder_due():
             viewers = self._publisher.viewers()
             if viewers == 0:
                 # Nobody to tell: a viewer who connects later reads the API first.
@@ -120,12 +138,22 @@ class Broadcaster:
                 self._trading.clear()
                 self._dropped = 0
                 self._state = None
+                if self._ladder is not None:
+                    self._ladder.commit_unsent()
                 return
             if self._events:
                 target, (payload, contexts) = ANOMALIES, self._pack_events()
             elif self._trading:
                 target, payload = TRADING, {"records": _pack(self._trading, TRADING.name)}
                 contexts = []
+            elif self._ladder_due() and (
+                self._state is None or self._last_state + self._state_interval > time.monotonic()
+            ):
+                if self._last_ladder + self._ladder_gap() > time.monotonic():
+                    await asyncio.sleep(0.05)  # short naps: an event may arrive meanwhile
+                    continue
+                await self._send_ladder(viewers)
+                continue
             else:
                 pause = self._last_state + self._state_interval - time.monotonic()
                 if pause > 0:
@@ -145,6 +173,19 @@ class Broadcaster:
             self._metrics.broadcasts.labels(target.name).inc()
             self._metrics.delivered.inc(cost)
             signals.record_delivered(target.name, cost)
+
+    async def _send_ladder(self, viewers: int) -> None:
+        assert self._ladder is not None
+        self._last_ladder = time.monotonic()
+        for payload in self._ladder.take():
+            cost = viewers * units(len(invocation(LADDER.name, [payload]).encode()))
+            delay = self._budget.wait_for(cost)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._budget.spend(cost)
+            await self._publisher.send(LADDER, [payload])
+            self._metrics.broadcasts.labels(LADDER.name).inc()
+            self._metrics.delivered.inc(cost)
 
     def _pack_events(self) -> tuple[dict, list[Context]]:
         """As many pending events as fit in one message (always at least one), and the

@@ -29,3 +29,6 @@ ANOMALIES = Target("anomalies", Delivery.EVERY, priority=0)
 MARKET = Target("market", Delivery.LATEST, priority=10)
 # The trader's records: each matters (signals, decisions, fills), after anomaly events.
 TRADING = Target("trading", Delivery.EVERY, priority=5)
+# The band's quotes as numbered deltas (`realtime.ladder`): each matters, in order (a page
+# that sees a gap re-reads /api/ladder); after everything else.
+LADDER = Target("ladder", Delivery.EVERY, priority=20)

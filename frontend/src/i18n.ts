@@ -1,0 +1,338 @@
+// Every string the page shows comes from these two dictionaries; numbers, money and times go
+// through Intl in the chosen language (fmt.ts). The choice is remembered in localStorage.
+
+const en = {
+  title: "SPY 0DTE desk",
+  skip: "Skip to content",
+  last: "SPY last",
+  change: "Change",
+  session: "Session",
+  marketOpen: "Market open",
+  marketClosed: "Market closed",
+  earlyClose: "Early close {time}",
+  regularClose: "Closes {time}",
+  noSession: "No session today",
+  closesIn: "Close in",
+  opensIn: "Opens in",
+  etClock: "New York",
+  localClock: "Your time",
+  connection: "Connection",
+  connLive: "Live",
+  connConnecting: "Connecting…",
+  connReconnecting: "Reconnecting…",
+  connOffline: "Offline",
+  latency: "Tick to screen",
+  openAnomalies: "Open anomalies",
+  language: "Language",
+  theme: "Theme",
+  themeDark: "Dark",
+  themeLight: "Light",
+  alerts: "Alerts",
+  alertsOn: "Alerts on (visual and sound)",
+  alertsOff: "Alerts off",
+  tabDesk: "Ladder",
+  tabSmile: "Smile",
+  tabGamma: "Gamma exposure",
+  tabFlow: "Premium flow",
+  tabFeed: "Anomaly feed",
+  tabTrading: "Trading",
+  tabHistory: "History",
+  ladderTitle: "Strike ladder, expiry {expiry}",
+  ladderLabel:
+    "Strike ladder: calls on the left, puts on the right, strikes in the middle. Use the up and down arrow keys to move between strikes.",
+  ladderEmpty: "Waiting for the first quotes…",
+  ladderRow:
+    "Strike {strike}: call bid {cb} ask {ca}, put bid {pb} ask {pa}{anomaly}",
+  ladderAnomaly: "; anomaly {right} {side} edge {edge}",
+  calls: "Calls",
+  puts: "Puts",
+  strike: "Strike",
+  bid: "Bid",
+  ask: "Ask",
+  size: "Size",
+  iv: "IV",
+  volume: "Vol",
+  oi: "OI",
+  fair: "Fair",
+  spot: "Spot",
+  band: "±1% band",
+  buy: "buy",
+  sell: "sell",
+  call: "call",
+  put: "put",
+  smileTitle: "Implied volatility smile",
+  smileLabel: "Bid and ask implied volatility by strike, the fitted smile and anomalies.",
+  smileBid: "IV bid",
+  smileAsk: "IV ask",
+  smileFit: "Fitted smile",
+  smileAnomaly: "Anomaly",
+  showData: "Show the data as a table",
+  gammaTitle: "Dealer gamma exposure by strike",
+  gammaLabel: "Net gamma exposure per strike in dollars per 1% move, with zero gamma and the walls.",
+  gammaTotal: "Total",
+  zeroGamma: "Zero gamma",
+  callWall: "Call wall",
+  putWall: "Put wall",
+  gammaNet: "Net by strike",
+  gammaEmpty: "No gamma exposure yet.",
+  flowTitle: "Signed premium flow over the session",
+  flowLabel: "Cumulative signed premium of calls, puts and net, with SPY on its own axis.",
+  flowCalls: "Calls net",
+  flowPuts: "Puts net",
+  flowNet: "Net",
+  flowSpy: "SPY",
+  flowEarlier: "Earlier",
+  flowLater: "Later",
+  flowLive: "Back to live",
+  flowEmpty: "No flow yet.",
+  feedTitle: "Live anomaly feed",
+  feedEmpty: "No anomalies yet. New ones appear here within seconds.",
+  filterEvent: "Events",
+  filterSeverity: "Minimum severity",
+  filterSide: "Side",
+  filterExecutable: "Executable only",
+  all: "All",
+  opened: "opened",
+  escalated: "escalated",
+  cleared: "cleared",
+  low: "low",
+  medium: "medium",
+  high: "high",
+  notExecutable: "not executable / for study",
+  confidence: "confidence {value}",
+  edge: "edge",
+  score: "score",
+  newAnomaly: "New anomaly: {text}",
+  tradingTitle: "Trading",
+  traderState: "Trader",
+  traderNotRunning: "Not running: the trader has not posted anything yet",
+  killSwitch: "Kill switch",
+  killSwitchHint: "Available once the trader runs.",
+  positions: "Positions",
+  trades: "Trades",
+  pnl: "P&L over the session",
+  signals: "Signals",
+  noPositions: "No positions.",
+  noTrades: "No trades.",
+  noPnl: "No P&L yet: the curve starts with the first fill.",
+  noSignals: "No signals.",
+  historyTitle: "Anomaly history",
+  historyEmpty: "No stored anomalies.",
+  loadOlder: "Load older",
+  noOlder: "No older anomalies.",
+  time: "Time",
+  event: "Event",
+  contract: "Contract",
+  side: "Side",
+  kind: "Kind",
+  severity: "Severity",
+  bannerDown: "Backend unreachable: retrying in {seconds} s. The data shown is from {time} and is not live.",
+  bannerReconnecting: "Connection lost: reconnecting. The data shown is not live.",
+  stale: "stale",
+  staleUnderlying: "Underlying quote is stale: findings are for study",
+  closedSnapshot: "Market closed: quotes are for study",
+  dropped: "Messages dropped",
+  marketTime: "Market time",
+  smileKind: "smile",
+  monotonicity: "monotonicity",
+  vertical: "vertical",
+  butterfly: "butterfly",
+  intrinsic: "intrinsic",
+  parity: "parity",
+  updated: "Updated {time}",
+};
+
+export type Key = keyof typeof en;
+type Dict = Record<Key, string>;
+
+const es: Dict = {
+  title: "Mesa SPY 0DTE",
+  skip: "Saltar al contenido",
+  last: "Último SPY",
+  change: "Variación",
+  session: "Sesión",
+  marketOpen: "Mercado abierto",
+  marketClosed: "Mercado cerrado",
+  earlyClose: "Cierre anticipado {time}",
+  regularClose: "Cierra {time}",
+  noSession: "Hoy no hay sesión",
+  closesIn: "Cierre en",
+  opensIn: "Abre en",
+  etClock: "Nueva York",
+  localClock: "Su hora",
+  connection: "Conexión",
+  connLive: "En vivo",
+  connConnecting: "Conectando…",
+  connReconnecting: "Reconectando…",
+  connOffline: "Sin conexión",
+  latency: "Del tick a pantalla",
+  openAnomalies: "Anomalías abiertas",
+  language: "Idioma",
+  theme: "Tema",
+  themeDark: "Oscuro",
+  themeLight: "Claro",
+  alerts: "Alertas",
+  alertsOn: "Alertas activadas (visual y sonido)",
+  alertsOff: "Alertas desactivadas",
+  tabDesk: "Escalera",
+  tabSmile: "Sonrisa",
+  tabGamma: "Exposición gamma",
+  tabFlow: "Flujo de primas",
+  tabFeed: "Anomalías en vivo",
+  tabTrading: "Operativa",
+  tabHistory: "Historial",
+  ladderTitle: "Escalera de strikes, vencimiento {expiry}",
+  ladderLabel:
+    "Escalera de strikes: calls a la izquierda, puts a la derecha, strikes en el centro. Use las flechas arriba y abajo para moverse entre strikes.",
+  ladderEmpty: "Esperando las primeras cotizaciones…",
+  ladderRow:
+    "Strike {strike}: call compra {cb} venta {ca}, put compra {pb} venta {pa}{anomaly}",
+  ladderAnomaly: "; anomalía {right} {side} ventaja {edge}",
+  calls: "Opciones call",
+  puts: "Opciones put",
+  strike: "Ejercicio",
+  bid: "Compra",
+  ask: "Venta",
+  size: "Tamaño",
+  iv: "VI",
+  volume: "Volumen",
+  oi: "IA",
+  fair: "Justo",
+  spot: "Contado",
+  band: "banda ±1%",
+  buy: "comprar",
+  sell: "vender",
+  call: "call",
+  put: "put",
+  smileTitle: "Sonrisa de volatilidad implícita",
+  smileLabel: "Volatilidad implícita de compra y venta por strike, la sonrisa ajustada y las anomalías.",
+  smileBid: "VI compra",
+  smileAsk: "VI venta",
+  smileFit: "Sonrisa ajustada",
+  smileAnomaly: "Anomalía",
+  showData: "Ver los datos en una tabla",
+  gammaTitle: "Exposición gamma de los dealers por strike",
+  gammaLabel: "Exposición gamma neta por strike en dólares por movimiento del 1%, con gamma cero y los muros.",
+  gammaTotal: "Total neto",
+  zeroGamma: "Gamma cero",
+  callWall: "Muro de calls",
+  putWall: "Muro de puts",
+  gammaNet: "Neta por strike",
+  gammaEmpty: "Aún no hay exposición gamma.",
+  flowTitle: "Flujo de primas con signo durante la sesión",
+  flowLabel: "Prima acumulada con signo de calls, puts y neta, con SPY en su propio eje.",
+  flowCalls: "Calls neto",
+  flowPuts: "Puts neto",
+  flowNet: "Neto",
+  flowSpy: "SPY (eje derecho)",
+  flowEarlier: "Antes",
+  flowLater: "Después",
+  flowLive: "Volver al directo",
+  flowEmpty: "Aún no hay flujo.",
+  feedTitle: "Anomalías en directo",
+  feedEmpty: "Aún no hay anomalías. Las nuevas aparecen aquí en segundos.",
+  filterEvent: "Eventos",
+  filterSeverity: "Gravedad mínima",
+  filterSide: "Lado",
+  filterExecutable: "Solo ejecutables",
+  all: "Todos",
+  opened: "abierta",
+  escalated: "agravada",
+  cleared: "cerrada",
+  low: "baja",
+  medium: "media",
+  high: "alta",
+  notExecutable: "no ejecutable / para estudio",
+  confidence: "confianza {value}",
+  edge: "ventaja",
+  score: "puntuación",
+  newAnomaly: "Nueva anomalía: {text}",
+  tradingTitle: "Operativa",
+  traderState: "Operador automático",
+  traderNotRunning: "Detenido: el operador aún no ha publicado nada",
+  killSwitch: "Parada de emergencia",
+  killSwitchHint: "Disponible cuando el operador funcione.",
+  positions: "Posiciones",
+  trades: "Operaciones",
+  pnl: "Resultado de la sesión",
+  signals: "Señales",
+  noPositions: "Sin posiciones.",
+  noTrades: "Sin operaciones.",
+  noPnl: "Aún no hay resultado: la curva empieza con la primera ejecución.",
+  noSignals: "Sin señales.",
+  historyTitle: "Historial de anomalías",
+  historyEmpty: "No hay anomalías guardadas.",
+  loadOlder: "Cargar anteriores",
+  noOlder: "No hay anomalías anteriores.",
+  time: "Hora",
+  event: "Evento",
+  contract: "Contrato",
+  side: "Lado",
+  kind: "Tipo",
+  severity: "Gravedad",
+  bannerDown: "Servidor inaccesible: reintento en {seconds} s. Los datos mostrados son de las {time} y no están en vivo.",
+  bannerReconnecting: "Conexión perdida: reconectando. Los datos mostrados no están en vivo.",
+  stale: "desfasado",
+  staleUnderlying: "La cotización del subyacente está desfasada: hallazgos para estudio",
+  closedSnapshot: "Mercado cerrado: cotizaciones para estudio",
+  dropped: "Mensajes descartados",
+  marketTime: "Hora de mercado",
+  smileKind: "sonrisa",
+  monotonicity: "monotonía",
+  vertical: "vertical (diferencial)",
+  butterfly: "mariposa",
+  intrinsic: "intrínseco",
+  parity: "paridad",
+  updated: "Actualizado {time}",
+};
+
+export const dictionaries = { en, es } as const;
+export type Lang = keyof typeof dictionaries;
+export const languages: Lang[] = ["en", "es"];
+
+const stored = (() => {
+  try {
+    return localStorage.getItem("lang");
+  } catch {
+    return null;
+  }
+})();
+const browser = (navigator.language || "en").slice(0, 2);
+export let lang: Lang =
+  stored === "en" || stored === "es" ? stored : browser === "es" ? "es" : "en";
+
+const listeners: (() => void)[] = [];
+
+export function setLang(next: Lang): void {
+  lang = next;
+  try {
+    localStorage.setItem("lang", next);
+  } catch {
+    /* private mode: not remembered */
+  }
+  document.documentElement.lang = next;
+  for (const listener of listeners) listener();
+}
+
+export function onLang(listener: () => void): void {
+  listeners.push(listener);
+}
+
+export function t(key: Key, vars?: Record<string, string | number>): string {
+  let text: string = dictionaries[lang][key];
+  if (vars) {
+    for (const [name, value] of Object.entries(vars)) text = text.replace(`{${name}}`, String(value));
+  }
+  return text;
+}
+
+/** Fill every `[data-i18n]` element under `root` from the dictionary. */
+export function translate(root: ParentNode = document): void {
+  for (const el of root.querySelectorAll<HTMLElement>("[data-i18n]")) {
+    el.textContent = t(el.dataset.i18n as Key);
+  }
+  for (const el of root.querySelectorAll<HTMLElement>("[data-i18n-label]")) {
+    el.setAttribute("aria-label", t(el.dataset.i18nLabel as Key));
+  }
+  document.title = t("title");
+}

@@ -1,0 +1,155 @@
+"""The dashboard against the running local platform, in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import AXE, DESKTOP, PHONE, shot, wait_live
+
+TABS = ["desk", "smile", "gamma", "flow", "trading", "history"]
+
+VISIBLE_TEXT = """() => {
+  const out = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const text = n.textContent.trim();
+    const parent = n.parentElement;
+    if (!text || !parent || parent.closest('option, script, style')) continue;
+    if (!parent.checkVisibility({ visibilityProperty: true })) continue;
+    out.add(text);
+  }
+  for (const e of document.querySelectorAll('[aria-label]')) {
+    if (e.checkVisibility()) out.add(e.getAttribute('aria-label').trim());
+  }
+  for (const s of document.querySelectorAll('select')) {
+    if (s.checkVisibility()) out.add(s.selectedOptions[0]?.textContent.trim() ?? '');
+  }
+  out.delete('');
+  return [...out];
+}"""
+
+# Tokens that are the same in both languages on purpose: tickers, zone names, option
+# rights, the language names themselves.
+SAME_IN_BOTH = {"SPY", "ET", "UTC", "CET", "CEST", "GMT", "C", "P", "English", "Español", "K", "M"}
+
+
+def test_page_loads_without_console_errors(platform, page_for) -> None:
+    page, console = page_for(platform.url)
+    wait_live(page)
+    for tab in TABS:
+        page.click(f"#tab-{tab}")
+        page.wait_for_timeout(300)
+    assert console.errors == []
+    # Served by the backend with its runtime config, every asset self-hosted.
+    urls = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(u.startswith(platform.url) for u in urls), urls
+
+
+def test_live_anomalies_reach_the_ladder_and_the_feed(platform, page_for) -> None:
+    page, _ = page_for(platform.url)
+    wait_live(page)
+    page.wait_for_selector("#feed li.ev", timeout=30_000)
+    page.wait_for_function("() => window.__desk.ladderAnomalies > 0", timeout=60_000)
+    keys = page.evaluate("window.__desk.state.events.map(e => `${e.id}|${e.event}|${e.at}`)")
+    assert len(keys) == len(set(keys)), "an event is shown twice"
+    # The ladder keeps moving: its sequence advances without reloads.
+    seq = page.evaluate("window.__desk.state.ladderSeq")
+    page.wait_for_function(f"() => window.__desk.state.ladderSeq > {seq}", timeout=15_000)
+
+
+def test_malformed_and_unknown_messages_are_dropped_and_counted(platform, page_for) -> None:
+    page, console = page_for(platform.url)
+    wait_live(page)
+    before = page.evaluate("window.__desk.state.dropped")
+    # Frames through the real client's own parser, as if the hub had sent them.
+    page.evaluate(
+        """() => {
+        const conn = window.__desk.live.conn;
+        const rs = String.fromCharCode(30);
+        const frames = [
+          {type: 1, target: 'ladder', arguments: [{seq: 'x'}]},
+          {type: 1, target: 'market', arguments: [null]},
+          {type: 1, target: 'anomalies', arguments: [{events: [{id: 1}], dropped: 0}]},
+          {type: 1, target: 'nonsense', arguments: [1]},
+        ];
+        for (const f of frames) conn._processIncomingData(JSON.stringify(f) + rs);
+      }"""
+    )
+    assert page.evaluate("window.__desk.state.dropped") == before + 4
+    wait_live(page)
+    assert page.evaluate("window.__desk.state.conn") == "live"
+    assert console.errors == []
+
+
+def _collect(page) -> set[str]:
+    texts: set[str] = set()
+    for tab in TABS:
+        page.click(f"#tab-{tab}")
+        page.wait_for_timeout(250)
+        texts |= set(page.evaluate(VISIBLE_TEXT))
+    return texts
+
+
+def test_english_and_spanish_change_every_visible_string(platform, page_for) -> None:
+    page, _ = page_for(platform.url)
+    wait_live(page)
+    page.wait_for_selector("#feed li.ev", timeout=30_000)
+    english = _collect(page)
+    page.select_option("#lang", "es")
+    page.click("#tab-desk")
+    spanish = _collect(page)
+    assert page.evaluate("document.documentElement.lang") == "es"
+    dictionaries = page.evaluate("window.__desk.dictionaries")
+    en, es = dictionaries["en"], dictionaries["es"]
+    english_only = {v for k, v in en.items() if v != es[k] and "{" not in v}
+    leftovers = sorted(text for text in spanish if text in english_only)
+    assert not leftovers, f"English strings on the Spanish page: {leftovers}"
+    same = sorted(
+        text
+        for text in english & spanish
+        if re.search(r"[A-Za-zÀ-ÿ]{2,}", re.sub(r"\b(" + "|".join(SAME_IN_BOTH) + r")\b", "", text))
+    )
+    assert not same, f"strings not translated (identical in EN and ES): {same}"
+    # The choice is remembered.
+    page.reload()
+    wait_live(page)
+    assert page.evaluate("document.documentElement.lang") == "es"
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_axe_finds_no_serious_or_critical_violations(platform, page_for, theme) -> None:
+    page, _ = page_for(platform.url, theme=theme)
+    wait_live(page)
+    page.wait_for_selector("#feed li.ev", timeout=30_000)
+    page.add_script_tag(path=str(AXE))
+    problems = []
+    for tab in TABS if theme == "dark" else ["desk"]:
+        page.click(f"#tab-{tab}")
+        page.wait_for_timeout(300)
+        violations = page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+            ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+            ".map(v => `${v.id}: ${v.help} (${v.nodes.slice(0, 3).map(n => n.target).join(', ')})`)"
+        )
+        problems += [f"{tab}: {v}" for v in violations]
+    assert problems == []
+
+
+def test_screenshots_of_every_view_in_both_languages_and_sizes(platform, page_for) -> None:
+    saved = []
+    for lang in ("en", "es"):
+        for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            page, _ = page_for(platform.url, viewport=viewport, lang=lang)
+            wait_live(page)
+            for tab in TABS:
+                page.click(f"#tab-{tab}")
+                page.wait_for_timeout(400)
+                saved.append(shot(page, f"{tab}-{lang}-{size}"))
+            # Nothing wider than the viewport on a phone.
+            if size == "phone":
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= viewport["width"] + 1, f"{lang} phone page is {width}px wide"
+            page.context.close()
+    assert all(p.stat().st_size > 10_000 for p in saved)
