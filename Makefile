@@ -34,8 +34,11 @@ FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.ht
 	$(wildcard frontend/public/*)
 frontend: frontend/dist/index.html
 
+# `npm install` from the committed lock, not `npm ci`: vite 8 names a Windows-only optional
+# dependency (napi-windows-process-start-time) that the registry does not serve, which
+# `npm ci` refuses as a lock out of sync; `npm install` keeps every locked version.
 frontend/node_modules/.package-lock.json: frontend/package-lock.json frontend/package.json
-	npm ci --prefix frontend --no-audit --no-fund --loglevel=error
+	npm install --prefix frontend --no-audit --no-fund --loglevel=error
 
 frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SRC)
 	npm run --prefix frontend --silent build
