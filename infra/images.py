@@ -45,6 +45,7 @@ APP_IMAGES = (
     AppImage("backend", "spy-backend"),
     AppImage("marketdata", "spy-platform"),
     AppImage("gateway-sim", "spy-platform"),
+    AppImage("trader", "spy-platform"),
 )
 
 

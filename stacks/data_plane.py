@@ -41,8 +41,8 @@ class AzureSide:
 
 
 def image(azure: AzureSide, config: StackConfig, target: str) -> pulumi.Input[str]:
-    """The image built from `target` of apps/Dockerfile; a target not built yet (the trader's)
-    is referenced by the stack's channel tag, so the manifest is complete once it exists."""
+    """The image built from `target` of apps/Dockerfile (or, for a target the program does
+    not build, the stack's channel tag of it in the registry)."""
     if target in azure.images.refs:
         return azure.images.refs[target]
     return pulumi.Output.concat(azure.login_server, f"/{target}:", config.images.channel)

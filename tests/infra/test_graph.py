@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from infra.images import APP_IMAGES
 from infra.tags import TagKey
 from tests.infra.conftest import accepts_tags, evaluated
 
@@ -54,9 +55,9 @@ def test_whole_graph_builds(stack):
     counts = Counter(r.type_token for r in stack.resources)
     assert {t for t in counts if t.startswith("spy:")} == COMPONENTS
     assert all(counts[c] == 1 for c in COMPONENTS)
-    # The three app images, and the third-party images the cluster runs, copied into the
+    # The app images, and the third-party images the cluster runs, copied into the
     # registry (IB Gateway in prod, Fluent Bit in both).
-    assert counts["docker-build:index:Image"] == 3 + len(
+    assert counts["docker-build:index:Image"] == len(APP_IMAGES) + len(
         stack.of_type("spy:k3s:MirroredImages")
     ) + (stack.config.data_plane.gateway == "ib")
     assert counts["azure-native:storage:Table"] == 1
