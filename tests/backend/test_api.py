@@ -220,3 +220,35 @@ async def test_docs_on_in_dev_off_in_prod(settings) -> None:
         assert (await c.get("/metrics")).status_code == 401
         ok = await c.get("/metrics", headers={"Authorization": "Bearer " + "x" * 40})
         assert ok.status_code == 200
+
+
+async def test_snapshot_warnings_and_expiry_notes_reach_the_market_state(
+    client: httpx.AsyncClient,
+) -> None:
+    """The detector's warnings (stale underlying, closed market) and an expiry without a
+    smile are stored and read back, so the desk can label the snapshot."""
+    record = analysis_record()
+    record["warnings"] = ["stale_underlying", "market_closed"]
+    record["expiries"] = [
+        {
+            "expiry": "2026-03-09",
+            "root": None,
+            "minutes_to_expiry": 30.0,
+            "forward": 580.4,
+            "forward_strikes": 0,
+            "discount": 1.0,
+            "atm_vol": None,
+            "quotes": 4,
+            "fitted": 0,
+            "bound_only": 4,
+            "outliers": 0,
+            "fit_residual_scale": None,
+            "note": "no two-sided quotes: no smile; only model-free bounds checked",
+        }
+    ]
+    assert (await post(client, [record])).status_code == 200
+    analysis = (await client.get("/api/market")).json()["analysis"]
+    assert analysis["warnings"] == ["stale_underlying", "market_closed"]
+    assert analysis["expiries"][0]["note"].startswith("no two-sided quotes")
+    record["warnings"] = ["Not A Kind!"]
+    assert (await post(client, [record])).status_code == 422

@@ -291,4 +291,5 @@ def analysis_summary(snapshot: ChainSnapshot, analysis: ChainAnalysis, flow: Flo
         "gex": None if analysis.gex is None else analysis.gex.to_dict(),
         "flow": {"increment": flow.increment.to_dict(), "session": flow.session.to_dict()},
         "excluded": analysis.excluded,
+        "warnings": [warning["kind"] for warning in analysis.warnings],
     }

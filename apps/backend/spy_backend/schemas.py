@@ -141,6 +141,7 @@ class ExpirySummary(_Strict):
     bound_only: int
     outliers: int
     fit_residual_scale: float | None
+    note: str | None = Field(default=None, max_length=200)  # why an expiry has no smile
 
 
 class _Moment(_Strict):
@@ -160,6 +161,10 @@ class AnalysisRecord(_Moment):
     gex: Gex | None
     flow: Flow
     excluded: dict[str, int] = Field(default_factory=dict, max_length=64)
+    # The detector's snapshot warnings by kind: "stale_underlying", "market_closed", ...
+    warnings: list[Annotated[str, Field(max_length=32, pattern=r"^[a-z_]+$")]] = Field(
+        default_factory=list, max_length=8
+    )
 
 
 class SnapshotRecord(_Moment):

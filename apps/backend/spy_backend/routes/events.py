@@ -71,4 +71,5 @@ def market_message(analysis: AnalysisRecord) -> dict:
         "open_anomalies": analysis.open_anomalies,
         "gex": None if gex is None else gex.model_dump(mode="json", exclude={"by_strike"}),
         "flow": analysis.flow.session.model_dump(mode="json"),
+        "warnings": analysis.warnings,
     }
