@@ -211,6 +211,8 @@ export interface LiveHandlers {
   market(m: MarketMessage): void;
   ladder(d: LadderDelta, receivedAt: number): void;
   dropped(): void;
+  /** The trader posted records (`trading` target): re-read the trading views. */
+  trading(): void;
 }
 
 /** Backoff for reconnects: 0.5 s doubling to 15 s, with ±20% jitter, forever. */
@@ -268,6 +270,7 @@ export class Live {
     );
     this.conn.on("market", guard(validMarket, (m) => h.market(m)));
     this.conn.on("ladder", guard(validDelta, (d) => h.ladder(d, performance.now())));
+    this.conn.on("trading", guard(isObj, () => h.trading()));
     this.conn.onreconnecting(() => h.state("reconnecting"));
     this.conn.onreconnected(async () => {
       h.state("live");

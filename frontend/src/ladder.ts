@@ -205,14 +205,16 @@ export class LadderView {
     const stale = this.model.stale;
     ctx.fillStyle = p.panel;
     ctx.fillRect(0, 0, w, h);
-    const n = this.cols.length;
     const strikeW = Math.max(104, w * 0.14);
-    const sideW = (w - strikeW) / (n - 1);
+    // Sizes ("483×52") need about twice a price's room; the other columns share the rest.
+    const weight = (c: Col): number => (c.key === "size" ? 1.9 : 1);
+    const unit = (w - strikeW) / this.cols.reduce((sum, c) => sum + (c.side === "k" ? 0 : weight(c)), 0);
+    const ws = this.cols.map((c) => (c.side === "k" ? strikeW : unit * weight(c)));
     const xs: number[] = [];
     let x = 0;
-    for (const c of this.cols) {
+    for (const cw of ws) {
       xs.push(x);
-      x += c.side === "k" ? strikeW : sideW;
+      x += cw;
     }
     const mid = xs[this.cols.indexOf(STRIKE)] ?? w / 2;
     // header
@@ -226,8 +228,7 @@ export class LadderView {
     ctx.fillStyle = p.muted;
     ctx.font = "12px system-ui, sans-serif";
     this.cols.forEach((c, i) => {
-      const cw = c.side === "k" ? strikeW : sideW;
-      ctx.fillText(t(c.key as "bid"), xs[i] + cw / 2, 30);
+      ctx.fillText(t(c.key as "bid"), xs[i] + ws[i] / 2, 30);
     });
     ctx.strokeStyle = p.grid;
     ctx.beginPath();
@@ -257,6 +258,28 @@ export class LadderView {
       ctx.fillStyle = p.band;
       ctx.fillRect(0, lo, w, hi - lo);
     }
+    // The spot line and its label go under the numbers, which stay readable over them.
+    if (spot != null) {
+      const y = yOf(spot);
+      if (y != null) {
+        ctx.strokeStyle = p.spot;
+        ctx.lineWidth = 2;
+        ctx.setLineDash([6, 4]);
+        ctx.beginPath();
+        ctx.moveTo(0, y);
+        ctx.lineTo(w, y);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.lineWidth = 1;
+        ctx.font = "600 11px system-ui, sans-serif";
+        ctx.textAlign = "left";
+        const label = `${t("spot")} ${fmt.num(spot)}`;
+        ctx.fillStyle = p.panel;
+        ctx.fillRect(2, y - 15, ctx.measureText(label).width + 6, 14);
+        ctx.fillStyle = p.spot;
+        ctx.fillText(label, 5, y - 8);
+      }
+    }
     ctx.font = "13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
     for (let r = 0; r < this.rows.length; r++) {
       const cells = this.rows[r];
@@ -278,12 +301,12 @@ export class LadderView {
         // A tint under the text (contrast kept) and a frame; dashed when not executable.
         ctx.fillStyle = colour;
         ctx.globalAlpha = a.executable === false ? 0.15 : 0.3;
-        ctx.fillRect(xs[ci] + 1, y + 1, sideW - 2, ROW_H - 2);
+        ctx.fillRect(xs[ci] + 1, y + 1, ws[ci] - 2, ROW_H - 2);
         ctx.globalAlpha = 1;
         ctx.strokeStyle = colour;
         ctx.lineWidth = 2;
         ctx.setLineDash(a.executable === false ? [3, 2] : []);
-        ctx.strokeRect(xs[ci] + 2, y + 2, sideW - 4, ROW_H - 4);
+        ctx.strokeRect(xs[ci] + 2, y + 2, ws[ci] - 4, ROW_H - 4);
         ctx.setLineDash([]);
         ctx.lineWidth = 1;
         // glyph + edge beside the strike: side readable without colour
@@ -304,34 +327,13 @@ export class LadderView {
       const text = this.rows[r].text;
       const y = HEAD_H + r * ROW_H + ROW_H / 2;
       for (let i = 0; i < this.cols.length; i++) {
-        if (i !== ki) ctx.fillText(text[i] ?? "", xs[i] + sideW - 6, y);
+        if (i !== ki) ctx.fillText(text[i] ?? "", xs[i] + ws[i] - 6, y);
       }
     }
     ctx.font = `700 ${mono}`;
     ctx.textAlign = "center";
     for (let r = 0; r < this.rows.length; r++) {
       ctx.fillText(this.rows[r].text[ki] ?? "", xs[ki] + strikeW / 2, HEAD_H + r * ROW_H + ROW_H / 2);
-    }
-    if (spot != null) {
-      const y = yOf(spot);
-      if (y != null) {
-        ctx.strokeStyle = p.spot;
-        ctx.lineWidth = 2;
-        ctx.setLineDash([6, 4]);
-        ctx.beginPath();
-        ctx.moveTo(0, y);
-        ctx.lineTo(w, y);
-        ctx.stroke();
-        ctx.setLineDash([]);
-        ctx.lineWidth = 1;
-        ctx.font = "600 11px system-ui, sans-serif";
-        ctx.textAlign = "left";
-        const label = `${t("spot")} ${fmt.num(spot)}`;
-        ctx.fillStyle = p.panel;
-        ctx.fillRect(2, y - 15, ctx.measureText(label).width + 6, 14);
-        ctx.fillStyle = p.spot;
-        ctx.fillText(label, 5, y - 8);
-      }
     }
     this.record(start);
   }

@@ -388,21 +388,61 @@ function renderOpen(): void {
   smile.invalidate();
 }
 
+let tradingTimer: number | undefined;
+/** At most one re-read of the trading views a second, however fast the trader posts. */
+function refreshTrading(): void {
+  if (tradingTimer !== undefined) return;
+  tradingTimer = window.setTimeout(() => {
+    tradingTimer = undefined;
+    void loadTrading();
+  }, 1000);
+}
+
+async function loadTrading(): Promise<void> {
+  const [positions, trades, signals, pnl] = await Promise.all(
+    ["/api/positions", "/api/trades", "/api/signals", "/api/pnl"].map((u) => api.get<unknown>(u).catch(() => null)),
+  );
+  placeholderList("positions", positions as Placeholder | null, "noPositions");
+  placeholderList("trades", trades as Placeholder | null, "noTrades");
+  placeholderList("signals", signals as Placeholder | null, "noSignals");
+  $("pnlEmpty").hidden = rowsOf(pnl).length > 0;
+}
+
+/** The rows of a trading read, whatever its shape: `{items}`, a bare list, or an object of
+ * lists (`/api/trades` answers `{orders, fills}`: the first non-empty list is shown). */
+function rowsOf(data: unknown): Record<string, unknown>[] {
+  if (Array.isArray(data)) return data.filter((x) => x && typeof x === "object");
+  if (!data || typeof data !== "object") return [];
+  const lists = Object.values(data as Record<string, unknown>).filter(Array.isArray) as unknown[][];
+  return rowsOf(lists.find((l) => l.length > 0) ?? []);
+}
+
 function placeholderList(id: string, data: Placeholder | null, empty: Key): void {
   const host = $(id);
-  if (!data || !data.items.length) {
+  const items = rowsOf(data);
+  if (!items.length) {
     host.replaceChildren(el("p", { class: "empty", "data-i18n": empty, text: t(empty) }));
     return;
   }
-  const keys = Object.keys(data.items[0]).slice(0, 8);
+  const keys = Object.keys(items[0]).slice(0, 8);
   host.replaceChildren(
     el(
       "table",
-      { class: "data" },
+      // The records as the trader posts them: field names and ids are data, not UI text.
+      { class: "data", translate: "no", tabindex: "0" },
       el("thead", {}, el("tr", {}, ...keys.map((k) => el("th", { scope: "col", text: k })))),
-      el("tbody", {}, ...data.items.slice(0, 100).map((it) => el("tr", {}, ...keys.map((k) => el("td", { text: String(it[k] ?? "") }))))),
+      el("tbody", {}, ...items.slice(0, 100).map((it) => el("tr", {}, ...keys.map((k) => el("td", { text: cellOf(it[k]) }))))),
     ),
   );
+}
+
+function cellOf(value: unknown): string {
+  if (value == null) return "";
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(4).replace(/0+$/, "");
+  if (typeof value !== "object") return String(value);
+  const c = value as Record<string, unknown>;
+  if (c.strike != null && c.right != null) return `${c.strike}${c.right} ${c.expiry ?? ""}`.trim(); // a contract
+  return JSON.stringify(value).slice(0, 60);
 }
 
 function renderSmileTable(rows: (number | null)[][]): void {
@@ -671,15 +711,11 @@ function onLadder(d: LadderDelta, receivedAt: number): void {
 
 async function resync(): Promise<void> {
   try {
-    const [market, page, lad, sess, positions, trades, signals, pnl] = await Promise.all([
+    const [market, page, lad, sess] = await Promise.all([
       api.get<{ analysis: (MarketMessage & { flow: { session: MarketMessage["flow"] } }) | null }>("/api/market"),
       api.get<{ items: unknown[]; next_cursor: string | null }>("/api/anomalies?limit=100"),
       api.get<Ladder | null>("/api/ladder"),
       api.get<SessionInfo>("/api/session"),
-      api.get<Placeholder>("/api/positions").catch(() => null),
-      api.get<Placeholder>("/api/trades").catch(() => null),
-      api.get<Placeholder>("/api/signals").catch(() => null),
-      api.get<Placeholder>("/api/pnl").catch(() => null),
     ]);
     setSession(sess);
     if (market.analysis) {
@@ -689,10 +725,7 @@ async function resync(): Promise<void> {
     }
     addEvents(page.items.filter(validEvent), false);
     if (lad && validLadder(lad)) loadLadder(lad);
-    placeholderList("positions", positions, "noPositions");
-    placeholderList("trades", trades, "noTrades");
-    placeholderList("signals", signals, "noSignals");
-    $("pnlEmpty").hidden = !!pnl && pnl.items.length > 0;
+    await loadTrading();
     state.lastData = Date.now();
     tick();
     await loadFlow();
@@ -898,6 +931,7 @@ async function start(): Promise<void> {
     dropped() {
       state.dropped++;
     },
+    trading: refreshTrading,
   });
   window.__desk.live = live;
   tick();

@@ -16,7 +16,8 @@ VISIBLE_TEXT = """() => {
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const text = n.textContent.trim();
     const parent = n.parentElement;
-    if (!text || !parent || parent.closest('option, script, style')) continue;
+    // translate="no": the trader's raw records (ids, field names), data and not UI text
+    if (!text || !parent || parent.closest('option, script, style, [translate="no"]')) continue;
     if (!parent.checkVisibility({ visibilityProperty: true })) continue;
     out.add(text);
   }
@@ -31,8 +32,9 @@ VISIBLE_TEXT = """() => {
 }"""
 
 # Tokens that are the same in both languages on purpose: tickers, zone names, option
-# rights, the language names themselves.
-SAME_IN_BOTH = {"SPY", "ET", "UTC", "CET", "CEST", "GMT", "C", "P", "English", "Español", "K", "M"}
+# rights, the language names themselves, units (K, M, ms).
+SAME_IN_BOTH = {"SPY", "ET", "UTC", "CET", "CEST", "GMT", "C", "P", "English", "Español"}
+SAME_IN_BOTH |= {"K", "M", "ms"}
 
 
 def test_page_loads_without_console_errors(platform, page_for) -> None:
