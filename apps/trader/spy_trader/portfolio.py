@@ -92,11 +92,20 @@ class Portfolio:
     realized: float = 0.0  # dollars, before commissions
     commissions: float = 0.0
     seen_exec_ids: set[str] = field(default_factory=set)
+    # Groups opened or filled since `open_groups` last found them flat: a day closes many
+    # groups, and scanning all of them on every decision made the decision O(day).
+    _maybe_open: set[str] = field(default_factory=set, repr=False)
+    _rank: dict[str, int] = field(default_factory=dict, repr=False)  # creation order
 
     def open_group(
         self, group_id: str, at: datetime, source_event: str | None, entry_fair: float
     ) -> Group:
-        return self.groups.setdefault(group_id, Group(group_id, at, source_event, entry_fair))
+        """The group (created if new); callers may then set its legs directly."""
+        self._maybe_open.add(group_id)
+        if group_id not in self.groups:
+            self._rank[group_id] = len(self.groups)
+            self.groups[group_id] = Group(group_id, at, source_event, entry_fair)
+        return self.groups[group_id]
 
     def apply_fill(
         self,
@@ -133,7 +142,9 @@ class Portfolio:
         return self.realized - self.commissions
 
     def open_groups(self) -> list[Group]:
-        return [g for g in self.groups.values() if not g.is_flat]
+        """Groups holding anything, in the order they were opened."""
+        self._maybe_open -= {g for g in self._maybe_open if self.groups[g].is_flat}
+        return [self.groups[g] for g in sorted(self._maybe_open, key=self._rank.__getitem__)]
 
     def contracts_held(self) -> int:
         return sum(abs(h.quantity) for h in self.holdings.values())
