@@ -130,6 +130,15 @@ class Broker:
     # does for margin, permissions or a closed market).
     reject_reason: str | None = None
     _next_perm_id: int = _FIRST_PERM_ID
+    # Orders that may still work, in placement (perm id) order; `working_orders` prunes the
+    # done ones, so matching is not a scan of the whole day's orders on every step.
+    _working: dict[tuple[int, int], Order] = field(default_factory=dict, repr=False)
+
+    def working_orders(self) -> list[Order]:
+        """Orders still working, oldest first."""
+        for key in [k for k, o in self._working.items() if o.is_done]:
+            del self._working[key]
+        return list(self._working.values())
 
     def next_valid_id(self, client_id: int) -> int:
         """One above the highest order id this client has used (1 for a new client)."""
@@ -173,6 +182,7 @@ class Broker:
         )
         self._next_perm_id += 1
         self.orders[(client_id, order.order_id)] = order
+        self._working[(client_id, order.order_id)] = order
         return order
 
     def _modify(self, order: Order, request: OrderRequest, instrument: Instrument) -> Order:
@@ -200,7 +210,7 @@ class Broker:
 
     def cancel_day_orders(self) -> list[Order]:
         """At the close: DAY orders expire (IB reports them cancelled)."""
-        expired = [o for o in self.orders.values() if not o.is_done]
+        expired = self.working_orders()
         for order in expired:
             order.status = Status.CANCELLED
         return expired
@@ -212,9 +222,9 @@ class Broker:
         of an order's remaining quantity per call."""
         taken: dict[tuple[int, str], float] = {}
         fills = []
-        for order in sorted(self.orders.values(), key=lambda o: o.perm_id):
+        for order in self.working_orders():
             book = books.get(order.instrument.con_id)
-            if order.is_done or book is None:
+            if book is None:
                 continue
             buying = order.action == "BUY"
             price, shown = (book.ask, book.ask_size) if buying else (book.bid, book.bid_size)
