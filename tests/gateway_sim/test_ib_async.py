@@ -294,3 +294,36 @@ def test_latency_fault_keeps_replies_in_order():
             assert (await ib.reqCurrentTimeAsync()) >= START
 
     run(body())
+
+
+def test_pnl_subscriptions_and_portfolio_report_ib_day_pnl():
+    async def body():
+        async with simulator() as sim, connected(sim) as ib:
+            account = ib.managedAccounts()[0]
+            [option] = await ib.qualifyContractsAsync(atm_option(sim))
+            pnl = ib.reqPnL(account)
+            single = ib.reqPnLSingle(account, "", option.conId)
+            await wait_until(lambda: not math.isnan(pnl.realizedPnL))
+            assert (pnl.dailyPnL, pnl.unrealizedPnL, pnl.realizedPnL) == (0.0, 0.0, 0.0)
+            bought = await marketable_buy(ib, option, 2)
+            await wait_until(lambda: bought.orderStatus.status == "Filled")
+            ticker = ib.ticker(option)
+            sold = ib.placeOrder(option, LimitOrder("SELL", 1, 0.01))
+            await wait_until(lambda: sold.orderStatus.status == "Filled")
+            await wait_until(lambda: all(f.commissionReport.commission > 0 for f in sold.fills))
+            realized = sum(f.commissionReport.realizedPNL for f in sold.fills)
+            fees = sum(f.commissionReport.commission for f in bought.fills + sold.fills)
+            assert realized < 0 < fees  # bought at the ask, sold at the bid, paid commissions
+            await wait_until(lambda: pnl.realizedPnL == pytest.approx(realized))
+            await wait_until(lambda: single.position == 1.0)
+            assert single.realizedPnL == pytest.approx(realized)
+            [item] = ib.portfolio()
+            assert item.position == 1.0 and item.realizedPNL == pytest.approx(realized)
+            # IB's figures at IB's mark: unrealised against the average cost with commissions.
+            mark = sim.marks()[option.conId]
+            daily, unrealized, _ = sim.pnl()
+            assert unrealized == pytest.approx(100 * mark - item.averageCost)
+            assert daily == pytest.approx(realized + unrealized)
+            assert ticker.bid > 0  # the book the sell crossed
+
+    run(body())

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from spy_core.models import Right
 from spy_gateway_sim.instruments import option
@@ -79,3 +81,30 @@ def test_modifying_a_working_order_changes_its_limit():
     assert broker.match(book(), START) == []
     broker.place(1, request(1, limit=1.05), CALL)
     assert order.limit == 1.05 and broker.match(book(), START)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["BUY", "SELL"]), st.integers(1, 5), st.integers(1, 300)),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(1, 300),
+)
+def test_day_pnl_is_the_change_in_net_liquidation(trades, mark_cents):
+    """Whatever the fills, IB's day P&L (realised + unrealised, commissions included)
+    equals what the account gained: cash plus positions at the mark, less the start."""
+    broker = Broker()
+    for number, (action, quantity, cents) in enumerate(trades, start=1):
+        price = cents / 100
+        broker.place(1, request(number, action, quantity, limit=price), CALL)
+        broker.match(book(bid=price, ask=price, bid_size=99, ask_size=99), START)
+    mark = mark_cents / 100
+    daily, unrealized, realized = broker.pnl({CALL.con_id: mark})
+    position = broker.positions[CALL.con_id]
+    gained = broker.cash - 1_000_000 + position.quantity * mark * 100
+    assert daily == pytest.approx(gained, abs=1e-6)
+    assert daily == pytest.approx(realized + unrealized)
+    assert realized == pytest.approx(position.realized)
+    broker.new_day()
+    assert broker.pnl({CALL.con_id: mark})[2] == 0.0

@@ -114,6 +114,12 @@ class Position:
     instrument: Instrument
     quantity: float = 0.0
     avg_cost: float = 0.0  # per contract (price × multiplier) or per share, with commission
+    realized: float = 0.0  # today's, net of commissions (IB's convention: the opening
+    # commission is in avg_cost, so it is realised with the part that closes)
+
+    def unrealized(self, mark: float) -> float:
+        """Dollars at `mark` (per share) against the average cost, commissions included."""
+        return self.quantity * (mark * float(self.instrument.multiplier or 1) - self.avg_cost)
 
 
 @dataclass
@@ -291,23 +297,43 @@ class Broker:
             position.quantity = remaining
         else:
             total = position.quantity + signed
+            # The commission raises a long's cost and lowers a short's proceeds, as IB's
+            # average cost does (a short's used to be raised too: its P&L was off by twice
+            # the commission).
+            paid = commission if signed > 0 else -commission
             position.avg_cost = (
-                position.avg_cost * abs(position.quantity) + unit_cost * abs(signed) + commission
+                position.avg_cost * abs(position.quantity) + unit_cost * abs(signed) + paid
             ) / abs(total)
             position.quantity = total
+        position.realized += realized
         self.realized_pnl += realized
         return realized
 
+    def new_day(self) -> None:
+        """At a session's start: realised P&L is a day's figure, as IB's is."""
+        self.realized_pnl = 0.0
+        for position in self.positions.values():
+            position.realized = 0.0
+
+    def pnl(self, marks: Mapping[int, float]) -> tuple[float, float, float]:
+        """The day's (daily, unrealised, realised) P&L at `marks`, as reqPnL reports it.
+        Daily is realised + unrealised: 0DTE positions are all opened today."""
+        unrealized = sum(
+            p.unrealized(marks.get(con_id, p.avg_cost / float(p.instrument.multiplier or 1)))
+            for con_id, p in self.positions.items()
+        )
+        return self.realized_pnl + unrealized, unrealized, self.realized_pnl
+
     def account_values(self, marks: Mapping[int, float]) -> dict[str, float]:
         """IB account tags (USD) valued at `marks` (price per share or per contract share)."""
-        gross = unrealized = value_sum = 0.0
+        gross = value_sum = 0.0
         for con_id, position in self.positions.items():
             multiplier = float(position.instrument.multiplier or 1)
             mark = marks.get(con_id, position.avg_cost / multiplier)
             value = position.quantity * mark * multiplier
             value_sum += value
             gross += abs(value)
-            unrealized += value - position.quantity * position.avg_cost
+        _, unrealized, _ = self.pnl(marks)
         net = self.cash + value_sum
         return {
             "NetLiquidation": net,

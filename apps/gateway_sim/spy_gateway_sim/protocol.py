@@ -47,6 +47,10 @@ class In(IntEnum):
     REQ_ACCOUNT_UPDATES_MULTI = 76
     CANCEL_ACCOUNT_UPDATES_MULTI = 77
     REQ_SEC_DEF_OPT_PARAMS = 78
+    REQ_PNL = 92
+    CANCEL_PNL = 93
+    REQ_PNL_SINGLE = 94
+    CANCEL_PNL_SINGLE = 95
     REQ_COMPLETED_ORDERS = 99
 
 
@@ -80,6 +84,8 @@ class Out(IntEnum):
     ACCOUNT_UPDATE_MULTI_END = 74
     SECURITY_DEFINITION_OPTION_PARAMETER = 75
     SECURITY_DEFINITION_OPTION_PARAMETER_END = 76
+    PNL = 94
+    PNL_SINGLE = 95
     COMPLETED_ORDERS_END = 102
 
 
@@ -278,6 +284,18 @@ def portfolio_value(
         realized,
         account,
     ]
+
+
+def pnl(req_id: int, daily: float, unrealized: float, realized: float) -> list[object]:
+    """reqPnL's answer (no version field): the account's day P&L, unrealised, realised."""
+    return [Out.PNL, req_id, daily, unrealized, realized]
+
+
+def pnl_single(
+    req_id: int, position: float, daily: float, unrealized: float, realized: float, value: float
+) -> list[object]:
+    """reqPnLSingle's answer (no version field): one contract's position and P&L."""
+    return [Out.PNL_SINGLE, req_id, position, daily, unrealized, realized, value]
 
 
 def account_value(tag: str, value: str, account: str, currency: str = CURRENCY) -> list[object]:

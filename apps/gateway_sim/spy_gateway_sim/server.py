@@ -170,12 +170,14 @@ class GatewaySimulator:
             self._day = self.market.time.date()
             for order in self.broker.cancel_day_orders():
                 self._report(order, [])
+            self.broker.new_day()
         if self.market.step == before or self.connectivity_lost:
             return
         self.view()  # built here, in the tick, so the next order does not wait for it
         self.match_orders()
         for session in list(self.sessions):
             session.publish()
+        self._publish_pnl()
 
     def books(self, con_ids: Iterable[int]) -> dict[int, Book]:
         """Top of book for the listed contracts among `con_ids` (those with working orders
@@ -254,7 +256,7 @@ class GatewaySimulator:
                     position.quantity,
                     mark,
                     position.avg_cost,
-                    0.0,
+                    position.realized,
                 )
             )
         messages.append(protocol.account_time(self.now()))
@@ -269,6 +271,30 @@ class GatewaySimulator:
         values = self.account_values()
         for session in self.sessions:
             session.publish_account(positions, updates, values)
+        self._publish_pnl()
+
+    def pnl(self) -> tuple[float, float, float]:
+        """The account's (daily, unrealised, realised) P&L at the current marks."""
+        return self.broker.pnl(self.marks())
+
+    def pnl_single(self, con_id: int) -> tuple[float, float, float, float, float]:
+        """One contract's (position, daily, unrealised, realised, value)."""
+        position = self.broker.positions.get(con_id)
+        if position is None:
+            return 0.0, 0.0, 0.0, 0.0, 0.0
+        mark = self.marks().get(
+            con_id, position.avg_cost / float(position.instrument.multiplier or 1)
+        )
+        unrealized = position.unrealized(mark)
+        value = position.quantity * mark * float(position.instrument.multiplier or 1)
+        daily = position.realized + unrealized
+        return position.quantity, daily, unrealized, position.realized, value
+
+    def _publish_pnl(self) -> None:
+        """Every P&L subscription's current figures (IB sends them about once a second)."""
+        if any(s.pnl_requests or s.pnl_single_requests for s in self.sessions):
+            for session in list(self.sessions):
+                session.publish_pnl()
 
     # -- control API --------------------------------------------------------------------
     def live_mispricings(self) -> tuple[InjectedMispricing, ...]:
