@@ -94,6 +94,9 @@ class SimulatedGateway:
     def broker_state(self) -> BrokerState:
         return BrokerState()
 
+    def broker_pnl(self) -> None:
+        """No broker to reconcile P&L with in a backtest."""
+
     def match(self, market: MarketIndex) -> None:
         """Judge every order that has reached the market by this snapshot."""
         now = market.snapshot.timestamp

@@ -40,7 +40,7 @@ from spy_core.trading import (
     TradingState,
 )
 
-from .ibkr import BrokerState, OrderUpdate
+from .ibkr import BrokerPnl, BrokerState, OrderUpdate
 from .journal import Journal, OrderRow
 from .metrics import TraderMetrics
 from .portfolio import Holding, Portfolio, group_of, order_ref, signal_of
@@ -68,6 +68,8 @@ class OrderGateway(Protocol):
     def cancel(self, ref: str) -> bool: ...
 
     def broker_state(self) -> BrokerState: ...
+
+    def broker_pnl(self) -> BrokerPnl | None: ...
 
 
 class Reporter(Protocol):
@@ -115,6 +117,8 @@ class Engine:
         self._deltas: dict[ContractRef, float] = {}
         self._deltas_at: datetime | None = None
         self._last_pnl: tuple | None = None
+        self._pnl_apart_since: datetime | None = None  # first check beyond tolerance
+        self._pnl_warned = False
         self._day = None
         self._tasks: set[asyncio.Task] = set()
         self._deciding: set[str] = set()  # ids between the duplicate check and the commit
@@ -561,6 +565,7 @@ class Engine:
     def _report_pnl(self, now: datetime, exposure: Exposure) -> None:
         """A P&L point when anything in it changed (not every snapshot); metrics always."""
         mids, fairs = self.marks()
+        ib = self._check_pnl(now, mids)
         values = (
             round(self.portfolio.realized_net, 2),
             round(self.portfolio.unrealized(mids), 2),
@@ -570,11 +575,13 @@ class Engine:
             exposure.open_positions,
             round(exposure.premium_at_risk, 2),
             round(exposure.net_delta, 1),
+            None if ib is None else round(ib.realized, 2),
+            None if ib is None else round(ib.unrealized, 2),
         )
         if values == self._last_pnl:
             return
         self._last_pnl = values
-        realized, mid, fair, commissions, state, positions, at_risk, delta = values
+        realized, mid, fair, commissions, state, positions, at_risk, delta, *_ = values
         point = PnlPoint(
             at=now,
             day=now.astimezone(NEW_YORK).date(),
@@ -586,9 +593,47 @@ class Engine:
             open_positions=positions,
             premium_at_risk=at_risk,
             net_delta=delta,
+            ib_realized=values[-2],
+            ib_unrealized=values[-1],
         )
         self.metrics.pnl(point, self.settings.risk)
         self.reporter.publish(point)
+
+    def _check_pnl(self, now: datetime, mids: dict[ContractRef, float]) -> BrokerPnl | None:
+        """Compare our P&L with IB's (in IB's convention, see `Portfolio.ib_view`): the
+        differences go to /metrics; one that stays beyond tolerance for the grace period
+        (IB's figures trail the fills) is logged once and counted. IB's figures or None."""
+        ib = self.gateway.broker_pnl()
+        if ib is None:
+            return None
+        realized, unrealized = self.portfolio.ib_view(mids)
+        apart_realized, apart_unrealized = realized - ib.realized, unrealized - ib.unrealized
+        self.metrics.pnl_difference.labels("realized").set(apart_realized)
+        self.metrics.pnl_difference.labels("unrealized").set(apart_unrealized)
+        s = self.settings
+        beyond = (
+            abs(apart_realized) > s.pnl_tolerance
+            or abs(apart_unrealized) > s.unrealized_pnl_tolerance
+        )
+        if not beyond:
+            self._pnl_apart_since, self._pnl_warned = None, False
+        elif self._pnl_apart_since is None:
+            self._pnl_apart_since = now
+        elif not self._pnl_warned and (now - self._pnl_apart_since).total_seconds() >= (
+            s.pnl_grace_seconds
+        ):
+            _log.warning(
+                "P&L apart from IB's for %.0f s: realised ours $%.2f, IB $%.2f; unrealised "
+                "ours $%.2f, IB $%.2f (IB's convention: opening commissions in the cost)",
+                (now - self._pnl_apart_since).total_seconds(),
+                realized,
+                ib.realized,
+                unrealized,
+                ib.unrealized,
+            )
+            self.metrics.pnl_mismatches.inc()
+            self._pnl_warned = True  # once per episode
+        return ib
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)

@@ -8,7 +8,8 @@
   IB reports in open orders and executions), so a nextValidId rolled back by a gateway
   restart cannot reuse an id and cross-attribute IB's callbacks.
 - State after a (re)connect comes from IB: ib_async's start-up sync (positions, open orders,
-  completed orders, executions) is read back by `broker_state`.
+  completed orders, executions) is read back by `broker_state`; IB's day P&L (reqPnL,
+  subscribed on every connect) by `broker_pnl`.
 - Error codes are logged with a meaning (`MEANINGS`); rejections end the order REJECTED.
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from ib_async import IB, Contract, LimitOrder, Option, Trade
+from ib_async import IB, Contract, LimitOrder, Option, PnL, Trade
 from ib_async import OrderStatus as IbStatus
 
 from spy_core.models import Right
@@ -78,6 +79,14 @@ class OrderUpdate:
     message: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class BrokerPnl:
+    """IB's day P&L for the account (reqPnL), in dollars, commissions in IB's cost basis."""
+
+    realized: float
+    unrealized: float
+
+
 @dataclass
 class BrokerState:
     """What IB holds for this client: orders by orderRef, fills, positions by contract."""
@@ -100,6 +109,7 @@ class IbkrExecution:
         self._contracts: dict[ContractRef, Contract] = {}
         self._unknown: set[ContractRef] = set()
         self._trades: dict[str, Trade] = {}
+        self._pnl: PnL | None = None
 
     # -- connection ---------------------------------------------------------------------
     @property
@@ -127,6 +137,7 @@ class IbkrExecution:
         accounts = self.ib.managedAccounts()
         if not accounts:
             raise ConnectionError("the gateway reported no managed account")
+        self._pnl = self.ib.reqPnL(accounts[0])  # per connection: IB drops it on disconnect
         return accounts[0]
 
     def disconnect(self) -> None:
@@ -199,6 +210,15 @@ class IbkrExecution:
                     position.avgCost / multiplier,
                 )
         return state
+
+    def broker_pnl(self) -> BrokerPnl | None:
+        """IB's latest day P&L, None until its first report (or while disconnected)."""
+        pnl = self._pnl
+        if pnl is None or not self.connected:
+            return None
+        if not (math.isfinite(pnl.realizedPnL) and math.isfinite(pnl.unrealizedPnL)):
+            return None
+        return BrokerPnl(pnl.realizedPnL, pnl.unrealizedPnL)
 
     # -- callbacks ----------------------------------------------------------------------
     def _update(self, trade: Trade) -> OrderUpdate:

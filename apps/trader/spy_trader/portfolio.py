@@ -35,12 +35,15 @@ def exit_id(group_id: str, attempt: int) -> str:
 
 @dataclass
 class Holding:
-    """Signed contracts and average price per share (commissions kept apart)."""
+    """Signed contracts and average price per share (commissions kept apart), and the
+    opening commissions still in the open quantity — IB counts those in its average cost,
+    so its realised P&L holds them back until the position closes (`Portfolio.ib_view`)."""
 
     quantity: int = 0
     avg_price: float = 0.0
+    open_commission: float = 0.0  # dollars
 
-    def apply(self, signed: int, price: float) -> float:
+    def apply(self, signed: int, price: float, commission: float = 0.0) -> float:
         """Book a fill; return the realised P&L in dollars (before commissions)."""
         realized = 0.0
         if self.quantity * signed < 0:
@@ -48,10 +51,11 @@ class Holding:
             direction = 1 if self.quantity > 0 else -1
             realized = closing * direction * (price - self.avg_price) * CONTRACT_MULTIPLIER
             remaining = self.quantity + signed
-            if remaining * self.quantity < 0:
-                self.avg_price = price
-            elif remaining == 0:
-                self.avg_price = 0.0
+            if remaining * self.quantity <= 0:  # closed or flipped: a flip opens at cost
+                self.avg_price = price if remaining else 0.0
+                self.open_commission = 0.0
+            else:
+                self.open_commission *= remaining / self.quantity
             self.quantity = remaining
         else:
             total = self.quantity + signed
@@ -59,6 +63,7 @@ class Holding:
                 total
             )
             self.quantity = total
+            self.open_commission += commission
         return realized
 
 
@@ -124,7 +129,8 @@ class Portfolio:
             return False
         self.seen_exec_ids.add(exec_id)
         signed = quantity if action is Action.BUY else -quantity
-        self.realized += self.holdings.setdefault(contract, Holding()).apply(signed, price)
+        holding = self.holdings.setdefault(contract, Holding())
+        self.realized += holding.apply(signed, price, commission)
         self.commissions += commission
         group = self.open_group(group_of(signal_of(ref)), at, None, 0.0)
         leg = group.legs.setdefault(contract, Holding())
@@ -148,6 +154,12 @@ class Portfolio:
 
     def contracts_held(self) -> int:
         return sum(abs(h.quantity) for h in self.holdings.values())
+
+    def ib_view(self, marks: dict[ContractRef, float]) -> tuple[float, float]:
+        """(realised, unrealised) the way IB's reqPnL counts them: opening commissions of
+        what is still open sit in the cost, not in realised. Their sum is ours."""
+        held_back = sum(h.open_commission for h in self.holdings.values() if h.quantity)
+        return self.realized_net + held_back, self.unrealized(marks) - held_back
 
     def unrealized(self, marks: dict[ContractRef, float]) -> float:
         """Dollars against average price at the given marks (missing marks count as cost)."""
