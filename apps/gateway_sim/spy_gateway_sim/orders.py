@@ -40,6 +40,15 @@ class OrderRejectedError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ComboLegRequest:
+    """One leg of a BAG contract as the client sent it."""
+
+    con_id: int
+    ratio: int
+    action: str  # BUY or SELL, for a BUY of the combo (a SELL of the combo reverses it)
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRequest:
     """The parts of a placeOrder message the simulator acts on."""
 
@@ -47,10 +56,24 @@ class OrderRequest:
     action: str  # BUY or SELL
     quantity: float
     order_type: str
-    limit: float | None
+    limit: float | None  # for a combo, the net price per unit: negative is a credit
     tif: str
     account: str
     order_ref: str
+    legs: tuple[ComboLegRequest, ...] = ()  # a BAG contract's legs
+
+
+@dataclass(frozen=True, slots=True)
+class ComboLeg:
+    instrument: Instrument
+    ratio: int
+    action: str
+
+    def side(self, combo_action: str) -> str:
+        """What this leg does when the combo is bought or sold."""
+        if combo_action == "BUY":
+            return self.action
+        return "SELL" if self.action == "BUY" else "BUY"
 
 
 @dataclass
@@ -69,10 +92,16 @@ class Order:
     filled: float = 0.0
     avg_price: float = 0.0
     last_fill: float = 0.0
+    legs: tuple[ComboLeg, ...] = ()  # a combo (BAG) order's legs, filled all at once
 
     @property
     def remaining(self) -> float:
         return self.quantity - self.filled
+
+    @property
+    def con_ids(self) -> list[int]:
+        """The contracts whose books decide this order's fill."""
+        return [leg.instrument.con_id for leg in self.legs] or [self.instrument.con_id]
 
     @property
     def is_done(self) -> bool:
@@ -151,8 +180,15 @@ class Broker:
         used = [order_id for (client, order_id) in self.orders if client == client_id]
         return max(used, default=0) + 1
 
-    def place(self, client_id: int, request: OrderRequest, instrument: Instrument) -> Order:
-        """A new order, or a modification when the id is one of the client's working orders."""
+    def place(
+        self,
+        client_id: int,
+        request: OrderRequest,
+        instrument: Instrument,
+        legs: tuple[ComboLeg, ...] = (),
+    ) -> Order:
+        """A new order, or a modification when the id is one of the client's working orders.
+        A combo order comes with its legs (and `instrument` the BAG)."""
         if request.order_type != "LMT":
             raise OrderRejectedError(
                 387, f"Unsupported order type {request.order_type!r}: LMT only"
@@ -161,14 +197,22 @@ class Broker:
             raise OrderRejectedError(321, f"Invalid action {request.action!r}")
         if not request.quantity > 0 or not math.isfinite(request.quantity):
             raise OrderRejectedError(434, "The order size cannot be zero.")
-        if request.limit is None or not request.limit > 0 or not math.isfinite(request.limit):
+        if request.limit is None or not math.isfinite(request.limit):
+            raise OrderRejectedError(321, "A limit order needs a limit price.")
+        if not legs and not request.limit > 0:  # a combo's net price may be a credit
             raise OrderRejectedError(321, "A limit order needs a positive limit price.")
+        if any(leg.action not in ("BUY", "SELL") or leg.ratio < 1 for leg in legs):
+            raise OrderRejectedError(321, "Invalid combo leg: action BUY/SELL, ratio ≥ 1")
+        if len({leg.instrument.con_id for leg in legs}) != len(legs):
+            raise OrderRejectedError(321, "A combo lists the same contract twice")
         if abs(request.limit * 100 - round(request.limit * 100)) > 1e-6:
             raise OrderRejectedError(
                 110, "The price does not conform to the minimum price variation."
             )
         existing = self.orders.get((client_id, request.order_id))
         if existing is not None:
+            if existing.legs != legs:
+                raise OrderRejectedError(105, "Order being modified does not match original order")
             return self._modify(existing, request, instrument)
         if self.reject_reason is not None:
             raise OrderRejectedError(201, f"Order rejected - reason:{self.reject_reason}")
@@ -185,6 +229,7 @@ class Broker:
             tif=request.tif or "DAY",
             account=request.account or self.account,
             order_ref=request.order_ref,
+            legs=legs,
         )
         self._next_perm_id += 1
         self.orders[(client_id, order.order_id)] = order
@@ -229,6 +274,9 @@ class Broker:
         taken: dict[tuple[int, str], float] = {}
         fills = []
         for order in self.working_orders():
+            if order.legs:
+                fills += self._match_combo(order, books, taken, now, partial)
+                continue
             book = books.get(order.instrument.con_id)
             if book is None:
                 continue
@@ -246,12 +294,54 @@ class Broker:
             fills.append(self._fill(order, quantity, price, now))
         return fills
 
+    def _match_combo(
+        self,
+        order: Order,
+        books: Mapping[int, Book],
+        taken: dict[tuple[int, str], float],
+        now: datetime,
+        partial: bool,
+    ) -> list[Execution]:
+        """All legs at once or nothing: each leg at its touch (a buy at the ask, a sell at
+        the bid), when the net price per unit is no worse than the limit, for as many units
+        as every leg's displayed size allows."""
+        touches = []
+        for leg in order.legs:
+            book = books.get(leg.instrument.con_id)
+            side = leg.side(order.action)
+            if book is None:
+                return []
+            price, shown = (book.ask, book.ask_size) if side == "BUY" else (book.bid, book.bid_size)
+            available = shown - taken.get((leg.instrument.con_id, side), 0.0)
+            if price <= 0 or available < leg.ratio:
+                return []
+            touches.append((leg, side, price, available // leg.ratio))
+        net = sum((p if side == "BUY" else -p) * leg.ratio for leg, side, p, _ in touches)
+        net = round(-net if order.action == "SELL" else net, 2)  # selling one unit receives
+        if (order.limit < net - 1e-9) if order.action == "BUY" else (order.limit > net + 1e-9):
+            return []
+        quantity = min(order.remaining, *(units for *_, units in touches))
+        if partial and order.remaining > 1:
+            quantity = min(quantity, max(1.0, math.floor(order.remaining / 2)))
+        self._advance(order, quantity, net)
+        executions = []
+        for leg, side, price, _ in touches:
+            key = (leg.instrument.con_id, side)
+            taken[key] = taken.get(key, 0.0) + quantity * leg.ratio
+            executions.append(
+                self._execute(order, leg.instrument, side, quantity * leg.ratio, price, now)
+            )
+        # IB reports the combo's own execution too (on the BAG, at the net price): ib_async
+        # counts a combo's filled quantity from those alone.
+        executions.append(self._execute(order, order.instrument, order.action, quantity, net, now))
+        return executions
+
     def _fill(self, order: Order, quantity: float, price: float, now: datetime) -> Execution:
-        instrument = order.instrument
-        multiplier = float(instrument.multiplier or 1)
-        per_unit = OPTION_COMMISSION if instrument.is_option else STOCK_COMMISSION
-        commission = max(per_unit * quantity, MIN_COMMISSION)
-        signed = quantity if order.action == "BUY" else -quantity
+        self._advance(order, quantity, price)
+        return self._execute(order, order.instrument, order.action, quantity, price, now)
+
+    @staticmethod
+    def _advance(order: Order, quantity: float, price: float) -> None:
         order.avg_price = (order.avg_price * order.filled + price * quantity) / (
             order.filled + quantity
         )
@@ -259,15 +349,33 @@ class Broker:
         order.last_fill = price
         if order.remaining <= 0:
             order.status = Status.FILLED
-        self.cash -= signed * price * multiplier + commission
-        realized = self._book_position(instrument, signed, price * multiplier, commission)
+
+    def _execute(
+        self,
+        order: Order,
+        instrument: Instrument,
+        action: str,
+        quantity: float,
+        price: float,
+        now: datetime,
+    ) -> Execution:
+        """One execution: cash, commission and position booked (a BAG's own execution
+        books nothing: its legs did)."""
+        commission = realized = 0.0
+        if not instrument.is_combo:
+            multiplier = float(instrument.multiplier or 1)
+            per_unit = OPTION_COMMISSION if instrument.is_option else STOCK_COMMISSION
+            commission = max(per_unit * quantity, MIN_COMMISSION)
+            signed = quantity if action == "BUY" else -quantity
+            self.cash -= signed * price * multiplier + commission
+            realized = self._book_position(instrument, signed, price * multiplier, commission)
         execution = Execution(
             exec_id=f"{order.perm_id:08x}.{len(self.executions) + 1:08x}.01.01",
             order_id=order.order_id,
             client_id=order.client_id,
             perm_id=order.perm_id,
             instrument=instrument,
-            side="BOT" if order.action == "BUY" else "SLD",
+            side="BOT" if action == "BUY" else "SLD",
             shares=quantity,
             price=price,
             time=now,

@@ -398,7 +398,7 @@ def open_order(order: Order) -> list[object]:
         "",  # basisPoints
         "",  # basisPointsType
         "",  # comboLegsDescrip
-        0,  # combo legs
+        *_combo_legs(order),
         0,  # order combo legs
         0,  # smart combo routing params
         "",  # scaleInitLevelSize
@@ -450,6 +450,15 @@ def open_order(order: Order) -> list[object]:
     return head + margins + tail
 
 
+def _combo_legs(order: Order) -> list[object]:
+    """The number of combo legs, then per leg: conId, ratio, action, exchange, openClose,
+    shortSaleSlot, designatedLocation, exemptCode."""
+    fields: list[object] = [len(order.legs)]
+    for leg in order.legs:
+        fields += [leg.instrument.con_id, leg.ratio, leg.action, "SMART", 0, 0, "", -1]
+    return fields
+
+
 def execution_data(req_id: int, execution: Execution) -> list[object]:
     """EXECUTION_DATA: 31 fields at v176; req_id −1 for a live fill."""
     return [
@@ -460,7 +469,7 @@ def execution_data(req_id: int, execution: Execution) -> list[object]:
         execution.exec_id,
         ib_time(execution.time),
         execution.account,
-        "SMART" if execution.instrument.is_option else "ARCA",
+        "ARCA" if execution.instrument.sec_type == "STK" else "SMART",
         execution.side,
         execution.shares,
         execution.price,

@@ -208,7 +208,7 @@ class GatewaySimulator:
         working = self.broker.working_orders()
         if not working:
             return
-        books = self.books(o.instrument.con_id for o in working)
+        books = self.books(con_id for o in working for con_id in o.con_ids)
         fills = self.broker.match(books, self.now(), partial=self.faults.partial_fills)
         by_order: dict[tuple[int, int], list[Execution]] = {}
         for fill in fills:
@@ -222,10 +222,9 @@ class GatewaySimulator:
         """Order status, the fills and their commissions, to the client that owns the order."""
         messages: list[list[object]] = [protocol.open_order(order)]
         for execution in executions:
-            messages += [
-                protocol.execution_data(-1, execution),
-                protocol.commission_report(execution),
-            ]
+            messages.append(protocol.execution_data(-1, execution))
+            if not execution.instrument.is_combo:  # commissions are charged per leg
+                messages.append(protocol.commission_report(execution))
         messages.append(protocol.order_status(order))
         for session in self.sessions:
             if session.client_id == order.client_id:

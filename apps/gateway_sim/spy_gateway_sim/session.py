@@ -20,9 +20,9 @@ from typing import Protocol
 from . import protocol, requests
 from .analytics import Computation
 from .faults import Faults
-from .instruments import ContractRequest, Instrument, match
+from .instruments import COMBO, ContractRequest, Instrument, match
 from .market import MarketModel
-from .orders import Broker, OrderRejectedError
+from .orders import Broker, ComboLeg, OrderRejectedError
 from .protocol import In, Out
 from .streaming import Subscription
 from .wire import (
@@ -322,15 +322,21 @@ class ClientSession:
     # -- orders -------------------------------------------------------------------------
     def _place_order(self, fields: list[str]) -> None:
         contract, request = requests.place_order(fields)
-        found = self._resolve(contract)
-        if len(found) != 1:
+        market = self.server.market
+        legs = tuple(
+            ComboLeg(instrument, leg.ratio, leg.action)
+            for leg in request.legs
+            if (instrument := market.instrument(leg.con_id)) is not None and instrument.is_option
+        )
+        found = [COMBO] if request.legs else self._resolve(contract)
+        if len(found) != 1 or len(legs) != len(request.legs):
             self.error(
                 request.order_id, 200, "No security definition has been found for the request"
             )
             return
         assert self.client_id is not None
         try:
-            order = self.server.broker.place(self.client_id, request, found[0])
+            order = self.server.broker.place(self.client_id, request, found[0], legs)
         except OrderRejectedError as rejected:
             self.error(request.order_id, rejected.code, rejected.message)
             return
