@@ -1,6 +1,7 @@
 """The execution adapter on ib_async 2.1.0: the only module of the trader that imports it.
 
-- Orders are plain LMT DAY orders with `orderRef` = `<signal id>:L<leg>`; the trader's own
+- Orders are plain LMT DAY orders with `orderRef` = `<signal id>:L<leg>`, or one combo
+  (BAG, ratio 1 per leg, net limit) with `<signal id>:C`; the trader's own
   records are keyed by that reference, never by ib_async's Trade objects (ib_async clears
   them on every disconnect) or by orderId alone (IB reissues ids after a gateway restart).
 - Order ids: ib_async takes nextValidId from the handshake; after connecting the adapter
@@ -17,11 +18,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from ib_async import IB, Contract, LimitOrder, Option, PnL, Trade
+from ib_async import IB, ComboLeg, Contract, LimitOrder, Option, PnL, Trade
 from ib_async import OrderStatus as IbStatus
 
 from spy_core.models import Right
@@ -178,6 +179,35 @@ class IbkrExecution:
             action.value, quantity, round(limit, 2), orderRef=ref, tif="DAY", transmit=True
         )
         trade = self.ib.placeOrder(self._contracts.get(contract) or to_ib(contract), order)
+        self._trades[ref] = trade
+        return trade.order.orderId
+
+    def place_combo(
+        self,
+        ref: str,
+        legs: Sequence[tuple[ContractRef, Action]],
+        quantity: int,
+        limit: float,
+    ) -> int | None:
+        """Buy one combo (BAG) of `legs` (ratio 1 each) `quantity` times at a net `limit` per
+        unit (negative: a credit); IB fills every leg or none. The orderId, or None when
+        not connected or a leg was never qualified (nothing sent)."""
+        found = [self._contracts.get(contract) for contract, _ in legs]
+        if not self.connected or any(c is None or not c.conId for c in found):
+            return None
+        bag = Contract(
+            secType="BAG",
+            symbol=legs[0][0].underlying,
+            exchange="SMART",
+            currency="USD",
+            comboLegs=[
+                ComboLeg(conId=c.conId, ratio=1, action=action.value, exchange="SMART")
+                for c, (_, action) in zip(found, legs, strict=True)
+                if c is not None
+            ],
+        )
+        order = LimitOrder("BUY", quantity, round(limit, 2), orderRef=ref, tif="DAY")
+        trade = self.ib.placeOrder(bag, order)
         self._trades[ref] = trade
         return trade.order.orderId
 

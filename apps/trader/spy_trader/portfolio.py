@@ -1,7 +1,8 @@
 """Positions and P&L from fills (pure): per contract for risk and IB reconciliation, per
 position group (the legs one opening signal bought or sold) for the strategy's exits.
 
-Order references name the signal and the leg: `<signal id>:L<n>`; an exit signal's id is
+Order references name the signal and the leg: `<signal id>:L<n>`, or `<signal id>:C` for
+a combo order carrying all of a signal's legs; an exit signal's id is
 `<opening signal id>:X<n>`, so any fill finds its group without a lookup table that a
 restart could lose.
 """
@@ -15,13 +16,25 @@ from spy_core.trading import CONTRACT_MULTIPLIER, Action, ContractRef
 
 _LEG = ":L"
 _EXIT = ":X"
+_COMBO = ":C"
 
 
 def order_ref(signal_id: str, leg: int) -> str:
     return f"{signal_id}{_LEG}{leg}"
 
 
+def combo_ref(signal_id: str) -> str:
+    """The orderRef of the one combo (BAG) order that carries every leg of a signal."""
+    return f"{signal_id}{_COMBO}"
+
+
+def is_combo_ref(ref: str) -> bool:
+    return ref.endswith(_COMBO)
+
+
 def signal_of(ref: str) -> str:
+    if is_combo_ref(ref):
+        return ref.removesuffix(_COMBO)
     return ref.rsplit(_LEG, 1)[0]
 
 
