@@ -98,6 +98,25 @@ def touch_signal(
     )
 
 
+def vertical(
+    sim: GatewaySimulator, signal_id: str, quantities=(1, 1), credit_wanted: float = 0.0
+) -> Signal:
+    """Buy the wing one strike out, sell the ATM call, at the touch (or asking
+    `credit_wanted` more credit on the short leg than its bid gives)."""
+    short, wing = atm(sim), atm(sim, offset=1)
+    index = snapshot_index(sim)
+    sq = index[(short.expiry, short.strike, short.right)]
+    wq = index[(wing.expiry, wing.strike, wing.right)]
+    sell_at = round(sq.bid + credit_wanted, 2)
+    legs = (
+        Leg(contract=wing, action=Action.BUY, quantity=quantities[0], limit=wq.ask,
+            bid=wq.bid, ask=wq.ask, fair=wq.ask),
+        Leg(contract=short, action=Action.SELL, quantity=quantities[1], limit=sell_at,
+            bid=sq.bid, ask=max(sq.ask, sell_at), fair=sell_at),
+    )  # fmt: skip
+    return touch_signal(sim, signal_id, short).model_copy(update={"legs": legs})
+
+
 def snapshot_index(sim: GatewaySimulator) -> dict:
     return {(q.expiry, q.strike, q.right): q for q in sim.view().quotes.values()}
 

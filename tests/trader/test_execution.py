@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from spy_core.trading import Action, Leg, OrderStatus, Signal
+from spy_core.trading import OrderStatus
 from spy_trader.settings import TraderSettings
 
 from .conftest import (
@@ -15,6 +15,7 @@ from .conftest import (
     snapshot_of,
     touch_signal,
     trader,
+    vertical,
     wait_until,
 )
 
@@ -97,23 +98,6 @@ def test_a_contract_ib_does_not_know_is_rejected_with_the_reason(tmp_path):
             assert not sim.broker.orders
 
     run(body())
-
-
-def vertical(sim, signal_id: str, quantities=(1, 1), credit_wanted: float = 0.0) -> Signal:
-    """Buy the wing one strike out, sell the ATM call, at the touch (or asking
-    `credit_wanted` more credit on the short leg than its bid gives)."""
-    short, wing = atm(sim), atm(sim, offset=1)
-    index = snapshot_index(sim)
-    sq = index[(short.expiry, short.strike, short.right)]
-    wq = index[(wing.expiry, wing.strike, wing.right)]
-    sell_at = round(sq.bid + credit_wanted, 2)
-    legs = (
-        Leg(contract=wing, action=Action.BUY, quantity=quantities[0], limit=wq.ask,
-            bid=wq.bid, ask=wq.ask, fair=wq.ask),
-        Leg(contract=short, action=Action.SELL, quantity=quantities[1], limit=sell_at,
-            bid=sq.bid, ask=max(sq.ask, sell_at), fair=sell_at),
-    )  # fmt: skip
-    return touch_signal(sim, signal_id, short).model_copy(update={"legs": legs})
 
 
 def test_a_vertical_in_and_out_is_one_combo_order_each_way(tmp_path):

@@ -12,7 +12,17 @@ from spy_core.trading import OrderStatus
 from spy_trader.service import TraderService
 from spy_trader.settings import TraderSettings
 
-from .conftest import Recorder, atm, run, simulator, snapshot_of, touch_signal, trader, wait_until
+from .conftest import (
+    Recorder,
+    atm,
+    run,
+    simulator,
+    snapshot_of,
+    touch_signal,
+    trader,
+    vertical,
+    wait_until,
+)
 
 
 @contextlib.asynccontextmanager
@@ -128,5 +138,58 @@ def test_a_gateway_restart_rolling_back_next_valid_id_reuses_no_order_id(tmp_pat
             await wait_until(lambda: engine.journal.order("a-1:L0").status is OrderStatus.FILLED)
             new = [o for o in sim.broker.orders.values() if o.order_ref == "a-1:L0"]
             assert len(new) == 1 and new[0].order_id > max(used)
+
+    run(body())
+
+
+def test_connection_drops_around_combo_orders_leave_no_duplicate_and_no_orphan(tmp_path):
+    rng = random.Random(5)
+
+    async def body():
+        async with simulator() as sim, service(sim, tmp_path) as svc:
+            engine = svc.engine
+            for i in range(25):
+                await wait_until(lambda: svc.ready)
+                engine.publish_snapshot(snapshot_of(sim))
+                submitting = asyncio.create_task(engine.submit(vertical(sim, f"c-{i}")))
+                await asyncio.sleep(rng.uniform(0, 0.02))
+                before = svc.reconnects
+                sim.drop_connections()
+                await submitting
+                await wait_until(lambda: svc.reconnects > before)  # noqa: B023
+            await wait_until(lambda: svc.ready)
+            await wait_until(lambda: not engine.journal.open_orders())
+            refs = Counter(o.order_ref for o in sim.broker.orders.values())
+            assert refs and max(refs.values()) == 1, "a signal produced two orders"
+            assert all(ref.endswith(":C") for ref in refs)
+            signals = {r.signal_id for r in engine.journal.orders_of_all()}
+            assert {ref.removesuffix(":C") for ref in refs} <= signals, "an unknown order"
+            ib = {p.instrument.strike: p.quantity for p in sim.broker.positions.values()}
+            ours = {c.strike: h.quantity for c, h in engine.portfolio.holdings.items()}
+            assert {k: q for k, q in ours.items() if q} == {k: q for k, q in ib.items() if q}
+            assert sum(ib.values()) == 0  # every combo bought one wing per short
+            filled = sum(1 for o in sim.broker.orders.values() if o.filled)
+            rows = engine.journal.orders_of_all()
+            assert sum(r.status is OrderStatus.FILLED for r in rows) == 2 * filled
+
+    run(body(), timeout=600)
+
+
+def test_a_restart_finds_its_working_combo_at_ib_by_its_ref(tmp_path):
+    async def body():
+        async with simulator() as sim:
+            settings = TraderSettings(port=sim.port, order_ttl_seconds=600)
+            async with trader(sim, tmp_path, settings) as engine:
+                assert (await engine.submit(vertical(sim, "w-1", credit_wanted=0.5))).taken
+                await wait_until(lambda: bool(sim.broker.orders))
+            async with trader(sim, tmp_path, settings) as again:
+                rows = again.journal.orders_of("w-1")
+                assert {r.status for r in rows} == {OrderStatus.WORKING}
+                assert again.metrics.orphans._value.get() == 0
+                [combo] = sim.broker.orders.values()
+                assert not combo.is_done  # not taken for an orphan
+            async with trader(sim, tmp_path / "lost-journal") as stranger:
+                assert stranger.metrics.orphans._value.get() == 1  # unknown there: cancelled
+                await wait_until(lambda: combo.is_done)
 
     run(body())
