@@ -123,10 +123,15 @@ def snapshot_index(sim: GatewaySimulator) -> dict:
 
 @contextlib.asynccontextmanager
 async def trader(
-    sim: GatewaySimulator, path: Path, settings: TraderSettings | None = None, client_id: int = 21
+    sim: GatewaySimulator,
+    path: Path,
+    settings: TraderSettings | None = None,
+    client_id: int = 21,
+    **overrides: Any,
 ) -> AsyncIterator[Engine]:
-    """An engine connected, restored and reconciled, as the service starts one."""
-    settings = settings or TraderSettings(port=sim.port, client_id=client_id)
+    """An engine connected, restored and reconciled, as the service starts one; settings
+    given whole, or the defaults with `overrides`."""
+    settings = settings or TraderSettings(port=sim.port, client_id=client_id, **overrides)
     journal = Journal(path / "trader.sqlite")
     gateway = IbkrExecution("127.0.0.1", sim.port, client_id, TIMEOUT)
     await gateway.connect(journal.max_order_id())

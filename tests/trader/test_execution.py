@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from spy_core.trading import OrderStatus
-from spy_trader.settings import TraderSettings
 
 from .conftest import (
     atm,
@@ -67,20 +66,16 @@ def test_an_order_ib_rejects_ends_rejected_with_its_meaning(tmp_path):
 
 def test_an_unfilled_order_is_cancelled_after_its_time_to_live(tmp_path):
     async def body():
-        async with simulator() as sim:
-            settings = TraderSettings(port=sim.port, order_ttl_seconds=0.2)
-            async with trader(sim, tmp_path, settings) as engine:
-                contract = atm(sim)
-                quote = snapshot_index(sim)[(contract.expiry, contract.strike, contract.right)]
-                signal = touch_signal(sim, "c-1", contract, limit=quote.bid)  # rests, no fill
-                assert (await engine.submit(signal)).taken
-                await wait_until(lambda: engine.journal.order("c-1:L0").order_id is not None)
-                await asyncio.sleep(0.3)
-                engine.on_tick()
-                await wait_until(
-                    lambda: engine.journal.order("c-1:L0").status is OrderStatus.CANCELLED
-                )
-                assert not engine.portfolio.holdings
+        async with simulator() as sim, trader(sim, tmp_path, order_ttl_seconds=0.2) as engine:
+            contract = atm(sim)
+            quote = snapshot_index(sim)[(contract.expiry, contract.strike, contract.right)]
+            signal = touch_signal(sim, "c-1", contract, limit=quote.bid)  # rests, no fill
+            assert (await engine.submit(signal)).taken
+            await wait_until(lambda: engine.journal.order("c-1:L0").order_id is not None)
+            await asyncio.sleep(0.3)
+            engine.on_tick()
+            await wait_until(lambda: engine.journal.order("c-1:L0").status is OrderStatus.CANCELLED)
+            assert not engine.portfolio.holdings
 
     run(body())
 
@@ -133,21 +128,18 @@ def test_a_vertical_in_and_out_is_one_combo_order_each_way(tmp_path):
 
 def test_a_combo_the_market_does_not_reach_fills_no_leg_and_is_cancelled_whole(tmp_path):
     async def body():
-        async with simulator() as sim:
-            settings = TraderSettings(port=sim.port, order_ttl_seconds=0.5)
-            async with trader(sim, tmp_path, settings) as engine:
-                signal = vertical(sim, "v-2", credit_wanted=0.50)
-                assert (await engine.submit(signal)).taken
-                await wait_until(lambda: bool(sim.broker.orders))
-                for _ in range(40):  # ticks: the time-to-live runs out on one of them
-                    engine.publish_snapshot(snapshot_of(sim))
-                    if not engine.journal.open_orders():
-                        break
-                    await asyncio.sleep(0.05)
-                rows = engine.journal.orders_of("v-2")
-                assert {r.status for r in rows} == {OrderStatus.CANCELLED}
-                assert {r.filled for r in rows} == {0}
-                assert sim.broker.positions == {} and engine.portfolio.contracts_held() == 0
+        async with simulator() as sim, trader(sim, tmp_path, order_ttl_seconds=0.5) as engine:
+            assert (await engine.submit(vertical(sim, "v-2", credit_wanted=0.50))).taken
+            await wait_until(lambda: bool(sim.broker.orders))
+            for _ in range(40):  # ticks: the time-to-live runs out on one of them
+                engine.publish_snapshot(snapshot_of(sim))
+                if not engine.journal.open_orders():
+                    break
+                await asyncio.sleep(0.05)
+            rows = engine.journal.orders_of("v-2")
+            assert {r.status for r in rows} == {OrderStatus.CANCELLED}
+            assert {r.filled for r in rows} == {0}
+            assert sim.broker.positions == {} and engine.portfolio.contracts_held() == 0
 
     run(body())
 

@@ -16,7 +16,6 @@ from spy_gateway_sim.instruments import option
 from spy_gateway_sim.orders import Book, Broker, OrderRequest
 from spy_trader.ibkr import to_ib
 from spy_trader.portfolio import Portfolio
-from spy_trader.settings import TraderSettings
 
 from ..gateway_sim.conftest import START as SIM_START
 from .conftest import TIMEOUT, atm, run, simulator, snapshot_of, touch_signal, trader, wait_until
@@ -65,38 +64,36 @@ def test_our_pnl_in_ibs_convention_equals_what_ib_books(trades, mark_cents):
 
 def test_pnl_is_reconciled_with_ibs_and_a_trade_we_did_not_make_is_flagged(tmp_path):
     async def body():
-        async with simulator() as sim:
-            settings = TraderSettings(port=sim.port, pnl_grace_seconds=0.0)
-            async with trader(sim, tmp_path, settings) as engine:
-                contract = atm(sim)
-                assert (await engine.submit(touch_signal(sim, "p-1", contract, quantity=2))).taken
-                await wait_until(lambda: engine.portfolio.holdings.get(contract) is not None)
-                exit_ = touch_signal(sim, "p-1:X1", contract, Action.SELL, 1, Intent.CLOSE)
-                assert (await engine.submit(exit_)).taken
-                await wait_until(lambda: engine.portfolio.holdings[contract].quantity == 1)
-                await wait_until(lambda: engine.gateway.broker_pnl() is not None)
-                await wait_until(lambda: engine.gateway.broker_pnl().realized != 0.0)
-                engine.publish_snapshot(snapshot_of(sim))
-                point = engine.reporter.of("pnl")[-1]
-                realized, _ = engine.portfolio.ib_view({})
-                assert point.ib_realized == pytest.approx(realized, abs=0.01)
-                assert point.realized < point.ib_realized  # IB keeps the open lot's commission
-                assert abs(engine.metrics.pnl_difference.labels("realized")._value.get()) < 0.01
-                assert engine.metrics.pnl_mismatches._value.get() == 0
+        async with simulator() as sim, trader(sim, tmp_path, pnl_grace_seconds=0.0) as engine:
+            contract = atm(sim)
+            assert (await engine.submit(touch_signal(sim, "p-1", contract, quantity=2))).taken
+            await wait_until(lambda: engine.portfolio.holdings.get(contract) is not None)
+            exit_ = touch_signal(sim, "p-1:X1", contract, Action.SELL, 1, Intent.CLOSE)
+            assert (await engine.submit(exit_)).taken
+            await wait_until(lambda: engine.portfolio.holdings[contract].quantity == 1)
+            await wait_until(lambda: engine.gateway.broker_pnl() is not None)
+            await wait_until(lambda: engine.gateway.broker_pnl().realized != 0.0)
+            engine.publish_snapshot(snapshot_of(sim))
+            point = engine.reporter.of("pnl")[-1]
+            realized, _ = engine.portfolio.ib_view({})
+            assert point.ib_realized == pytest.approx(realized, abs=0.01)
+            assert point.realized < point.ib_realized  # IB keeps the open lot's commission
+            assert abs(engine.metrics.pnl_difference.labels("realized")._value.get()) < 0.01
+            assert engine.metrics.pnl_mismatches._value.get() == 0
 
-                # Someone trades the account by hand (another client): a round trip, so the
-                # positions still agree, but IB's realised P&L is no longer ours.
-                other = IB()
-                await other.connectAsync("127.0.0.1", sim.port, clientId=5, timeout=TIMEOUT)
-                [ib_contract] = await other.qualifyContractsAsync(to_ib(atm(sim, Right.PUT)))
-                for action, limit in (("BUY", 50.0), ("SELL", 0.01)):
-                    trade = other.placeOrder(ib_contract, LimitOrder(action, 3, limit))
-                    await wait_until(lambda trade=trade: trade.orderStatus.status == "Filled")
-                other.disconnect()
-                await wait_until(lambda: abs(engine.gateway.broker_pnl().realized - realized) > 1)
-                engine.publish_snapshot(snapshot_of(sim))  # apart: the grace period starts
-                engine.publish_snapshot(snapshot_of(sim))  # still apart after it: flagged
-                assert engine.metrics.pnl_mismatches._value.get() == 1
-                assert abs(engine.metrics.pnl_difference.labels("realized")._value.get()) > 1
+            # Someone trades the account by hand (another client): a round trip, so the
+            # positions still agree, but IB's realised P&L is no longer ours.
+            other = IB()
+            await other.connectAsync("127.0.0.1", sim.port, clientId=5, timeout=TIMEOUT)
+            [ib_contract] = await other.qualifyContractsAsync(to_ib(atm(sim, Right.PUT)))
+            for action, limit in (("BUY", 50.0), ("SELL", 0.01)):
+                trade = other.placeOrder(ib_contract, LimitOrder(action, 3, limit))
+                await wait_until(lambda trade=trade: trade.orderStatus.status == "Filled")
+            other.disconnect()
+            await wait_until(lambda: abs(engine.gateway.broker_pnl().realized - realized) > 1)
+            engine.publish_snapshot(snapshot_of(sim))  # apart: the grace period starts
+            engine.publish_snapshot(snapshot_of(sim))  # still apart after it: flagged
+            assert engine.metrics.pnl_mismatches._value.get() == 1
+            assert abs(engine.metrics.pnl_difference.labels("realized")._value.get()) > 1
 
     run(body())

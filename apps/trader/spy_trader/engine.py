@@ -42,7 +42,7 @@ from spy_core.trading import (
     TradingState,
 )
 
-from .ibkr import BrokerPnl, BrokerState, OrderUpdate
+from .ibkr import BrokerPnl, BrokerState, ComboLegs, OrderUpdate
 from .journal import Journal, OrderRow
 from .metrics import TraderMetrics
 from .portfolio import (
@@ -75,13 +75,7 @@ class OrderGateway(Protocol):
         self, ref: str, contract: ContractRef, action: Action, quantity: int, limit: float
     ) -> int | None: ...
 
-    def place_combo(
-        self,
-        ref: str,
-        legs: Sequence[tuple[ContractRef, Action]],
-        quantity: int,
-        limit: float,
-    ) -> int | None: ...
+    def place_combo(self, ref: str, legs: ComboLegs, quantity: int, limit: float) -> int | None: ...
 
     def cancel(self, ref: str) -> bool: ...
 

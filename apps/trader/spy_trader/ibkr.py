@@ -70,6 +70,9 @@ def meaning(code: int) -> str:
     return MEANINGS.get(code, "see IB's message codes")
 
 
+ComboLegs = Sequence[tuple[ContractRef, Action]]  # a combo's legs, ratio 1 each
+
+
 @dataclass(frozen=True, slots=True)
 class OrderUpdate:
     ref: str
@@ -182,13 +185,7 @@ class IbkrExecution:
         self._trades[ref] = trade
         return trade.order.orderId
 
-    def place_combo(
-        self,
-        ref: str,
-        legs: Sequence[tuple[ContractRef, Action]],
-        quantity: int,
-        limit: float,
-    ) -> int | None:
+    def place_combo(self, ref: str, legs: ComboLegs, quantity: int, limit: float) -> int | None:
         """Buy one combo (BAG) of `legs` (ratio 1 each) `quantity` times at a net `limit` per
         unit (negative: a credit); IB fills every leg or none. The orderId, or None when
         not connected or a leg was never qualified (nothing sent)."""
