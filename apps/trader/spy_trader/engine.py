@@ -669,9 +669,10 @@ class Engine:
         self.metrics.pnl_difference.labels("realized").set(apart_realized)
         self.metrics.pnl_difference.labels("unrealized").set(apart_unrealized)
         s = self.settings
+        held = max(self.portfolio.contracts_held(), 1)
         beyond = (
             abs(apart_realized) > s.pnl_tolerance
-            or abs(apart_unrealized) > s.unrealized_pnl_tolerance
+            or abs(apart_unrealized) > s.unrealized_pnl_tolerance * held
         )
         if not beyond:
             self._pnl_apart_since, self._pnl_warned = None, False
