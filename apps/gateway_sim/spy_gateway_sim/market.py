@@ -145,6 +145,10 @@ class MarketModel:
         self._time = day.open
         self._mispricings: list[_Mispricing] = []
         self._view: MarketView | None = None
+        # `begin_build`/`finish_build` let the server build a step's view on another thread;
+        # the generation tells whether anything changed the market while it did.
+        self._generation = 0
+        self._building = False
         self.advance_to(start)
 
     # -- time -------------------------------------------------------------------------
@@ -209,7 +213,7 @@ class MarketModel:
         seconds = self.config.mispricing_lifetime if lifetime is None else lifetime
         start = self._time if now is None else max(self._time, now)
         self._mispricings.append(_Mispricing(key, side, size, start + timedelta(seconds=seconds)))
-        self._view = None
+        self._invalidate()
 
     def move_spot(self, fraction: float) -> None:
         """Jump the spot by `fraction` (0.01 = +1%) now: a control for tests and demos (the
@@ -217,7 +221,7 @@ class MarketModel:
         if not fraction > -1.0:
             raise ValueError("the spot cannot fall by 100% or more")
         self._spot *= 1.0 + fraction
-        self._view = None
+        self._invalidate()
 
     def live_mispricings(self) -> tuple[InjectedMispricing, ...]:
         """The mispricings in today's quotes, with their edge against fair right now."""
@@ -225,11 +229,30 @@ class MarketModel:
 
     # -- the view -----------------------------------------------------------------------
     def view(self) -> MarketView:
-        if self._view is None or self._view.step != self._step:
-            self._view = self._build_view()
+        """The current step's view; while `build` runs elsewhere, the last one built."""
+        if self._view is None or (self._view.step != self._step and not self._building):
+            self._view = self.build()
         return self._view
 
-    def _build_view(self) -> MarketView:
+    def begin_build(self) -> int:
+        """Before running `build` on another thread (it only reads the model, ~25 ms): until
+        `finish_build`, `view()` answers with the last view instead of building it again."""
+        self._building = True
+        return self._generation
+
+    def finish_build(self, view: MarketView | None, generation: int) -> None:
+        """Keep the view built elsewhere (None: it was abandoned), unless the market changed
+        meanwhile (an injection, a spot move, a step): then the next `view()` builds afresh."""
+        self._building = False
+        if view is not None and generation == self._generation:
+            self._view = view
+
+    def _invalidate(self) -> None:
+        self._view = None
+        self._generation += 1
+
+    def build(self) -> MarketView:
+        """The view at the model's current step (pure: reads the model, changes nothing)."""
         day, now = self._day, self._time
         years = [time_to_expiry(now, e) for e in day.expiries]
         open_years = [time_to_expiry(day.session.open, e) for e in day.expiries]
@@ -331,6 +354,7 @@ class MarketModel:
         )
         self._time += step
         self._step += 1
+        self._generation += 1
         self._mispricings = [m for m in self._mispricings if m.until > self._time]
         if rng.random() < cfg.mispricing_rate * dt / 60.0:
             self._spawn_mispricing(rng)
@@ -361,7 +385,7 @@ class MarketModel:
         self._day = self._new_day(found)
         self._time = found.open
         self._mispricings = []
-        self._view = None
+        self._invalidate()
 
     def _new_day(self, found: Session) -> _Day:
         cfg = self.config

@@ -3,7 +3,8 @@ fans out ticks and order reports, and exposes a control API for faults.
 
 Start it in a running event loop (`async with GatewaySimulator(config) as sim:` or
 `await sim.start()` … `await sim.stop()`); `sim.port` is the bound port (config port 0 picks
-a free one). Everything runs on that loop; control methods must be called from it.
+a free one). Everything runs on that loop but the building of each step's quotes (a worker
+thread, see `_build_view`); control methods must be called from the loop.
 """
 
 from __future__ import annotations
@@ -157,13 +158,31 @@ class GatewaySimulator:
     async def _ticker(self) -> None:
         while True:
             try:
-                self.step()
+                if self._advance():
+                    await self._build_view()
+                    self._after_step()
             except Exception:
                 _log.exception("market step failed")
             await asyncio.sleep(self.config.tick_interval)
 
-    def step(self) -> None:
-        """Advance the market to now, fill what crosses, and send every client its ticks."""
+    async def _build_view(self) -> None:
+        """The step's quotes (and, for subscribers, greeks) built on a worker thread: 25–50
+        ms of Python that held every client's orders back when built here (the loop still
+        gets the GIL's turns; orders meanwhile meet the last view)."""
+        generation = self.market.begin_build()
+        wanted = any(s.subscriptions for s in self.sessions)
+        built = None
+        try:
+            built = await asyncio.to_thread(_build, self.market, wanted)
+        finally:
+            self.market.finish_build(built and built[0], generation)
+        view, computed = built
+        if computed is not None and self.market.view() is view:
+            self._computed = (view.step, computed)
+
+    def _advance(self) -> bool:
+        """Move the market to now (expiring the day's orders at a new session); True when it
+        stepped and clients are to hear of it."""
         before = self.market.step
         self.market.advance_to(self.now())
         if self.market.time.date() != self._day:
@@ -171,9 +190,10 @@ class GatewaySimulator:
             for order in self.broker.cancel_day_orders():
                 self._report(order, [])
             self.broker.new_day()
-        if self.market.step == before or self.connectivity_lost:
-            return
-        self.view()  # built here, in the tick, so the next order does not wait for it
+        return self.market.step != before and not self.connectivity_lost
+
+    def _after_step(self) -> None:
+        self.view()
         self.match_orders()
         for session in list(self.sessions):
             session.publish()
@@ -343,3 +363,10 @@ class GatewaySimulator:
         for session in self.sessions:
             if session.client_id is not None:
                 session.error(-1, code, message)
+
+
+def _build(
+    market: MarketModel, with_computations: bool
+) -> tuple[MarketView, dict[ContractKey, dict[str, Computation]] | None]:
+    view = market.build()
+    return view, computations(view) if with_computations else None
