@@ -14,6 +14,11 @@ from .config import DetectorConfig
 from .slices import ExpirySlice
 from .smile import SmileFit, SmileQuotes, fit_smiles
 
+# An in-the-money quote informs the smile when its vol band is at most this many times the
+# median two-sided out-of-the-money band (`_informative_itm`).
+ITM_WIDTH_RATIO = 2.0
+MODEL_ERROR_SHARE = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class FairValues:
@@ -44,45 +49,45 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     parity lets the out-of-the-money side speak for both.
     """
     forward, t, df = chain.forward.forward, chain.t, chain.discount
-    # Quotes are sorted by strike: number the distinct strikes without np.unique's sort.
-    new_strike = np.empty(chain.strike.size, dtype=bool)
-    new_strike[0] = True
-    np.not_equal(chain.strike[1:], chain.strike[:-1], out=new_strike[1:])
-    strikes, strike_of_quote = chain.strike[new_strike], np.cumsum(new_strike) - 1
-    k_strikes = np.log(strikes / forward)
+    k = np.log(chain.strike / forward)
     otm = np.where(chain.is_call, chain.strike >= forward, chain.strike < forward)
-    # Only out-of-the-money quotes inform the smile: invert those alone (NaN elsewhere).
-    iv_bid, iv_ask, iv_mid = np.full((3, chain.strike.size), np.nan)
-    strike, is_call = chain.strike[otm], chain.is_call[otm]
-    bid, ask = chain.bid[otm], chain.ask[otm]
-    iv_bid[otm], iv_ask[otm], iv_mid[otm] = implied_vol(
-        np.stack([bid, ask, 0.5 * (bid + ask)]), forward, strike, t, df, is_call
+    iv_bid, iv_ask, iv_mid = implied_vol(
+        np.stack([chain.bid, chain.ask, 0.5 * (chain.bid + chain.ask)]),
+        forward,
+        chain.strike,
+        t,
+        df,
+        chain.is_call,
     )
-    two_sided = otm & (chain.bid > chain.tick + 1e-9) & np.isfinite(iv_bid) & np.isfinite(iv_ask)
-    two_sided &= np.isfinite(iv_mid)
-    bound_only = otm & ~two_sided & np.isfinite(iv_ask)
-    fit_quotes = np.flatnonzero(two_sided)
-    bound_quotes = np.flatnonzero(bound_only)
-    half_tick = _vol_of_half_tick(chain, np.where(two_sided, iv_mid, iv_ask))
+    usable = (chain.bid > chain.tick + 1e-9) & np.isfinite(iv_bid) & np.isfinite(iv_ask)
+    usable &= np.isfinite(iv_mid)
+    half_tick = _vol_of_half_tick(chain, np.where(usable, iv_mid, iv_ask))
     half_width = np.maximum(0.5 * (iv_ask - iv_bid), half_tick)
-    fitted_strikes = strike_of_quote[fit_quotes]
+    two_sided = otm & usable
+    # Out-of-the-money quotes first: they set the weights' scale (`SmileQuotes.primary`).
+    primary = np.flatnonzero(two_sided)
+    fit_quotes = np.concatenate(
+        [primary, np.flatnonzero(_informative_itm(chain, ~otm & usable, half_width))]
+    )
+    bound_quotes = np.flatnonzero(otm & ~usable & np.isfinite(iv_ask))
     quotes = SmileQuotes(
-        fit_index=fitted_strikes,
+        fit_index=fit_quotes,
         mid_vol=iv_mid[fit_quotes],
         half_width=half_width[fit_quotes],
-        bound_index=strike_of_quote[bound_quotes],
+        bound_index=bound_quotes,
         upper_vol=iv_ask[bound_quotes],
         # Only the offer is information: a cap is as certain as half a tick.
         bound_half_width=half_tick[bound_quotes],
+        primary=primary.size,
     )
-    stretched = _stretched_moneyness(k_strikes, fitted_strikes, iv_mid[fit_quotes], t, config)
-    fits = fit_smiles((k_strikes, stretched), quotes, config.smile)
+    stretched = _stretched_moneyness(k, fit_quotes, iv_mid[fit_quotes], t, config)
+    fits = fit_smiles((k, stretched), quotes, config.smile)
     if fits is None:
         nan = np.full(chain.strike.shape, np.nan)
         return FairValues(nan, nan, nan, nan, nan, None, fit_quotes.size, bound_quotes.size)
     # Both smiles priced at once: row 0 in log-moneyness, row 1 stretched.
-    vols = np.stack([f.vol for f in fits])[:, strike_of_quote]
-    errors = np.stack([f.vol_error for f in fits])[:, strike_of_quote]
+    vols = np.stack([f.vol for f in fits])
+    errors = np.stack([f.vol_error for f in fits])
     fairs = black76_price(forward, chain.strike, t, vols, df, chain.is_call)
     fair_errors = black76_vega(forward, chain.strike, t, vols, df) * errors
     # Consensus: a quote is judged against whichever smile is nearer its mid, so it is
@@ -91,7 +96,11 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     nearer = np.argmin(np.abs(fairs - mid), axis=0)
     columns = np.arange(chain.strike.size)
     vol, fair = vols[nearer, columns], fairs[nearer, columns]
-    fair_error = fair_errors[nearer, columns]
+    # The two parameterisations' disagreement is model uncertainty (a sparse wing, a sharp
+    # curvature one of them cannot follow): it widens the error a finding is scored in.
+    fair_error = np.hypot(
+        fair_errors[nearer, columns], MODEL_ERROR_SHARE * np.abs(fairs[0] - fairs[1])
+    )
     fit = fits[0]
     allowance = np.zeros_like(fair)
     if chain.style is ExerciseStyle.AMERICAN:
@@ -114,6 +123,30 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
         bound_quotes.size,
         extrapolated,
     )
+
+
+def _informative_itm(chain: ExpirySlice, itm: np.ndarray, half_width: np.ndarray) -> np.ndarray:
+    """In-the-money quotes that inform the smile as much as an out-of-the-money one: by parity
+    an in-the-money quote is its counterpart plus the forward, so its implied vol is the
+    counterpart's. Near the money both are quoted tightly, and two quotes of one strike pin
+    its vol far better than a spline through its neighbours can (a short expiry's sharp
+    curvature; a strike whose other quote is itself mispriced). Deep in the money the vol
+    band is wide (little time value) and the quote adds noise, not information: kept only
+    where its band is at most `ITM_WIDTH_RATIO` times the widest two-sided out-of-the-money
+    band at or nearer the money. An American quote whose early-exercise premium could
+    exceed a quarter of its spread is left out: its Black-76 vol is biased up."""
+    keep = itm.copy()
+    if chain.style is ExerciseStyle.AMERICAN:
+        dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
+        premium = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
+        keep &= premium <= 0.25 * (chain.ask - chain.bid)
+    return keep & (half_width <= ITM_WIDTH_RATIO * _atm_band(chain, half_width, ~itm))
+
+
+def _atm_band(chain: ExpirySlice, half_width: np.ndarray, otm: np.ndarray) -> float:
+    """The median vol half-width of the two-sided out-of-the-money quotes (inf if none)."""
+    widths = half_width[otm & np.isfinite(half_width) & (chain.bid > chain.tick + 1e-9)]
+    return float(np.median(widths)) if widths.size else float("inf")
 
 
 def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray]:
