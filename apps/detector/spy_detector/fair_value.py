@@ -154,16 +154,25 @@ def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray]:
     call is worth at most the lowest ask of the calls below its strike and at least the
     highest bid above it (puts mirrored). A smile that overshoots them (a sparse wing) has
     its edge measured against the bound instead, so it can only lose findings, never make
-    one: a neighbour that is itself mispriced is the monotonicity check's business."""
+    one. A neighbour in arbitrage with the quote itself (its bid above this ask, its ask
+    below this bid) bounds nothing: one of the two is mispriced, which the model-free checks
+    report; letting it bound would hide the quote's own finding behind its neighbour's."""
     cap = np.full(chain.strike.size, np.inf)
     floor = np.full(chain.strike.size, -np.inf)
     for is_call in (True, False):
         idx = np.flatnonzero(chain.is_call == is_call)
-        if not is_call:
-            idx = idx[::-1]  # puts gain value as strike rises: mirror to the call case
-        asks = np.where(chain.ask[idx] > 0, chain.ask[idx], np.inf)
-        cap[idx[1:]] = np.minimum.accumulate(asks)[:-1]
-        floor[idx[:-1]] = np.maximum.accumulate(chain.bid[idx][::-1])[::-1][1:]
+        if idx.size < 2:
+            continue
+        strike, bid = chain.strike[idx], chain.bid[idx]
+        ask = np.where(chain.ask[idx] > 0, chain.ask[idx], np.inf)
+        # cheaper[i, j]: quote j is worth less than quote i (a higher call, a lower put).
+        cheaper = (
+            strike[None, :] > strike[:, None] if is_call else strike[None, :] < strike[:, None]
+        )
+        floors = np.where(cheaper & (bid[None, :] < ask[:, None]), bid[None, :], -np.inf)
+        caps = np.where(cheaper.T & (ask[None, :] > bid[:, None]), ask[None, :], np.inf)
+        floor[idx] = floors.max(axis=1)
+        cap[idx] = caps.min(axis=1)
     return cap, floor
 
 
