@@ -18,6 +18,9 @@ from .smile import SmileFit, SmileQuotes, fit_smiles
 # median two-sided out-of-the-money band (`_informative_itm`).
 ITM_WIDTH_RATIO = 2.0
 MODEL_ERROR_SHARE = 0.5
+# Without a smile, an out-of-the-money quote at most this many ticks wide prices its
+# in-the-money counterpart by parity (`_parity_values`).
+PARITY_MAX_TICKS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,25 +86,14 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     stretched = _stretched_moneyness(k, fit_quotes, iv_mid[fit_quotes], t, config)
     fits = fit_smiles((k, stretched), quotes, config.smile)
     if fits is None:
-        nan = np.full(chain.strike.shape, np.nan)
-        return FairValues(nan, nan, nan, nan, nan, None, fit_quotes.size, bound_quotes.size)
-    # Both smiles priced at once: row 0 in log-moneyness, row 1 stretched.
-    vols = np.stack([f.vol for f in fits])
-    errors = np.stack([f.vol_error for f in fits])
-    fairs = black76_price(forward, chain.strike, t, vols, df, chain.is_call)
-    fair_errors = black76_vega(forward, chain.strike, t, vols, df) * errors
-    # Consensus: a quote is judged against whichever smile is nearer its mid, so it is
-    # flagged only when both parameterisations call it mispriced.
-    mid = 0.5 * (chain.bid + chain.ask)
-    nearer = np.argmin(np.abs(fairs - mid), axis=0)
-    columns = np.arange(chain.strike.size)
-    vol, fair = vols[nearer, columns], fairs[nearer, columns]
-    # The two parameterisations' disagreement is model uncertainty (a sparse wing, a sharp
-    # curvature one of them cannot follow): it widens the error a finding is scored in.
-    fair_error = np.hypot(
-        fair_errors[nearer, columns], MODEL_ERROR_SHARE * np.abs(fairs[0] - fairs[1])
-    )
-    fit = fits[0]
+        # No smile: where a strike's out-of-the-money quote is tight, parity still prices its
+        # in-the-money counterpart (model-free but for the forward, whose error is scored).
+        vol = np.full(chain.strike.shape, np.nan)
+        fair, fair_error = _parity_values(chain, otm)
+        fit = None
+    else:
+        fair, fair_error, vol = _consensus(chain, fits)
+        fit = fits[0]
     allowance = np.zeros_like(fair)
     if chain.style is ExerciseStyle.AMERICAN:
         fair, allowance = _american_adjustment(chain, fair, in_the_money=~otm)
@@ -109,9 +101,11 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     with np.errstate(invalid="ignore"):
         buy_edge = np.where(chain.ask > 0, np.minimum(fair, cap) - chain.ask, np.nan)
         sell_edge = np.where(chain.bid > 0, chain.bid - np.maximum(fair, floor) - allowance, np.nan)
-    fitted_range = chain.strike[fit_quotes]
-    beyond = (chain.strike < fitted_range.min()) | (chain.strike > fitted_range.max())
-    extrapolated = beyond & (chain.bid <= chain.tick + 1e-9)
+    extrapolated = None
+    if fit_quotes.size:
+        fitted_range = chain.strike[fit_quotes]
+        beyond = (chain.strike < fitted_range.min()) | (chain.strike > fitted_range.max())
+        extrapolated = beyond & (chain.bid <= chain.tick + 1e-9)
     return FairValues(
         fair,
         fair_error,
@@ -123,6 +117,48 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
         bound_quotes.size,
         extrapolated,
     )
+
+
+def _consensus(
+    chain: ExpirySlice, fits: list[SmileFit]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fair value, its error and vol per quote: each quote is judged against whichever smile
+    is nearer its mid, so it is flagged only when both parameterisations call it mispriced;
+    their disagreement is model uncertainty (a sparse wing, a sharp curvature one of them
+    cannot follow) and widens the error a finding is scored in."""
+    forward, t, df = chain.forward.forward, chain.t, chain.discount
+    # Both smiles priced at once: row 0 in log-moneyness, row 1 stretched.
+    vols = np.stack([f.vol for f in fits])
+    errors = np.stack([f.vol_error for f in fits])
+    fairs = black76_price(forward, chain.strike, t, vols, df, chain.is_call)
+    fair_errors = black76_vega(forward, chain.strike, t, vols, df) * errors
+    mid = 0.5 * (chain.bid + chain.ask)
+    nearer = np.argmin(np.abs(fairs - mid), axis=0)
+    columns = np.arange(chain.strike.size)
+    model_error = MODEL_ERROR_SHARE * np.abs(fairs[0] - fairs[1])
+    fair_error = np.hypot(fair_errors[nearer, columns], model_error)
+    return fairs[nearer, columns], fair_error, vols[nearer, columns]
+
+
+def _parity_values(chain: ExpirySlice, otm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each in-the-money quote's value from its strike's out-of-the-money quote by put-call
+    parity, C − P = DF·(F − K), where that quote is at most `PARITY_MAX_TICKS` ticks wide; its
+    error is the counterpart's (its mid is uniform within the quote). NaN elsewhere. The
+    forward's own error is added where findings are scored (`detector.fair_value_error`)."""
+    fair = np.full(chain.strike.shape, np.nan)
+    error = np.full(chain.strike.shape, np.nan)
+    same = np.flatnonzero(chain.strike[1:] == chain.strike[:-1])  # calls sort first
+    for call, put in zip(same, same + 1, strict=True):
+        itm, counterpart = (put, call) if otm[call] else (call, put)
+        if otm[itm] or not otm[counterpart]:
+            continue
+        bid, ask = chain.bid[counterpart], chain.ask[counterpart]
+        if not (0 <= bid < ask <= bid + PARITY_MAX_TICKS * chain.tick[counterpart] + 1e-9):
+            continue
+        carry = chain.discount * (chain.forward.forward - chain.strike[itm])
+        fair[itm] = 0.5 * (bid + ask) + (carry if itm == call else -carry)
+        error[itm] = 0.5 * (ask - bid) / np.sqrt(3.0)
+    return fair, error
 
 
 def _informative_itm(chain: ExpirySlice, itm: np.ndarray, half_width: np.ndarray) -> np.ndarray:
