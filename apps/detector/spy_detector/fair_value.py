@@ -17,7 +17,8 @@ from .smile import SmileFit, SmileQuotes, fit_smiles
 # An in-the-money quote informs the smile when its vol band is at most this many times the
 # median two-sided out-of-the-money band (`_informative_itm`).
 ITM_WIDTH_RATIO = 2.0
-MODEL_ERROR_SHARE = 0.5
+# Fitted neighbours either side whose misses measure a fit's local bias (`_local_bias`).
+BIAS_NEIGHBOURS = 2
 # Without a smile, an out-of-the-money quote at most this many ticks wide prices its
 # in-the-money counterpart by parity (`_parity_values`).
 PARITY_MAX_TICKS = 3
@@ -92,7 +93,7 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
         fair, fair_error = _parity_values(chain, otm)
         fit = None
     else:
-        fair, fair_error, vol = _consensus(chain, fits)
+        fair, fair_error, vol = _consensus(chain, fits, quotes)
         fit = fits[0]
     allowance = np.zeros_like(fair)
     if chain.style is ExerciseStyle.AMERICAN:
@@ -120,24 +121,50 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
 
 
 def _consensus(
-    chain: ExpirySlice, fits: list[SmileFit]
+    chain: ExpirySlice, fits: list[SmileFit], quotes: SmileQuotes
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fair value, its error and vol per quote: each quote is judged against whichever smile
-    is nearer its mid, so it is flagged only when both parameterisations call it mispriced;
-    their disagreement is model uncertainty (a sparse wing, a sharp curvature one of them
-    cannot follow) and widens the error a finding is scored in."""
+    is nearer its mid, so it is flagged only when both parameterisations call it mispriced.
+    The error is the fit's own (noise through the smoother) and its local bias: how far the
+    same fit misses the quote's nearest neighbours beyond their own widths (a sparse wing, a
+    curvature the spline cannot follow), which the smoother's error cannot see."""
     forward, t, df = chain.forward.forward, chain.t, chain.discount
     # Both smiles priced at once: row 0 in log-moneyness, row 1 stretched.
     vols = np.stack([f.vol for f in fits])
     errors = np.stack([f.vol_error for f in fits])
     fairs = black76_price(forward, chain.strike, t, vols, df, chain.is_call)
-    fair_errors = black76_vega(forward, chain.strike, t, vols, df) * errors
+    vegas = black76_vega(forward, chain.strike, t, vols, df)
+    bias = np.stack([_local_bias(chain.strike, f, quotes) for f in fits])
     mid = 0.5 * (chain.bid + chain.ask)
     nearer = np.argmin(np.abs(fairs - mid), axis=0)
     columns = np.arange(chain.strike.size)
-    model_error = MODEL_ERROR_SHARE * np.abs(fairs[0] - fairs[1])
-    fair_error = np.hypot(fair_errors[nearer, columns], model_error)
+    fair_error = vegas[nearer, columns] * np.hypot(errors, bias)[nearer, columns]
     return fairs[nearer, columns], fair_error, vols[nearer, columns]
+
+
+def _local_bias(strike: np.ndarray, fit: SmileFit, quotes: SmileQuotes) -> np.ndarray:
+    """Per quote, the fit's bias near it (vol): the root mean square, over the nearest
+    `BIAS_NEIGHBOURS` fitted inliers on each side (not the quote itself), of how far each
+    one's leave-one-out value misses its mid beyond its own noise (half-width/√3)."""
+    observed = quotes.fit_index[~fit.outlier[quotes.fit_index]]
+    if observed.size == 0:
+        return np.zeros(strike.size)
+    mid = dict(zip(quotes.fit_index.tolist(), quotes.mid_vol.tolist(), strict=True))
+    noise = dict(zip(quotes.fit_index.tolist(), quotes.half_width.tolist(), strict=True))
+    order = observed[np.argsort(strike[observed], kind="stable")]
+    missed = fit.vol[order] - np.array([mid[p] for p in order.tolist()])
+    widths = np.array([noise[p] for p in order.tolist()])
+    excess = np.maximum(missed**2 - widths**2 / 3.0, 0.0)
+    # The nearest neighbours either side: a window of positions around each quote's strike.
+    at = np.searchsorted(strike[order], strike, side="left")
+    offsets = np.arange(-BIAS_NEIGHBOURS, BIAS_NEIGHBOURS + 1)
+    window = at[:, None] + offsets[None, :]
+    valid = (window >= 0) & (window < order.size)
+    window = window.clip(0, order.size - 1)
+    valid &= order[window] != np.arange(strike.size)[:, None]
+    total = np.where(valid, excess[window], 0.0).sum(axis=1)
+    count = valid.sum(axis=1)
+    return np.sqrt(np.divide(total, count, out=np.zeros(strike.size), where=count > 0))
 
 
 def _parity_values(chain: ExpirySlice, otm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
