@@ -86,11 +86,12 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     )
     stretched = _stretched_moneyness(k, fit_quotes, iv_mid[fit_quotes], t, config)
     fits = fit_smiles((k, stretched), quotes, config.smile)
+    cap, floor, crossed = _neighbour_bounds(chain)
     if fits is None:
         # No smile: where a strike's out-of-the-money quote is tight, parity still prices its
         # in-the-money counterpart (model-free but for the forward, whose error is scored).
         vol = np.full(chain.strike.shape, np.nan)
-        fair, fair_error = _parity_values(chain, otm)
+        fair, fair_error = _parity_values(chain, otm & ~crossed)
         fit = None
     else:
         fair, fair_error, vol = _consensus(chain, fits, quotes)
@@ -98,7 +99,6 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     allowance = np.zeros_like(fair)
     if chain.style is ExerciseStyle.AMERICAN:
         fair, allowance = _american_adjustment(chain, fair, in_the_money=~otm)
-    cap, floor = _neighbour_bounds(chain)
     with np.errstate(invalid="ignore"):
         buy_edge = np.where(chain.ask > 0, np.minimum(fair, cap) - chain.ask, np.nan)
         sell_edge = np.where(chain.bid > 0, chain.bid - np.maximum(fair, floor) - allowance, np.nan)
@@ -133,51 +133,61 @@ def _consensus(
     vols = np.stack([f.vol for f in fits])
     errors = np.stack([f.vol_error for f in fits])
     fairs = black76_price(forward, chain.strike, t, vols, df, chain.is_call)
-    vegas = black76_vega(forward, chain.strike, t, vols, df)
     bias = np.stack([_local_bias(chain.strike, f, quotes) for f in fits])
+    # The price is convex in vol, steeply so in a far wing: a linear (vega) error at a vol the
+    # fit got too low is near zero. Half the price range over vol ± its error instead.
+    spread = np.hypot(errors, bias)
+    up = black76_price(forward, chain.strike, t, vols + spread, df, chain.is_call)
+    down = black76_price(
+        forward, chain.strike, t, np.maximum(vols - spread, 0.0), df, chain.is_call
+    )
+    total = 0.5 * (up - down)
     mid = 0.5 * (chain.bid + chain.ask)
-    nearer = np.argmin(np.abs(fairs - mid), axis=0)
+    nearer = np.argmin(np.abs(fairs - mid) + total, axis=0)
     columns = np.arange(chain.strike.size)
-    fair_error = vegas[nearer, columns] * np.hypot(errors, bias)[nearer, columns]
+    fair_error = total[nearer, columns]
     return fairs[nearer, columns], fair_error, vols[nearer, columns]
 
 
 def _local_bias(strike: np.ndarray, fit: SmileFit, quotes: SmileQuotes) -> np.ndarray:
-    """Per quote, the fit's bias near it (vol): the root mean square, over the nearest
-    `BIAS_NEIGHBOURS` fitted inliers on each side (not the quote itself), of how far each
-    one's leave-one-out value misses its mid beyond its own noise (half-width/√3)."""
-    observed = quotes.fit_index[~fit.outlier[quotes.fit_index]]
-    if observed.size == 0:
-        return np.zeros(strike.size)
-    mid = dict(zip(quotes.fit_index.tolist(), quotes.mid_vol.tolist(), strict=True))
-    noise = dict(zip(quotes.fit_index.tolist(), quotes.half_width.tolist(), strict=True))
-    order = observed[np.argsort(strike[observed], kind="stable")]
-    missed = fit.vol[order] - np.array([mid[p] for p in order.tolist()])
-    widths = np.array([noise[p] for p in order.tolist()])
-    excess = np.maximum(missed**2 - widths**2 / 3.0, 0.0)
+    """Per quote, the fit's bias near it (vol): the median, over the nearest
+    `BIAS_NEIGHBOURS` fitted quotes on each side (not the quote itself), of how far each
+    one's leave-one-out value misses its mid beyond its own noise (half-width/√3). Outliers
+    count: a run of them is a stretch the fit gave up on (a wing it extrapolates through),
+    while one mispriced neighbour does not move a median."""
+    bias = np.zeros(strike.size)
+    if quotes.fit_index.size == 0:
+        return bias
+    order = np.argsort(strike[quotes.fit_index], kind="stable")
+    positions = quotes.fit_index[order]
+    missed = fit.vol[positions] - quotes.mid_vol[order]
+    excess = np.maximum(missed**2 - quotes.half_width[order] ** 2 / 3.0, 0.0)
     # The nearest neighbours either side: a window of positions around each quote's strike.
-    at = np.searchsorted(strike[order], strike, side="left")
+    at = np.searchsorted(strike[positions], strike, side="left")
     offsets = np.arange(-BIAS_NEIGHBOURS, BIAS_NEIGHBOURS + 1)
     window = at[:, None] + offsets[None, :]
-    valid = (window >= 0) & (window < order.size)
-    window = window.clip(0, order.size - 1)
-    valid &= order[window] != np.arange(strike.size)[:, None]
-    total = np.where(valid, excess[window], 0.0).sum(axis=1)
-    count = valid.sum(axis=1)
-    return np.sqrt(np.divide(total, count, out=np.zeros(strike.size), where=count > 0))
+    valid = (window >= 0) & (window < positions.size)
+    window = window.clip(0, positions.size - 1)
+    valid &= positions[window] != np.arange(strike.size)[:, None]
+    for row in np.flatnonzero(valid.any(axis=1)):  # a few dozen rows: no masked median
+        bias[row] = np.sqrt(median(excess[window[row, valid[row]]]))
+    return bias
 
 
-def _parity_values(chain: ExpirySlice, otm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _parity_values(chain: ExpirySlice, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each in-the-money quote's value from its strike's out-of-the-money quote by put-call
-    parity, C − P = DF·(F − K), where that quote is at most `PARITY_MAX_TICKS` ticks wide; its
+    parity, C − P = DF·(F − K), where that quote is at most `PARITY_MAX_TICKS` ticks wide and in
+    no arbitrage with its neighbours (`usable`: else it may be the mispriced one); its
     error is the counterpart's (its mid is uniform within the quote). NaN elsewhere. The
     forward's own error is added where findings are scored (`detector.fair_value_error`)."""
     fair = np.full(chain.strike.shape, np.nan)
     error = np.full(chain.strike.shape, np.nan)
     same = np.flatnonzero(chain.strike[1:] == chain.strike[:-1])  # calls sort first
     for call, put in zip(same, same + 1, strict=True):
-        itm, counterpart = (put, call) if otm[call] else (call, put)
-        if otm[itm] or not otm[counterpart]:
+        itm, counterpart = (
+            (put, call) if chain.strike[call] >= chain.forward.forward else (call, put)
+        )
+        if not usable[counterpart]:
             continue
         bid, ask = chain.bid[counterpart], chain.ask[counterpart]
         if not (0 <= bid < ask <= bid + PARITY_MAX_TICKS * chain.tick[counterpart] + 1e-9):
@@ -212,16 +222,19 @@ def _atm_band(chain: ExpirySlice, half_width: np.ndarray, otm: np.ndarray) -> fl
     return float(np.median(widths)) if widths.size else float("inf")
 
 
-def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray]:
+def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Model-free bounds on each quote's value from its neighbours' executable prices: a
     call is worth at most the lowest ask of the calls below its strike and at least the
     highest bid above it (puts mirrored). A smile that overshoots them (a sparse wing) has
     its edge measured against the bound instead, so it can only lose findings, never make
     one. A neighbour in arbitrage with the quote itself (its bid above this ask, its ask
     below this bid) bounds nothing: one of the two is mispriced, which the model-free checks
-    report; letting it bound would hide the quote's own finding behind its neighbour's."""
+    report; letting it bound would hide the quote's own finding behind its neighbour's.
+    Returns (cap, floor, crossed): crossed marks the quotes some neighbour is in arbitrage
+    with."""
     cap = np.full(chain.strike.size, np.inf)
     floor = np.full(chain.strike.size, -np.inf)
+    crossed = np.zeros(chain.strike.size, dtype=bool)
     for is_call in (True, False):
         idx = np.flatnonzero(chain.is_call == is_call)
         if idx.size < 2:
@@ -229,14 +242,16 @@ def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray]:
         strike, bid = chain.strike[idx], chain.bid[idx]
         ask = np.where(chain.ask[idx] > 0, chain.ask[idx], np.inf)
         # cheaper[i, j]: quote j is worth less than quote i (a higher call, a lower put).
-        cheaper = (
-            strike[None, :] > strike[:, None] if is_call else strike[None, :] < strike[:, None]
-        )
-        floors = np.where(cheaper & (bid[None, :] < ask[:, None]), bid[None, :], -np.inf)
-        caps = np.where(cheaper.T & (ask[None, :] > bid[:, None]), ask[None, :], np.inf)
-        floor[idx] = floors.max(axis=1)
-        cap[idx] = caps.min(axis=1)
-    return cap, floor
+        if is_call:
+            cheaper = strike[None, :] > strike[:, None]
+        else:
+            cheaper = strike[None, :] < strike[:, None]
+        bid_below = bid[None, :] < ask[:, None]  # [i, j]: j's bid is below i's ask
+        ask_above = ask[None, :] > bid[:, None]  # [i, j]: j's ask is above i's bid
+        floor[idx] = np.where(cheaper & bid_below, bid[None, :], -np.inf).max(axis=1)
+        cap[idx] = np.where(cheaper.T & ask_above, ask[None, :], np.inf).min(axis=1)
+        crossed[idx] = (cheaper & ~bid_below).any(axis=1) | (cheaper.T & ~ask_above).any(axis=1)
+    return cap, floor, crossed
 
 
 def _stretched_moneyness(
