@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -118,6 +118,41 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
         bound_quotes.size,
         extrapolated,
     )
+
+
+class CalendarFloors:
+    """Bids of out-of-the-money options at earlier expiries, which floor the same contract's
+    value at a later one: time value does not shrink with time to expiry (total variance at
+    a strike only grows), so a later option bid below an earlier one's bid is what a smile
+    extrapolated too low in a sparse wing claims, not a sale above fair value. Fed the
+    expiries nearest first; carry moves an out-of-the-money price far less than a tick."""
+
+    def __init__(self) -> None:
+        self._bids: dict[tuple[float, bool], float] = {}
+
+    def apply(self, chain: ExpirySlice, values: FairValues) -> FairValues:
+        forward = chain.forward.forward
+        otm = np.where(chain.is_call, chain.strike >= forward, chain.strike < forward)
+        floor = np.array(
+            [
+                self._bids.get((k, c), -np.inf) if o else -np.inf
+                for k, c, o in zip(
+                    chain.strike.tolist(), chain.is_call.tolist(), otm.tolist(), strict=True
+                )
+            ]
+        )
+        for k, c, b in zip(
+            chain.strike[otm].tolist(),
+            chain.is_call[otm].tolist(),
+            chain.bid[otm].tolist(),
+            strict=True,
+        ):
+            self._bids[(k, c)] = max(self._bids.get((k, c), 0.0), b)
+        if not np.isfinite(floor).any():
+            return values
+        with np.errstate(invalid="ignore"):
+            sell_edge = np.minimum(values.sell_edge, chain.bid - floor)
+        return replace(values, sell_edge=sell_edge)
 
 
 def _consensus(
