@@ -16,7 +16,7 @@ from .smile import SmileFit, SmileQuotes, fit_smiles
 
 # An in-the-money quote informs the smile when its vol band is at most this many times the
 # median two-sided out-of-the-money band (`_informative_itm`).
-ITM_WIDTH_RATIO = 2.0
+ITM_WIDTH_RATIO = 10.0
 # Fitted neighbours either side whose misses measure a fit's local bias (`_local_bias`).
 BIAS_NEIGHBOURS = 2
 # Without a smile, an out-of-the-money quote at most this many ticks wide prices its
