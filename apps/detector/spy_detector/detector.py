@@ -34,7 +34,7 @@ class ExpiryReport:
     discount: float
     atm_vol: float | None
     quotes: int
-    fitted: int  # two-sided out-of-the-money quotes in the smile fit
+    fitted: int  # quotes in the smile fit (two-sided out of the money, and informative in it)
     bound_only: int  # zero-bid / one-tick quotes used only as bounds
     outliers: int  # fitted quotes the robust fit gave zero weight
     residual_scale: float | None  # robust residual std in half-spreads (≈0.6 is a good fit)

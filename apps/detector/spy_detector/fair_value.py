@@ -1,4 +1,20 @@
-"""Fair value of every quote in an expiry from its out-of-the-money implied-vol smile."""
+"""Fair value of every quote in an expiry, and how well it is known.
+
+The evidence, strongest first:
+- The quote's own strike: by put-call parity a call and a put of one strike have one implied
+  vol, so the other quote of the strike pins it (the fit takes both, each at its own
+  position, and judges each leave-one-out, so the other one still speaks).
+- Its neighbours, through a smooth smile fitted twice (log-moneyness and stretched
+  moneyness, `smile.py`).
+- Without a smile (too few two-sided quotes: minutes before expiry), parity alone prices an
+  in-the-money quote from a tight out-of-the-money one.
+- Model-free bounds from neighbours (monotonicity) and from earlier expiries (time value
+  only grows with time) cap the edge a fitted value may claim.
+
+The error a finding is scored in is the fit's own (noise through the smoother) with its
+local bias (how far it misses the quote's fitted neighbours beyond their widths), converted
+to dollars over the price's convexity in vol.
+"""
 
 from __future__ import annotations
 
@@ -43,14 +59,17 @@ class FairValues:
 
 
 def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
-    """Fit the smile on out-of-the-money quotes (puts below the forward, calls at or above)
-    and price every quote, in- or out-of-the-money, from it. The smile is fitted twice, in
+    """Fit the smile on the two-sided out-of-the-money quotes (puts below the forward, calls
+    at or above) and the in-the-money ones whose vol band is narrow enough to inform it
+    (`_informative_itm`), and price every quote from it. The smile is fitted twice, in
     log-moneyness and in stretched moneyness (`_stretched_moneyness`), and a quote is judged
-    against the fit nearer its mid: each parameterisation has chains it fits badly, and a
-    quote only both call mispriced is one the data, not the model, calls mispriced.
+    against the fit nearer its mid, counting that fit's error (`_consensus`): each
+    parameterisation has chains it fits badly, and a quote only both call mispriced is one
+    the data, not the model, calls mispriced.
 
-    Deep in-the-money prices carry almost no time value, so their implied vols are noise;
-    parity lets the out-of-the-money side speak for both.
+    Deep in-the-money prices carry almost no time value, so their implied vols are noise:
+    their 1/width² weight is small, and beyond `ITM_WIDTH_RATIO` they are left out and parity
+    lets the out-of-the-money side speak for both.
     """
     forward, t, df = chain.forward.forward, chain.t, chain.discount
     k = np.log(chain.strike / forward)
@@ -234,15 +253,15 @@ def _parity_values(chain: ExpirySlice, usable: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _informative_itm(chain: ExpirySlice, itm: np.ndarray, half_width: np.ndarray) -> np.ndarray:
-    """In-the-money quotes that inform the smile as much as an out-of-the-money one: by parity
-    an in-the-money quote is its counterpart plus the forward, so its implied vol is the
-    counterpart's. Near the money both are quoted tightly, and two quotes of one strike pin
-    its vol far better than a spline through its neighbours can (a short expiry's sharp
-    curvature; a strike whose other quote is itself mispriced). Deep in the money the vol
-    band is wide (little time value) and the quote adds noise, not information: kept only
-    where its band is at most `ITM_WIDTH_RATIO` times the widest two-sided out-of-the-money
-    band at or nearer the money. An American quote whose early-exercise premium could
-    exceed a quarter of its spread is left out: its Black-76 vol is biased up."""
+    """In-the-money quotes that inform the smile: by parity an in-the-money quote is its
+    counterpart plus the forward, so its implied vol is the counterpart's. Near the money both
+    are quoted tightly, and two quotes of one strike pin its vol far better than a spline
+    through its neighbours can (a short expiry's sharp curvature; a strike whose other quote is
+    itself mispriced; a stretch with few quotes). Deep in the money the vol band is wide
+    (little time value) and the quote adds noise, not information: kept only where its band
+    is at most `ITM_WIDTH_RATIO` times the median two-sided out-of-the-money band. An
+    American quote whose early-exercise premium could exceed a quarter of its spread is left
+    out: its Black-76 vol is biased up."""
     keep = itm.copy()
     if chain.style is ExerciseStyle.AMERICAN:
         dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
