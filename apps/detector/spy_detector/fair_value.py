@@ -147,31 +147,33 @@ class CalendarFloors:
     expiries nearest first; carry moves an out-of-the-money price far less than a tick."""
 
     def __init__(self) -> None:
-        self._bids: dict[tuple[float, bool], float] = {}
+        self._keys = np.empty(0, dtype=np.int64)  # sorted contract keys (`_key`)
+        self._bids = np.empty(0)
 
     def apply(self, chain: ExpirySlice, values: FairValues) -> FairValues:
         forward = chain.forward.forward
         otm = np.where(chain.is_call, chain.strike >= forward, chain.strike < forward)
-        floor = np.array(
-            [
-                self._bids.get((k, c), -np.inf) if o else -np.inf
-                for k, c, o in zip(
-                    chain.strike.tolist(), chain.is_call.tolist(), otm.tolist(), strict=True
-                )
-            ]
-        )
-        for k, c, b in zip(
-            chain.strike[otm].tolist(),
-            chain.is_call[otm].tolist(),
-            chain.bid[otm].tolist(),
-            strict=True,
-        ):
-            self._bids[(k, c)] = max(self._bids.get((k, c), 0.0), b)
-        if not np.isfinite(floor).any():
+        keys = _key(chain.strike, chain.is_call)
+        at = np.searchsorted(self._keys, keys).clip(max=max(self._keys.size - 1, 0))
+        known = otm & (self._keys.size > 0)
+        if self._keys.size:
+            known &= self._keys[at] == keys
+        floor = np.where(known, self._bids[at] if self._keys.size else 0.0, -np.inf)
+        merged_keys = np.concatenate([self._keys, keys[otm]])
+        merged_bids = np.concatenate([self._bids, chain.bid[otm]])
+        order = np.argsort(merged_keys, kind="stable")
+        unique, first = np.unique(merged_keys[order], return_index=True)
+        self._keys, self._bids = unique, np.maximum.reduceat(merged_bids[order], first)
+        if not known.any():
             return values
         with np.errstate(invalid="ignore"):
             sell_edge = np.minimum(values.sell_edge, chain.bid - floor)
         return replace(values, sell_edge=sell_edge)
+
+
+def _key(strike: np.ndarray, is_call: np.ndarray) -> np.ndarray:
+    """One integer per contract of a root family: the strike in thousandths, and the right."""
+    return np.round(strike * 1000.0).astype(np.int64) * 2 + is_call
 
 
 def _consensus(
@@ -223,8 +225,12 @@ def _local_bias(strike: np.ndarray, fit: SmileFit, quotes: SmileQuotes) -> np.nd
     valid = (window >= 0) & (window < positions.size)
     window = window.clip(0, positions.size - 1)
     valid &= positions[window] != np.arange(strike.size)[:, None]
-    for row in np.flatnonzero(valid.any(axis=1)):  # a few dozen rows: no masked median
-        bias[row] = np.sqrt(median(excess[window[row, valid[row]]]))
+    # Median of each row's valid entries, at once: invalid ones sort last as NaN.
+    ranked = np.sort(np.where(valid, excess[window], np.nan), axis=1)
+    count = valid.sum(axis=1)
+    rows = np.flatnonzero(count)
+    lo, hi = (count[rows] - 1) // 2, count[rows] // 2
+    bias[rows] = np.sqrt(0.5 * (ranked[rows, lo] + ranked[rows, hi]))
     return bias
 
 
@@ -293,18 +299,29 @@ def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray, np.nd
         idx = np.flatnonzero(chain.is_call == is_call)
         if idx.size < 2:
             continue
-        strike, bid = chain.strike[idx], chain.bid[idx]
+        if not is_call:
+            idx = idx[::-1]  # puts gain value as strike rises: mirror to the call case
+        bid = chain.bid[idx]
         ask = np.where(chain.ask[idx] > 0, chain.ask[idx], np.inf)
-        # cheaper[i, j]: quote j is worth less than quote i (a higher call, a lower put).
-        if is_call:
-            cheaper = strike[None, :] > strike[:, None]
-        else:
-            cheaper = strike[None, :] < strike[:, None]
-        bid_below = bid[None, :] < ask[:, None]  # [i, j]: j's bid is below i's ask
-        ask_above = ask[None, :] > bid[:, None]  # [i, j]: j's ask is above i's bid
-        floor[idx] = np.where(cheaper & bid_below, bid[None, :], -np.inf).max(axis=1)
-        cap[idx] = np.where(cheaper.T & ask_above, ask[None, :], np.inf).min(axis=1)
-        crossed[idx] = (cheaper & ~bid_below).any(axis=1) | (cheaper.T & ~ask_above).any(axis=1)
+        # Along idx value falls: cheaper quotes come after, richer ones before.
+        side_floor = np.full(idx.size, -np.inf)
+        side_floor[:-1] = np.maximum.accumulate(bid[::-1])[::-1][1:]
+        side_cap = np.full(idx.size, np.inf)
+        side_cap[1:] = np.minimum.accumulate(ask)[:-1]
+        # Rare: a neighbour crosses the quote. Only those rows need the exclusion, pairwise.
+        bad = np.flatnonzero((side_floor >= ask) | (side_cap <= bid))
+        if bad.size:
+            later = np.arange(idx.size)[None, :] > bad[:, None]
+            bid_below = bid[None, :] < ask[bad, None]
+            ask_above = ask[None, :] > bid[bad, None]
+            side_floor[bad] = np.where(later & bid_below, bid[None, :], -np.inf).max(axis=1)
+            side_cap[bad] = np.where(
+                ~later & (np.arange(idx.size)[None, :] != bad[:, None]) & ask_above,
+                ask[None, :],
+                np.inf,
+            ).min(axis=1)
+            crossed[idx[bad]] = True
+        floor[idx], cap[idx] = side_floor, side_cap
     return cap, floor, crossed
 
 
