@@ -90,7 +90,7 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     # Out-of-the-money quotes first: they set the weights' scale (`SmileQuotes.primary`).
     primary = np.flatnonzero(two_sided)
     fit_quotes = np.concatenate(
-        [primary, np.flatnonzero(_informative_itm(chain, ~otm & usable, half_width))]
+        [primary, np.flatnonzero(_informative_itm(chain, ~otm & usable, half_width, two_sided))]
     )
     bound_quotes = np.flatnonzero(otm & ~usable & np.isfinite(iv_ask))
     quotes = SmileQuotes(
@@ -149,26 +149,34 @@ class CalendarFloors:
     def __init__(self) -> None:
         self._keys = np.empty(0, dtype=np.int64)  # sorted contract keys (`_key`)
         self._bids = np.empty(0)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # merged when next needed
 
     def apply(self, chain: ExpirySlice, values: FairValues) -> FairValues:
         forward = chain.forward.forward
         otm = np.where(chain.is_call, chain.strike >= forward, chain.strike < forward)
         keys = _key(chain.strike, chain.is_call)
-        at = np.searchsorted(self._keys, keys).clip(max=max(self._keys.size - 1, 0))
-        known = otm & (self._keys.size > 0)
-        if self._keys.size:
-            known &= self._keys[at] == keys
-        floor = np.where(known, self._bids[at] if self._keys.size else 0.0, -np.inf)
-        merged_keys = np.concatenate([self._keys, keys[otm]])
-        merged_bids = np.concatenate([self._bids, chain.bid[otm]])
-        order = np.argsort(merged_keys, kind="stable")
-        unique, first = np.unique(merged_keys[order], return_index=True)
-        self._keys, self._bids = unique, np.maximum.reduceat(merged_bids[order], first)
-        if not known.any():
+        floor = self._floors(keys, otm)
+        self._pending.append((keys[otm], chain.bid[otm]))
+        if floor is None:
             return values
         with np.errstate(invalid="ignore"):
             sell_edge = np.minimum(values.sell_edge, chain.bid - floor)
         return replace(values, sell_edge=sell_edge)
+
+    def _floors(self, keys: np.ndarray, otm: np.ndarray) -> np.ndarray | None:
+        """The highest earlier bid of each out-of-the-money contract (-inf where none)."""
+        if self._pending:
+            merged_keys = np.concatenate([self._keys, *(k for k, _ in self._pending)])
+            merged_bids = np.concatenate([self._bids, *(b for _, b in self._pending)])
+            order = np.argsort(merged_keys, kind="stable")
+            self._keys, first = np.unique(merged_keys[order], return_index=True)
+            self._bids = np.maximum.reduceat(merged_bids[order], first)
+            self._pending.clear()
+        if self._keys.size == 0:
+            return None
+        at = np.searchsorted(self._keys, keys).clip(max=self._keys.size - 1)
+        known = otm & (self._keys[at] == keys)
+        return np.where(known, self._bids[at], -np.inf) if known.any() else None
 
 
 def _key(strike: np.ndarray, is_call: np.ndarray) -> np.ndarray:
@@ -180,22 +188,27 @@ def _consensus(
     chain: ExpirySlice, fits: list[SmileFit], quotes: SmileQuotes
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fair value, its error and vol per quote: each quote is judged against whichever smile
-    is nearer its mid, so it is flagged only when both parameterisations call it mispriced.
-    The error is the fit's own (noise through the smoother) and its local bias: how far the
-    same fit misses the quote's nearest neighbours beyond their own widths (a sparse wing, a
-    curvature the spline cannot follow), which the smoother's error cannot see."""
+    is nearer its mid, counting that smile's error there (|fair − mid| + error), so it is
+    flagged only when both parameterisations call it mispriced, and a fit that is close only
+    by being vague does not win. The error is the fit's own (noise through the smoother) and
+    its local bias: how far the same fit misses the quote's nearest neighbours beyond their
+    own widths (a sparse wing, a curvature the spline cannot follow), which the smoother's
+    error cannot see."""
     forward, t, df = chain.forward.forward, chain.t, chain.discount
-    # Both smiles priced at once: row 0 in log-moneyness, row 1 stretched.
-    vols = np.stack([f.vol for f in fits])
+    vols = np.stack([f.vol for f in fits])  # row 0 in log-moneyness, row 1 stretched
     errors = np.stack([f.vol_error for f in fits])
-    fairs = black76_price(forward, chain.strike, t, vols, df, chain.is_call)
-    bias = np.stack([_local_bias(chain.strike, f, quotes) for f in fits])
+    bias = _local_bias(chain.strike, fits, quotes)
     # The price is convex in vol, steeply so in a far wing: a linear (vega) error at a vol the
-    # fit got too low is near zero. Half the price range over vol ± its error instead.
+    # fit got too low is near zero. Half the price range over vol ± its error instead. Both
+    # smiles and both ends priced in one call.
     spread = np.hypot(errors, bias)
-    up = black76_price(forward, chain.strike, t, vols + spread, df, chain.is_call)
-    down = black76_price(
-        forward, chain.strike, t, np.maximum(vols - spread, 0.0), df, chain.is_call
+    fairs, up, down = black76_price(
+        forward,
+        chain.strike,
+        t,
+        np.stack([vols, vols + spread, np.maximum(vols - spread, 0.0)]),
+        df,
+        chain.is_call,
     )
     total = 0.5 * (up - down)
     mid = 0.5 * (chain.bid + chain.ask)
@@ -205,18 +218,18 @@ def _consensus(
     return fairs[nearer, columns], fair_error, vols[nearer, columns]
 
 
-def _local_bias(strike: np.ndarray, fit: SmileFit, quotes: SmileQuotes) -> np.ndarray:
-    """Per quote, the fit's bias near it (vol): the median, over the nearest
+def _local_bias(strike: np.ndarray, fits: list[SmileFit], quotes: SmileQuotes) -> np.ndarray:
+    """Per fit and quote, the fit's bias near the quote (vol): the median, over the nearest
     `BIAS_NEIGHBOURS` fitted quotes on each side (not the quote itself), of how far each
     one's leave-one-out value misses its mid beyond its own noise (half-width/√3). Outliers
     count: a run of them is a stretch the fit gave up on (a wing it extrapolates through),
     while one mispriced neighbour does not move a median."""
-    bias = np.zeros(strike.size)
+    bias = np.zeros((len(fits), strike.size))
     if quotes.fit_index.size == 0:
         return bias
     order = np.argsort(strike[quotes.fit_index], kind="stable")
     positions = quotes.fit_index[order]
-    missed = fit.vol[positions] - quotes.mid_vol[order]
+    missed = np.stack([f.vol[positions] for f in fits]) - quotes.mid_vol[order]
     excess = np.maximum(missed**2 - quotes.half_width[order] ** 2 / 3.0, 0.0)
     # The nearest neighbours either side: a window of positions around each quote's strike.
     at = np.searchsorted(strike[positions], strike, side="left")
@@ -226,11 +239,11 @@ def _local_bias(strike: np.ndarray, fit: SmileFit, quotes: SmileQuotes) -> np.nd
     window = window.clip(0, positions.size - 1)
     valid &= positions[window] != np.arange(strike.size)[:, None]
     # Median of each row's valid entries, at once: invalid ones sort last as NaN.
-    ranked = np.sort(np.where(valid, excess[window], np.nan), axis=1)
+    ranked = np.sort(np.where(valid, excess[:, window], np.nan), axis=2)
     count = valid.sum(axis=1)
     rows = np.flatnonzero(count)
     lo, hi = (count[rows] - 1) // 2, count[rows] // 2
-    bias[rows] = np.sqrt(0.5 * (ranked[rows, lo] + ranked[rows, hi]))
+    bias[:, rows] = np.sqrt(0.5 * (ranked[:, rows, lo] + ranked[:, rows, hi]))
     return bias
 
 
@@ -258,14 +271,17 @@ def _parity_values(chain: ExpirySlice, usable: np.ndarray) -> tuple[np.ndarray, 
     return fair, error
 
 
-def _informative_itm(chain: ExpirySlice, itm: np.ndarray, half_width: np.ndarray) -> np.ndarray:
+def _informative_itm(
+    chain: ExpirySlice, itm: np.ndarray, half_width: np.ndarray, two_sided: np.ndarray
+) -> np.ndarray:
     """In-the-money quotes that inform the smile: by parity an in-the-money quote is its
     counterpart plus the forward, so its implied vol is the counterpart's. Near the money both
     are quoted tightly, and two quotes of one strike pin its vol far better than a spline
     through its neighbours can (a short expiry's sharp curvature; a strike whose other quote is
     itself mispriced; a stretch with few quotes). Deep in the money the vol band is wide
     (little time value) and the quote adds noise, not information: kept only where its band
-    is at most `ITM_WIDTH_RATIO` times the median two-sided out-of-the-money band. An
+    is at most `ITM_WIDTH_RATIO` times the median band of the two-sided out-of-the-money
+    quotes (`two_sided`). An
     American quote whose early-exercise premium could exceed a quarter of its spread is left
     out: its Black-76 vol is biased up."""
     keep = itm.copy()
@@ -273,13 +289,8 @@ def _informative_itm(chain: ExpirySlice, itm: np.ndarray, half_width: np.ndarray
         dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
         premium = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
         keep &= premium <= 0.25 * (chain.ask - chain.bid)
-    return keep & (half_width <= ITM_WIDTH_RATIO * _atm_band(chain, half_width, ~itm))
-
-
-def _atm_band(chain: ExpirySlice, half_width: np.ndarray, otm: np.ndarray) -> float:
-    """The median vol half-width of the two-sided out-of-the-money quotes (inf if none)."""
-    widths = half_width[otm & np.isfinite(half_width) & (chain.bid > chain.tick + 1e-9)]
-    return float(np.median(widths)) if widths.size else float("inf")
+    band = median(half_width[two_sided]) if two_sided.any() else np.inf
+    return keep & (half_width <= ITM_WIDTH_RATIO * band)
 
 
 def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
