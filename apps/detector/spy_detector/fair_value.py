@@ -115,6 +115,14 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     else:
         fair, fair_error, vol = _consensus(chain, fits, quotes)
         fit = fits[0]
+        # Where the smile agrees with a strike's tight out-of-the-money quote, parity from that
+        # quote prices the in-the-money one more closely than the smile can (deep in the
+        # money, far from any fitted quote, the smile's value there is an extrapolation).
+        agrees = (fair >= chain.bid - chain.tick) & (fair <= chain.ask + chain.tick)
+        parity, parity_error = _parity_values(chain, otm & ~crossed & agrees)
+        closer = parity_error < fair_error
+        fair = np.where(closer, parity, fair)
+        fair_error = np.where(closer, parity_error, fair_error)
     allowance = np.zeros_like(fair)
     if chain.style is ExerciseStyle.AMERICAN:
         fair, allowance = _american_adjustment(chain, fair, in_the_money=~otm)
