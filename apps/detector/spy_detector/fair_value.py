@@ -26,6 +26,7 @@ from spy_core.arrays import median
 from spy_core.models import ExerciseStyle
 from spy_core.pricing import black76_price, black76_vega, implied_vol
 
+from .arbitrage import convexity_caps
 from .config import DetectorConfig
 from .slices import ExpirySlice
 from .smile import SmileFit, SmileQuotes, fit_smiles
@@ -110,7 +111,7 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
         # No smile: where a strike's out-of-the-money quote is tight, parity still prices its
         # in-the-money counterpart (model-free but for the forward, whose error is scored).
         vol = np.full(chain.strike.shape, np.nan)
-        fair, fair_error = _parity_values(chain, otm & ~crossed)
+        fair, fair_error = _parity_values(chain, otm & ~crossed & ~_above_convexity(chain))
         fit = None
     else:
         fair, fair_error, vol = _consensus(chain, fits, quotes)
@@ -277,6 +278,18 @@ def _parity_values(chain: ExpirySlice, usable: np.ndarray) -> tuple[np.ndarray, 
         fair[itm] = 0.5 * (bid + ask) + (carry if itm == call else -carry)
         error[itm] = 0.5 * (ask - bid) / np.sqrt(3.0)
     return fair, error
+
+
+def _above_convexity(chain: ExpirySlice) -> np.ndarray:
+    """Quotes bid above the interpolation of their neighbours' asks (the middle of a broken
+    butterfly): such a quote may be the mispriced one, so it prices nothing by parity."""
+    above = np.zeros(chain.strike.size, dtype=bool)
+    for is_call in (True, False):
+        offered = np.flatnonzero((chain.is_call == is_call) & (chain.ask > 0))
+        if offered.size >= 3:
+            _, mid, _, cap = convexity_caps(chain, offered)
+            above[mid] = chain.bid[mid] > cap + 1e-9
+    return above
 
 
 def _informative_itm(
