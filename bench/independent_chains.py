@@ -23,11 +23,13 @@ The true market (per chain):
   implied vol (American minus European on the same tree) and are floored at intrinsic;
   European options (SPX) are the model prices. That is the recorded true fair value.
 
-Quoting: a market maker's width ∝ vega × vol uncertainty (growing in the wings), plus
-delta × spot uncertainty and a share of the price, centred on fair shifted by inventory
-skew up to a third of the width, rounded outwards to the tick (SPY $0.01; SPXW $0.05 under
-$3, $0.10 above), one tick at the money, bid 0 in far wings, a few locked quotes. The
-quoted spot carries a few cents of noise and, in stale scenarios, is 0.3–1% off.
+Quoting: a market maker's width ∝ vega × vol uncertainty (0.1–0.5 vol points, growing in
+the wings), plus delta × spot uncertainty (0.2–1 bp of spot) and in some chains 0.5–3% of
+the price (×3 the first two in the `wide` scenarios, thin hours), centred on fair shifted
+by inventory skew up to a third of the width, rounded outwards to the tick (SPY $0.01;
+SPXW $0.05 under $3, $0.10 above), one tick at the money, bid 0 in far wings, a few locked
+quotes. The quoted spot carries a few cents of noise and, in stale scenarios, is 0.3–1%
+off.
 
 Injection (like the judge): 1–5 contracts, each moved so that its executable side crosses
 fair by `size` ∈ [$0.02, $0.50] (buy: ask ≤ fair − size; sell: bid ≥ fair + size), width
@@ -65,6 +67,7 @@ class Scenario:
     underlying: str = "SPY"  # SPY (American, penny ticks) | SPX (European, SPXW ticks)
     expiry: str = "0dte"  # 0dte (5 min–6.5 h) | late (5–30 min) | days (1–5 sessions)
     stale_share: float = 0.0  # share of chains whose quoted spot is 0.3–1% off
+    spreads: str = "normal"  # normal | wide (thin hours: vol and spot uncertainty ×3)
     description: str = ""
 
 
@@ -97,6 +100,20 @@ SCENARIOS: dict[str, Scenario] = {
             underlying="SPX",
             expiry="days",
             description="SPXW 1–5 DTE, Bates",
+        ),
+        Scenario(
+            "spy0-wide",
+            "sabr",
+            spreads="wide",
+            description="SPY 0DTE, thin-hours quotes (3× the vol and spot uncertainty)",
+        ),
+        Scenario(
+            "spx0-wide",
+            "sabr",
+            grid="index5",
+            underlying="SPX",
+            spreads="wide",
+            description="SPXW 0DTE, thin-hours quotes",
         ),
         Scenario(
             "spy0-stale",
@@ -517,10 +534,11 @@ def make_chain(scenario: Scenario | str, seed: int, index: int, chains: int) -> 
     vega = discount * F * pdf * sqt
     call_delta = ndtr(d1)
     z = np.log(K / F) / (np.median(vol[np.abs(K - F) <= 3 * np.diff(K).max()]) * sqt)
+    wide = 3.0 if scenario.spreads == "wide" else 1.0
     style = {
-        "vol_unc": rng.uniform(0.002, 0.012),
+        "vol_unc": wide * rng.uniform(0.001, 0.005),
         "wing": rng.uniform(0.2, 1.5),
-        "spot_unc": rng.uniform(0.00003, 0.0003),
+        "spot_unc": wide * rng.uniform(0.00002, 0.0001),
         "share": rng.choice([0.0, rng.uniform(0.005, 0.03)]),
         "skew": rng.uniform(0.0, 1.0),
         "penny_z": rng.uniform(0.0, 0.6),
