@@ -385,10 +385,14 @@ def _american_adjustment(
     value plus a bound on the early-exercise premium: K·(1−DF) for puts, the present value
     of dividends (S − F·DF) for calls. Sell flags on in-the-money quotes (against the forward
     or the spot) must clear that bound; the same premium also biases the parity forward,
-    which is why it applies on the forward's side too."""
-    intrinsic = np.where(chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot).clip(
-        min=0.0
-    )
+    which is why it applies on the forward's side too.
+
+    The exercise value floors fair only as far as the spot is known: a last trade a few cents
+    off the options' own forward would otherwise put every deep in-the-money quote a few
+    cents under "fair" (`spot_error`, the disagreement the underlying check allows)."""
+    exercise = np.where(chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot)
+    intrinsic = exercise.clip(min=0.0)
+    floor = (exercise - chain.spot_error).clip(min=0.0)
     dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
     bound = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
-    return np.maximum(fair, intrinsic), np.where(in_the_money | (intrinsic > 0), bound, 0.0)
+    return np.maximum(fair, floor), np.where(in_the_money | (intrinsic > 0), bound, 0.0)
