@@ -87,13 +87,22 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     usable &= np.isfinite(iv_mid)
     half_tick = _vol_of_half_tick(chain, np.where(usable, iv_mid, iv_ask))
     half_width = np.maximum(0.5 * (iv_ask - iv_bid), half_tick)
-    two_sided = otm & usable
+    # A quote in arbitrage with a neighbour may be the mispriced one: it informs no fit (a
+    # lone wing quote bid up at the edge of the data bent the smile through itself, turned
+    # its neighbours' offers into implausible caps and was judged against itself).
+    cap, floor, crossed = _neighbour_bounds(chain)
+    two_sided = otm & usable & ~crossed
     # Out-of-the-money quotes first: they set the weights' scale (`SmileQuotes.primary`).
     primary = np.flatnonzero(two_sided)
     fit_quotes = np.concatenate(
-        [primary, np.flatnonzero(_informative_itm(chain, ~otm & usable, half_width, two_sided))]
+        [
+            primary,
+            np.flatnonzero(
+                _informative_itm(chain, ~otm & usable & ~crossed, half_width, two_sided)
+            ),
+        ]
     )
-    bound_quotes = np.flatnonzero(otm & ~usable & np.isfinite(iv_ask))
+    bound_quotes = np.flatnonzero(otm & ~usable & ~crossed & np.isfinite(iv_ask))
     quotes = SmileQuotes(
         fit_index=fit_quotes,
         mid_vol=iv_mid[fit_quotes],
@@ -106,7 +115,6 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     )
     stretched = _stretched_moneyness(k, fit_quotes, iv_mid[fit_quotes], t, config)
     fits = fit_smiles((k, stretched), quotes, config.smile)
-    cap, floor, crossed = _neighbour_bounds(chain)
     if fits is None:
         # No smile: where a strike's out-of-the-money quote is tight, parity still prices its
         # in-the-money counterpart (model-free but for the forward, whose error is scored).
