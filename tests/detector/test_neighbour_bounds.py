@@ -32,26 +32,40 @@ def chains(draw):
     return SimpleNamespace(strike=strike, is_call=is_call.astype(bool), bid=bid, ask=ask)
 
 
-def _reference(chain, i):
-    """Cap: lowest ask of richer same-side quotes whose ask is above i's bid; floor: highest
-    bid of cheaper ones whose bid is below i's ask; crossed: some neighbour is neither."""
-    cap, floor, crossed = math.inf, -math.inf, False
+def _crossings(chain, i):
+    """The same-side neighbours in arbitrage with quote i (a cheaper one bid at or above its
+    ask, a richer one offered at or below its bid)."""
     ask_i = chain.ask[i] if chain.ask[i] > 0 else math.inf
+    found = []
     for j in range(chain.strike.size):
         if j == i or chain.is_call[j] != chain.is_call[i] or chain.strike[j] == chain.strike[i]:
             continue
         richer = (chain.strike[j] < chain.strike[i]) == bool(chain.is_call[i])
         ask_j = chain.ask[j] if chain.ask[j] > 0 else math.inf
+        if (richer and ask_j <= chain.bid[i]) or (not richer and chain.bid[j] >= ask_i):
+            found.append(j)
+    return found
+
+
+def _reference(chain, i):
+    """Cap: lowest ask of richer same-side quotes whose ask is above i's bid; floor: highest
+    bid of cheaper ones whose bid is below i's ask; crossed (the suspect): i crosses several
+    neighbours, or exactly one that crosses nothing else."""
+    cap, floor = math.inf, -math.inf
+    crossings = _crossings(chain, i)
+    for j in range(chain.strike.size):
+        if j == i or chain.is_call[j] != chain.is_call[i] or chain.strike[j] == chain.strike[i]:
+            continue
+        if j in crossings:
+            continue
+        richer = (chain.strike[j] < chain.strike[i]) == bool(chain.is_call[i])
+        ask_j = chain.ask[j] if chain.ask[j] > 0 else math.inf
         if richer:
-            if ask_j > chain.bid[i]:
-                cap = min(cap, ask_j)
-            else:
-                crossed = True
-        elif chain.bid[j] < ask_i:
-            floor = max(floor, chain.bid[j])
+            cap = min(cap, ask_j)
         else:
-            crossed = True
-    return cap, floor, crossed
+            floor = max(floor, chain.bid[j])
+    lone_pair = len(crossings) == 1 and len(_crossings(chain, crossings[0])) <= 1
+    return cap, floor, len(crossings) > 1 or lone_pair
 
 
 @settings(max_examples=300, deadline=None)
