@@ -1,11 +1,11 @@
 """`spy-platform marketdata | record | replay | watch`: the market-data service from the
-command line. Parsers here, so cli.py only wires them in; heavy imports wait until a command
-runs. Logs go to stderr, results to stdout (or --out), so output can be piped."""
+command line. Parsers here, so cli.py only wires them in; heavy imports (asyncio too:
+`spy-platform detect` should not pay for it) wait until a command runs. Logs go to stderr,
+results to stdout (or --out), so output can be piped."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import signal
@@ -96,6 +96,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_marketdata_command(args: argparse.Namespace) -> int:
+    import asyncio
+
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -185,6 +187,8 @@ def _settings(args: argparse.Namespace, port: int):
 
 
 def _stop_on_signals(stop: Callable[[], None], duration: float | None) -> None:
+    import asyncio
+
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop)
@@ -202,6 +206,8 @@ def _outputs(args: argparse.Namespace, output) -> frozenset:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    import asyncio
+
     from spy_marketdata.recording import RecordingError, replay
     from spy_marketdata.sinks import JsonLinesSink, Output, TextSink
 

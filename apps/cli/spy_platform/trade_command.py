@@ -1,12 +1,12 @@
 """`spy-platform trade` (the trader against IB Gateway) and `spy-platform kill-switch on|off`
-(the authenticated call that halts or resets it). Parsers here; heavy imports wait until a
-command runs. The service token is the backend's (SPY_SERVICE_TOKEN, else the dev token file
-in the data directory), never printed."""
+(the authenticated call that halts or resets it). Parsers here; heavy imports (asyncio too:
+`spy-platform detect` should not pay for it) wait until a command runs. The service token is
+the backend's (SPY_SERVICE_TOKEN, else the dev token file in the data directory), never
+printed."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -71,6 +71,8 @@ def trader_settings(args: argparse.Namespace, **overrides):
 
 
 def run_trade_command(args: argparse.Namespace) -> int:
+    import asyncio
+
     if args.command == "kill-switch":
         return _kill_switch(args)
     logging.basicConfig(
@@ -89,6 +91,8 @@ def run_trade_command(args: argparse.Namespace) -> int:
 
 
 async def _trade(settings, args: argparse.Namespace, token: str) -> int:
+    import asyncio
+
     from spy_backend.client import HttpSink
     from spy_backend.serve import BackendServer
     from spy_trader.http import create_app
