@@ -12,18 +12,15 @@ $(UV):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# The C extensions (apps/*/spy_*/_native.c) are compiled by uv sync: a change re-syncs.
-# --compile-bytecode writes the installed packages' .pyc files, as pip does by default and the
-# image build does: without them every process compiles each module it imports from source
-# (~0.35 s of a 0.9 s `spy-platform detect`), since Python cannot cache what it compiles when
-# the site-packages are read-only or PYTHONDONTWRITEBYTECODE is set.
+# The C extensions (apps/*/spy_*/_native.c) are compiled by uv sync: a change re-syncs. uv also
+# writes the installed packages' .pyc files (compile-bytecode in pyproject.toml, and why).
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock apps/*/pyproject.toml $(wildcard apps/*/spy_*/*.c apps/*/spy_*/*.h)
-	$(UV) sync --frozen --inexact --all-packages --all-groups --compile-bytecode --quiet
+	$(UV) sync --frozen --inexact --all-packages --all-groups --quiet
 	touch $@
 
-# The workspace's own packages are installed editable (a path in a .pth file), so their
-# .pyc files are written here, for the same reason; compileall skips the up-to-date ones,
-# so this is a few hundred ms after an edit and less otherwise.
+# The workspace's own packages are installed editable (a path in a .pth file), outside what uv
+# compiles: their .pyc files are written here, for the same reason. compileall skips the
+# up-to-date ones, so this is a few hundred ms after an edit and less otherwise.
 setup: $(VENV)/.synced
 	$(VENV)/bin/python -m compileall -q -j 0 apps stacks infra policies >/dev/null
 
