@@ -275,9 +275,7 @@ def _parse_row(line: int, row: list[str]) -> tuple[_Candidates, list[Exclusion]]
     return candidates, excluded
 
 
-def _parse_side(
-    row: list[str], side: _Side, expiry: _Expiry, strike: float
-) -> OptionQuote | str:
+def _parse_side(row: list[str], side: _Side, expiry: _Expiry, strike: float) -> OptionQuote | str:
     """One side's quote, or why it is excluded."""
     cell = row[side.symbol]
     symbol = _OCC_SYMBOL.fullmatch(cell.strip())
