@@ -1,7 +1,9 @@
 """`spy-platform marketdata | record | replay | watch`: the market-data service from the
 command line. Parsers here, so cli.py only wires them in; heavy imports (asyncio too:
 `spy-platform detect` should not pay for it) wait until a command runs. Logs go to stderr,
-results to stdout (or --out), so output can be piped."""
+results to stdout (or --out), so output can be piped. `marketdata --backend-url` also posts to
+the backend as the on-prem deployment does (spooled under the data directory; the token as in
+spy_platform.backend_access, never an argument)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,15 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from spy_core.default_ports import GATEWAY_PORT
 
+from .backend_access import MARKETDATA_SPOOL, add_data_dir_option, data_dir, service_token
 from .sim_gateway_command import add_market_options, non_negative, positive, session_start
+
+if TYPE_CHECKING:
+    from spy_backend.client import HttpSink
 
 _log = logging.getLogger("spy_platform.marketdata")
 
@@ -38,6 +45,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     marketdata.add_argument(
         "--health-port", type=int, metavar="PORT", help="serve GET /health and /ready on PORT"
     )
+    marketdata.add_argument(
+        "--backend-url",
+        metavar="URL",
+        help="also post events, analyses and snapshots to this backend, spooled on disk "
+        "(token: $SPY_SERVICE_TOKEN, else the dev token file in the data directory)",
+    )
+    add_data_dir_option(marketdata, "the backend spool and the dev token")
     record = commands.add_parser(
         "record", help="record the snapshots the market-data service assembles to a file"
     )
@@ -126,6 +140,9 @@ async def _serve(args: argparse.Namespace) -> int:
         recorder = SnapshotRecorder(record, settings.underlying) if record else None
         if recorder is not None:
             sinks.append(recorder)
+        backend = _backend_sink(args)
+        if backend is not None:
+            sinks.append(backend)
         sink = FanOut(*sinks)
         service = MarketDataService(settings, sink)
         health = None
@@ -136,17 +153,35 @@ async def _serve(args: argparse.Namespace) -> int:
             await service.run()
         finally:
             sink.close()
+            if backend is not None:
+                await backend.aclose()  # what the backend does not take now stays spooled
             if health is not None:
                 health.close()
         status = service.status
+        details = f", recorded {recorder.count} snapshots to {record}" if recorder else ""
+        if backend is not None:
+            details += f", {backend.sent} records stored by the backend, "
+            details += f"{backend.backlog} left in the spool"
         _log.info(
             "stopped: %d snapshots, %d events, %d reconnects%s",
             status.snapshots,
             status.events,
             status.reconnects,
-            f", recorded {recorder.count} snapshots to {record}" if recorder else "",
+            details,
         )
     return 0
+
+
+def _backend_sink(args: argparse.Namespace) -> HttpSink | None:
+    """The spooled HttpSink to --backend-url (None without it). The spool is on disk, so what
+    an outage holds back is sent after a restart too; the sink must be made on the running
+    loop."""
+    if getattr(args, "backend_url", None) is None:
+        return None
+    from spy_backend.client import HttpSink
+
+    folder = data_dir(args)
+    return HttpSink(args.backend_url, service_token(folder), folder / MARKETDATA_SPOOL)
 
 
 @contextlib.asynccontextmanager

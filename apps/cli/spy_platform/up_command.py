@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from spy_core.default_ports import BACKEND_PORT
 
+from .backend_access import MARKETDATA_SPOOL
+
 if TYPE_CHECKING:
     import asyncio
 
@@ -162,7 +164,7 @@ async def _up(args: argparse.Namespace) -> int:
     try:
         async with GatewaySimulator(simulator) as sim:
             gateway_port = sim.port
-            backend_sink = HttpSink(base, token, settings.data_dir / "spool" / "backend.jsonl")
+            backend_sink = HttpSink(base, token, settings.data_dir / MARKETDATA_SPOOL)
             trader = None if args.no_trader else _trader(args, settings, base, token, sim)
             sinks = [TextSink(sys.stdout), backend_sink]
             if trader is not None:
