@@ -272,19 +272,19 @@ def _parity_values(chain: ExpirySlice, usable: np.ndarray) -> tuple[np.ndarray, 
     forward's own error is added where findings are scored (`detector.fair_value_error`)."""
     fair = np.full(chain.strike.shape, np.nan)
     error = np.full(chain.strike.shape, np.nan)
-    same = np.flatnonzero(chain.strike[1:] == chain.strike[:-1])  # calls sort first
-    for call, put in zip(same, same + 1, strict=True):
-        itm, counterpart = (
-            (put, call) if chain.strike[call] >= chain.forward.forward else (call, put)
-        )
-        if not usable[counterpart]:
-            continue
-        bid, ask = chain.bid[counterpart], chain.ask[counterpart]
-        if not (0 <= bid < ask <= bid + PARITY_MAX_TICKS * chain.tick[counterpart] + 1e-9):
-            continue
-        carry = chain.discount * (chain.forward.forward - chain.strike[itm])
-        fair[itm] = 0.5 * (bid + ask) + (carry if itm == call else -carry)
-        error[itm] = 0.5 * (ask - bid) / np.sqrt(3.0)
+    call = np.flatnonzero(chain.strike[1:] == chain.strike[:-1])  # calls sort first
+    put = call + 1
+    call_otm = chain.strike[call] >= chain.forward.forward
+    itm = np.where(call_otm, put, call)
+    counterpart = np.where(call_otm, call, put)
+    bid, ask = chain.bid[counterpart], chain.ask[counterpart]
+    tight = (
+        (bid >= 0) & (bid < ask) & (ask <= bid + PARITY_MAX_TICKS * chain.tick[counterpart] + 1e-9)
+    )
+    keep = usable[counterpart] & tight
+    carry = chain.discount * (chain.forward.forward - chain.strike[itm])
+    fair[itm[keep]] = (0.5 * (bid + ask) + np.where(call_otm, -carry, carry))[keep]
+    error[itm[keep]] = (0.5 * (ask - bid) / np.sqrt(3.0))[keep]
     return fair, error
 
 
