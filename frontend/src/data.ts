@@ -122,9 +122,86 @@ export interface SessionInfo {
   next: { day: string; open: string; close: string; early_close: boolean } | null;
 }
 
-export interface Placeholder {
-  items: Record<string, unknown>[];
-  producer?: string;
+// The trader's records (spy_core.trading) as /api/positions|trades|signals|pnl answer them.
+export interface ContractRef {
+  underlying: string;
+  expiry: string;
+  strike: number;
+  right: "C" | "P";
+}
+
+export interface PositionPoint {
+  at: string;
+  contract: ContractRef;
+  quantity: number;
+  avg_cost: number;
+  mark: number | null;
+  fair: number | null;
+}
+
+export interface OrderReport {
+  order_ref: string;
+  signal_id: string;
+  at: string;
+  contract: ContractRef;
+  action: "BUY" | "SELL";
+  quantity: number;
+  limit: number;
+  status: string;
+  filled: number;
+  avg_price: number;
+}
+
+export interface FillReport {
+  exec_id: string;
+  order_ref: string;
+  at: string;
+  contract: ContractRef;
+  action: "BUY" | "SELL";
+  quantity: number;
+  price: number;
+  commission: number;
+}
+
+export interface SignalItem {
+  signal: {
+    id: string;
+    at: string;
+    intent: "open" | "close";
+    legs: { contract: ContractRef; action: "BUY" | "SELL"; quantity: number; limit: number }[];
+    reason: string;
+    expected_edge: number;
+  };
+  decision: { taken: boolean; rule: string; detail: string; state: string } | null;
+}
+
+export type TradingState = "active" | "reducing" | "halted";
+
+export interface PnlPoint {
+  at: string;
+  day: string;
+  realized: number;
+  unrealized_mid: number;
+  unrealized_fair: number;
+  commissions: number;
+  state: TradingState;
+  open_positions: number;
+  premium_at_risk: number;
+  net_delta: number;
+}
+
+export interface TraderStatus {
+  configured: boolean;
+  reachable: boolean;
+  state: TradingState | null;
+  reason: string;
+  ready: boolean;
+  limits: {
+    max_open_positions: number;
+    max_premium_at_risk: number;
+    max_net_delta: number;
+    max_daily_loss: number;
+  } | null;
 }
 
 // ---- validation ----------------------------------------------------------------------------
@@ -198,6 +275,15 @@ export class Api {
     const r = await fetch(`${this.base}${path}`, { headers: { accept: "application/json" } });
     if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
     return (await r.json()) as T;
+  }
+  /** An authenticated write: the status and the JSON body (null when there is none). */
+  async post(path: string, body: unknown, token: string): Promise<{ status: number; body: unknown }> {
+    const r = await fetch(`${this.base}${path}`, {
+      method: "POST",
+      headers: { accept: "application/json", "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    return { status: r.status, body: await r.json().catch(() => null) };
   }
 }
 

@@ -12,38 +12,18 @@ import {
   Live,
   loadConfig,
   type MarketMessage,
-  type Placeholder,
   type SessionInfo,
   validEvent,
   validLadder,
   backoff,
 } from "./data";
+import { $, el, setText, tx } from "./dom";
 import * as fmt from "./fmt";
 import { dictionaries, type Key, lang, languages, onLang, setLang, t, translate } from "./i18n";
 import { benchLadder, benchTable } from "./bench";
 import { LadderView } from "./ladder";
+import { TradingView } from "./trading";
 import { resetPalette } from "./theme";
-
-// ---- small DOM helpers ---------------------------------------------------------------------
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-}
-const tx = (key: Key, tag: keyof HTMLElementTagNameMap = "span", attrs: Record<string, string> = {}) =>
-  el(tag, { ...attrs, "data-i18n": key });
-function setText(node: HTMLElement, text: string): void {
-  if (node.textContent !== text) node.textContent = text;
-}
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 // ---- state ---------------------------------------------------------------------------------
 const state = {
@@ -182,6 +162,8 @@ function select(id: string): void {
   smile.invalidate();
   gamma.invalidate();
   flow.invalidate();
+  trading.chart.invalidate();
+  if (id === "trading") void trading.load();
 }
 
 // ---- views ---------------------------------------------------------------------------------
@@ -189,6 +171,7 @@ let ladder: LadderView;
 let smile: SmileChart;
 let gamma: GammaChart;
 let flow: FlowChart;
+let trading: TradingView;
 
 function filterSelect(id: string, label: Key, options: [string, Key][]): HTMLElement {
   const s = el("select", { id });
@@ -268,19 +251,7 @@ function buildViews(): void {
     else flow.pan(0.1);
   }, { passive: false });
 
-  const tp = $("panel-trading");
-  const kill = el("button", { type: "button", class: "btn danger", disabled: "", "aria-describedby": "killHint", "data-i18n": "killSwitch" });
-  tp.append(
-    el(
-      "div",
-      { class: "grid2" },
-      el("div", { class: "card" }, tx("traderState", "h2"), el("p", { "data-i18n": "traderNotRunning", id: "traderState" }), kill, el("p", { class: "sub", id: "killHint", "data-i18n": "killSwitchHint" })),
-      el("div", { class: "card" }, tx("pnl", "h2"), el("p", { class: "empty", "data-i18n": "noPnl", id: "pnlEmpty" })),
-      el("div", { class: "card" }, tx("positions", "h2"), el("div", { id: "positions" })),
-      el("div", { class: "card" }, tx("trades", "h2"), el("div", { id: "trades" })),
-      el("div", { class: "card" }, tx("signals", "h2"), el("div", { id: "signals" })),
-    ),
-  );
+  trading = new TradingView($("panel-trading"), () => api);
 
   const hp = $("panel-history");
   const older = el("button", { type: "button", class: "btn", id: "older", "data-i18n": "loadOlder" });
@@ -394,55 +365,8 @@ function refreshTrading(): void {
   if (tradingTimer !== undefined) return;
   tradingTimer = window.setTimeout(() => {
     tradingTimer = undefined;
-    void loadTrading();
+    void trading.load();
   }, 1000);
-}
-
-async function loadTrading(): Promise<void> {
-  const [positions, trades, signals, pnl] = await Promise.all(
-    ["/api/positions", "/api/trades", "/api/signals", "/api/pnl"].map((u) => api.get<unknown>(u).catch(() => null)),
-  );
-  placeholderList("positions", positions as Placeholder | null, "noPositions");
-  placeholderList("trades", trades as Placeholder | null, "noTrades");
-  placeholderList("signals", signals as Placeholder | null, "noSignals");
-  $("pnlEmpty").hidden = rowsOf(pnl).length > 0;
-}
-
-/** The rows of a trading read, whatever its shape: `{items}`, a bare list, or an object of
- * lists (`/api/trades` answers `{orders, fills}`: the first non-empty list is shown). */
-function rowsOf(data: unknown): Record<string, unknown>[] {
-  if (Array.isArray(data)) return data.filter((x) => x && typeof x === "object");
-  if (!data || typeof data !== "object") return [];
-  const lists = Object.values(data as Record<string, unknown>).filter(Array.isArray) as unknown[][];
-  return rowsOf(lists.find((l) => l.length > 0) ?? []);
-}
-
-function placeholderList(id: string, data: Placeholder | null, empty: Key): void {
-  const host = $(id);
-  const items = rowsOf(data);
-  if (!items.length) {
-    host.replaceChildren(el("p", { class: "empty", "data-i18n": empty, text: t(empty) }));
-    return;
-  }
-  const keys = Object.keys(items[0]).slice(0, 8);
-  host.replaceChildren(
-    el(
-      "table",
-      // The records as the trader posts them: field names and ids are data, not UI text.
-      { class: "data", translate: "no", tabindex: "0" },
-      el("thead", {}, el("tr", {}, ...keys.map((k) => el("th", { scope: "col", text: k })))),
-      el("tbody", {}, ...items.slice(0, 100).map((it) => el("tr", {}, ...keys.map((k) => el("td", { text: cellOf(it[k]) }))))),
-    ),
-  );
-}
-
-function cellOf(value: unknown): string {
-  if (value == null) return "";
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(4).replace(/0+$/, "");
-  if (typeof value !== "object") return String(value);
-  const c = value as Record<string, unknown>;
-  if (c.strike != null && c.right != null) return `${c.strike}${c.right} ${c.expiry ?? ""}`.trim(); // a contract
-  return JSON.stringify(value).slice(0, 60);
 }
 
 function renderSmileTable(rows: (number | null)[][]): void {
@@ -508,11 +432,12 @@ function renderConn(): void {
   document.body.classList.toggle("stale", stale);
   if (ladder.model.stale !== stale) {
     ladder.model.stale = stale;
-    smile.stale = gamma.stale = flow.stale = stale;
+    smile.stale = gamma.stale = flow.stale = trading.chart.stale = stale;
     ladder.invalidate();
     smile.invalidate();
     gamma.invalidate();
     flow.invalidate();
+    trading.chart.invalidate();
     renderLadderHead();
   }
 }
@@ -725,7 +650,7 @@ async function resync(): Promise<void> {
     }
     addEvents(page.items.filter(validEvent), false);
     if (lad && validLadder(lad)) loadLadder(lad);
-    await loadTrading();
+    await trading.load();
     state.lastData = Date.now();
     tick();
     await loadFlow();
@@ -848,6 +773,7 @@ function applyTheme(theme: string): void {
   smile?.invalidate();
   gamma?.invalidate();
   flow?.invalidate();
+  trading?.chart.invalidate();
 }
 
 function relabel(): void {
@@ -864,6 +790,7 @@ function relabel(): void {
   renderGex();
   renderFlowStats();
   if (smile.rows.length) renderSmileTable(smile.rows);
+  trading.relabel();
   const body = $("history").querySelector("tbody") as HTMLElement;
   if (body.children.length) {
     body.replaceChildren();
@@ -912,6 +839,11 @@ async function start(): Promise<void> {
     if (current === "smile") void refreshSmile();
     if (current === "gamma") void refreshGex();
   }, 3000);
+  // The trader's state and marks change without a record (a halt, a reconnect): re-read
+  // while the tab is open; records themselves arrive on the hub's `trading` target.
+  setInterval(() => {
+    if (current === "trading") void trading.load();
+  }, 5000);
   setInterval(() => void api.get<SessionInfo>("/api/session").then(setSession).catch(() => undefined), 60_000);
   const live = new Live(config.hubUrl.startsWith("http") ? config.hubUrl : new URL(config.hubUrl, location.href).href, {
     state(s, retryInMs) {

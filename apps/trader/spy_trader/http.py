@@ -1,6 +1,7 @@
 """The trader's own small HTTP surface: `/health` (the process is up), `/ready` (connected,
-reconciled and holding the lease), Prometheus `/metrics`, and the authenticated kill switch
-(`POST /kill-switch` with `{"on": true|false}` and the service bearer token)."""
+reconciled and holding the lease; with the trading state and the risk limits), Prometheus
+`/metrics`, and the authenticated kill switch (`POST /kill-switch` with `{"on": true|false}`
+and the service bearer token)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,15 @@ def create_app(service: TraderService, token: str) -> FastAPI:
             "leader": service.lease.held(),
             "state": engine.state.value,
             "reason": engine.state_reason,
+            # What the dashboard sets the book's risk use against (PnlPoint carries the use).
+            "limits": service.settings.risk.model_dump(
+                include={
+                    "max_open_positions",
+                    "max_premium_at_risk",
+                    "max_net_delta",
+                    "max_daily_loss",
+                }
+            ),
         }
         if not service.ready:
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
