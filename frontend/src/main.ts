@@ -163,7 +163,7 @@ function select(id: string): void {
   gamma.invalidate();
   flow.invalidate();
   trading.chart.invalidate();
-  if (id === "trading") void trading.load();
+  if (id === "trading" && api) void trading.load();
 }
 
 // ---- views ---------------------------------------------------------------------------------
@@ -826,6 +826,9 @@ async function start(): Promise<void> {
     },
     get frames() {
       return ladder.frames;
+    },
+    get pnlPoints() {
+      return trading.chart.points.length;
     },
     get ladderAnomalies() {
       return ladder.anomalyCount;

@@ -117,9 +117,9 @@ export class TradingView {
           el("div", { id: "pnlStats", class: "stats small" }),
           el("div", { id: "pnlChart" }),
         ),
-        el("div", { class: "card" }, tx("positions", "h2"), el("div", { id: "positions" })),
-        el("div", { class: "card" }, tx("trades", "h2"), el("div", { id: "trades" })),
-        el("div", { class: "card wide" }, tx("signals", "h2"), el("div", { id: "signals" })),
+        el("div", { class: "card wide" }, tx("positions", "h2"), el("div", { id: "positions" })),
+        el("div", { class: "card wide" }, tx("trades", "h2"), el("div", { id: "trades", class: "tall" })),
+        el("div", { class: "card wide" }, tx("signals", "h2"), el("div", { id: "signals", class: "tall" })),
       ),
     );
     this.chart = new PnlChart($("pnlChart"), "pnlLabel");
@@ -285,7 +285,9 @@ export class TradingView {
           "div",
           { class: "stat" },
           el("span", { class: "label", text: t(key) }),
-          el("span", { class: `value ${key === "commissions" || v == null || v === 0 ? "" : v > 0 ? "up" : "down"}`, text: fmt.signedMoney(v) }),
+          key === "commissions"
+            ? el("span", { class: "value", text: fmt.money(v) })
+            : el("span", { class: `value ${v == null || v === 0 ? "" : v > 0 ? "up" : "down"}`, text: fmt.signedMoney(v) }),
         ),
       ),
     );

@@ -58,8 +58,10 @@ def create_app(service: TraderService, token: str) -> FastAPI:
         registry = service.engine.metrics.registry
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    # async: runs on the engine's event loop (a plain def would run in a worker thread,
+    # where the engine's kill cannot schedule its flattening orders).
     @app.post("/kill-switch")
-    def kill_switch(command: KillSwitch, request: Request) -> dict:
+    async def kill_switch(command: KillSwitch, request: Request) -> dict:
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             presented.strip().encode(), token.encode()
