@@ -67,6 +67,14 @@ export interface Anomaly {
   detail?: string;
 }
 
+/** The `smile` target: the front expiry's whole smile, pushed when it changes. */
+export interface SmileMessage {
+  t: string;
+  x: string;
+  s: number;
+  smile: (number | null)[][]; // [strike, iv_bid, iv_ask, fit_iv, fair]
+}
+
 export interface AnomalyEvent {
   id: string;
   event: "opened" | "escalated" | "cleared";
@@ -245,6 +253,16 @@ export function validDelta(v: unknown): v is LadderDelta {
   );
 }
 
+export function validSmile(v: unknown): v is SmileMessage {
+  return (
+    isObj(v) &&
+    isStr(v.t) &&
+    isNum(v.s) &&
+    Array.isArray(v.smile) &&
+    v.smile.every((r) => Array.isArray(r) && r.length === 5 && isNum(r[0]) && r.every((x) => x === null || isNum(x)))
+  );
+}
+
 export function validLadder(v: unknown): v is Ladder {
   return isObj(v) && isNum(v.seq) && isNum(v.spot) && Array.isArray(v.rows) && v.rows.every(isRow);
 }
@@ -296,6 +314,7 @@ export interface LiveHandlers {
   anomalies(events: AnomalyEvent[], dropped: number): void;
   market(m: MarketMessage): void;
   ladder(d: LadderDelta, receivedAt: number): void;
+  smile(m: SmileMessage): void;
   dropped(): void;
   /** The trader posted records (`trading` target): re-read the trading views. */
   trading(): void;
@@ -356,6 +375,7 @@ export class Live {
     );
     this.conn.on("market", guard(validMarket, (m) => h.market(m)));
     this.conn.on("ladder", guard(validDelta, (d) => h.ladder(d, performance.now())));
+    this.conn.on("smile", guard(validSmile, (m) => h.smile(m)));
     this.conn.on("trading", guard(isObj, () => h.trading()));
     this.conn.onreconnecting(() => h.state("reconnecting"));
     this.conn.onreconnected(async () => {

@@ -50,6 +50,7 @@ const state = {
   alerts: localStorage.getItem("alerts") === "on",
   retryAt: 0,
   historyCursor: null as string | null | undefined,
+  smilePushes: 0,
 };
 
 declare global {
@@ -156,7 +157,7 @@ function select(id: string): void {
     $(`panel-${tab.id}`).hidden = !on;
   }
   history.replaceState(null, "", `#${id}`);
-  if (id === "smile") void refreshSmile();
+  if (id === "smile") renderSmile();
   if (id === "gamma") void refreshGex();
   if (id === "history" && state.historyCursor === undefined) void loadHistory();
   smile.invalidate();
@@ -583,7 +584,7 @@ function onMarket(m: MarketMessage, live: boolean): void {
   }
   ladder.model.spot = m.spot;
   smile.spot = m.spot;
-  ladder.invalidate();
+  ladder.invalidate(false); // the spot's row and band: repainted where they moved
   renderSpot();
   renderLadderHead();
 }
@@ -594,13 +595,7 @@ function loadLadder(l: Ladder): void {
   ladder.model.expiry = l.expiry;
   ladder.model.spot = l.spot;
   ladder.setRows(l.rows);
-  if (l.smile) {
-    smile.rows = l.smile;
-    smile.spot = l.spot;
-    smile.invalidate();
-    renderSmileTable(l.smile);
-    setText($("smileUpdated"), t("updated", { time: fmt.etTime(l.timestamp) }));
-  }
+  if (l.smile) showSmile(l.smile, l.spot, l.timestamp);
   renderOpen();
   renderLadderHead();
 }
@@ -701,19 +696,20 @@ async function panFlow(fraction: number): Promise<void> {
   }
 }
 
-async function refreshSmile(): Promise<void> {
-  try {
-    const l = await api.get<Ladder | null>("/api/ladder");
-    if (l && validLadder(l) && l.smile) {
-      smile.rows = l.smile;
-      smile.spot = l.spot;
-      smile.invalidate();
-      renderSmileTable(l.smile);
-      setText($("smileUpdated"), t("updated", { time: fmt.etTime(l.timestamp) }));
-    }
-  } catch {
-    /* offline */
-  }
+/** A smile from the hub's `smile` target or a REST load: the table only when it is seen. */
+function showSmile(rows: (number | null)[][], spot: number, at: string): void {
+  smile.rows = rows;
+  smile.spot = spot;
+  smileAt = at;
+  smile.invalidate();
+  if (current === "smile") renderSmile();
+}
+let smileAt = "";
+
+function renderSmile(): void {
+  if (!smile.rows.length) return;
+  renderSmileTable(smile.rows);
+  setText($("smileUpdated"), t("updated", { time: fmt.etTime(smileAt) }));
 }
 
 async function refreshGex(): Promise<void> {
@@ -789,7 +785,7 @@ function relabel(): void {
   renderLadderHead();
   renderGex();
   renderFlowStats();
-  if (smile.rows.length) renderSmileTable(smile.rows);
+  renderSmile();
   trading.relabel();
   const body = $("history").querySelector("tbody") as HTMLElement;
   if (body.children.length) {
@@ -839,7 +835,6 @@ async function start(): Promise<void> {
   };
   setInterval(tick, 1000);
   setInterval(() => {
-    if (current === "smile") void refreshSmile();
     if (current === "gamma") void refreshGex();
   }, 3000);
   // The trader's state and marks change without a record (a halt, a reconnect): re-read
@@ -863,6 +858,10 @@ async function start(): Promise<void> {
     },
     market: (m) => onMarket(m, true),
     ladder: onLadder,
+    smile(m) {
+      state.smilePushes++;
+      showSmile(m.smile, m.s, m.t);
+    },
     dropped() {
       state.dropped++;
     },
