@@ -17,7 +17,31 @@ const MONO = "13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
 interface Cells {
   row: Row;
   text: string[]; // per column
+  // The call side's and the put side's cells as one monospaced line each (padded to the
+  // columns' right edges): one fillText per side instead of one per cell. Null: rebuild.
+  lines: [string, string] | null;
 }
+
+/** Where each side's columns end, in monospace character cells from the side's left edge. */
+interface Grid {
+  cw: number; // the font's advance
+  x: [number, number]; // each side's left edge (px)
+  ends: number[]; // per column: the character cell its text ends at (strike: unused)
+}
+
+/** A wide value per column in the page's language, measured for the column widths. */
+function samples(): Record<string, string> {
+  const price = fmt.num(88.88);
+  return {
+    bid: price,
+    ask: price,
+    size: `${fmt.int(888)}×${fmt.int(888)}`,
+    iv: fmt.pct(0.888, 1),
+    volume: fmt.compact(88_888),
+    oi: fmt.compact(88_888),
+  };
+}
+let SAMPLE = samples();
 
 /** A column's value in a row, compared to skip formatting what did not change. */
 function sameCell(a: Row, b: Row, col: Col): boolean {
@@ -104,6 +128,10 @@ export class LadderView {
   // What the last full paint drew: a partial paint is valid while these hold.
   private drawn = { split: -1, lo: 0, hi: 0, spot: "" };
   private header: HTMLCanvasElement | null = null;
+  private grid: Grid | null = null;
+  // Characters measured in the mono font: true when one advance wide (a fallback font's
+  // glyph may not be; a line holding one is drawn cell by cell instead).
+  private monoChars = new Map<string, boolean>();
   private headerPalette: object | null = null; // the theme the header was drawn in
   model: LadderModel = { spot: null, expiry: "", stale: false };
   /** Draw durations (ms), newest last, for the frame-time benchmark. */
@@ -144,10 +172,14 @@ export class LadderView {
       this.cols = cols;
       for (const c of this.rows) c.text = this.cols.map((col) => cellText(c.row, col));
     }
+    for (const c of this.rows) c.lines = null;
+    this.grid = null;
     const w = this.width;
     const strikeW = Math.max(104, w * 0.14);
-    // Sizes ("483×52") need about twice a price's room; the other columns share the rest.
-    const weight = (c: Col): number => (c.key === "size" ? 1.9 : 1);
+    // Each column's share of the rest follows the width of a wide value in the page's
+    // language ("88.9K" is "88,9 mil" in Spanish, sizes "888×888"), plus a margin.
+    this.ctx.font = MONO;
+    const weight = (c: Col): number => this.ctx.measureText(SAMPLE[c.key] ?? "88.88").width + 12;
     const unit = (w - strikeW) / this.cols.reduce((sum, c) => sum + (c.side === "k" ? 0 : weight(c)), 0);
     this.ws = this.cols.map((c) => (c.side === "k" ? strikeW : unit * weight(c)));
     this.xs = [];
@@ -163,7 +195,7 @@ export class LadderView {
 
   /** Replace all rows (a REST load). */
   setRows(rows: Row[]): void {
-    this.rows = rows.map((row) => ({ row, text: this.cols.map((col) => cellText(row, col)) }));
+    this.rows = rows.map((row) => ({ row, text: this.cols.map((col) => cellText(row, col)), lines: null }));
     this.rows.sort((a, b) => (a.row[0] as number) - (b.row[0] as number));
     this.byStrike = new Map(this.rows.map((c) => [c.row[0] as number, c]));
     this.layout();
@@ -183,7 +215,7 @@ export class LadderView {
       const k = row[0] as number;
       const cells = this.byStrike.get(k);
       if (!cells) {
-        const fresh = { row, text: this.cols.map((col) => cellText(row, col)) };
+        const fresh = { row, text: this.cols.map((col) => cellText(row, col)), lines: null };
         this.byStrike.set(k, fresh);
         this.rows.push(fresh);
         reshaped = true;
@@ -192,7 +224,10 @@ export class LadderView {
       const old = cells.row;
       cells.row = row;
       for (let i = 0; i < this.cols.length; i++) {
-        if (!sameCell(old, row, this.cols[i])) cells.text[i] = cellText(row, this.cols[i]);
+        if (!sameCell(old, row, this.cols[i])) {
+          cells.text[i] = cellText(row, this.cols[i]);
+          cells.lines = null;
+        }
       }
       this.changed.add(cells);
     }
@@ -208,10 +243,11 @@ export class LadderView {
     this.invalidate();
   }
 
+  /** A new language: every cell formatted again, the columns' widths measured again. */
   reformat(): void {
+    SAMPLE = samples();
     for (const c of this.rows) c.text = this.cols.map((col) => cellText(c.row, col));
-    this.header = null;
-    this.invalidate();
+    this.layout();
   }
 
   /** Repaint on the next frame: everything, or (`all` false) the changed rows only. */
@@ -464,20 +500,77 @@ export class LadderView {
         ctx.fillText(`${glyph}${fmt.num(a.edge)}`, right === "C" ? mid + 2 : mid + strikeW - 2, y + ROW_H / 2);
       }
     }
-    // Text in two passes (one font each): font changes are the expensive canvas state.
+    // Text in passes, one font and alignment each (canvas state changes cost): the sides as
+    // one monospaced line each, then any row whose line could not be built cell by cell,
+    // then the strikes in bold.
     ctx.font = MONO;
     ctx.fillStyle = this.model.stale ? p.stale : p.fg;
-    ctx.textAlign = "right";
     ctx.textBaseline = "middle";
-    const right = xs.map((x, i) => x + ws[i] - 6);
+    ctx.textAlign = "left";
+    const grid = this.grid ?? (this.grid = this.measureGrid());
+    const cellByCell: number[] = [];
     for (const r of at) {
-      const text = this.rows[r].text;
+      const cells = this.rows[r];
+      const lines = cells.lines ?? (cells.lines = this.lines(cells.text, grid));
+      if (!lines[0] && !lines[1]) {
+        cellByCell.push(r);
+        continue;
+      }
       const y = this.rowY(r, split) + ROW_H / 2;
-      for (let i = 0; i < cols.length; i++) if (i !== ki) ctx.fillText(text[i] ?? "", right[i], y);
+      ctx.fillText(lines[0], grid.x[0], y);
+      ctx.fillText(lines[1], grid.x[1], y);
+    }
+    if (cellByCell.length) {
+      ctx.textAlign = "right";
+      const right = xs.map((x, i) => x + ws[i] - 6);
+      for (const r of cellByCell) {
+        const text = this.rows[r].text;
+        const y = this.rowY(r, split) + ROW_H / 2;
+        for (let i = 0; i < cols.length; i++) if (i !== ki) ctx.fillText(text[i] ?? "", right[i], y);
+      }
     }
     ctx.font = `700 ${MONO}`;
     ctx.textAlign = "center";
     for (const r of at) ctx.fillText(this.rows[r].text[ki] ?? "", mid + strikeW / 2, this.rowY(r, split) + ROW_H / 2);
+  }
+
+  /** Column ends in character cells of the mono font (the canvas's font must be MONO). */
+  private measureGrid(): Grid {
+    const cw = this.ctx.measureText("0000000000").width / 10;
+    const ki = this.cols.indexOf(STRIKE);
+    const x: [number, number] = [0, this.xs[ki] + this.ws[ki]];
+    const ends = this.cols.map((_, i) => {
+      const side = i < ki ? 0 : 1;
+      return Math.floor((this.xs[i] + this.ws[i] - 6 - x[side]) / cw);
+    });
+    return { cw, x, ends };
+  }
+
+  /** A row's two sides as monospaced lines; ["", ""] when a character is not one advance
+   * wide in the font or a cell overflows its column (then the row is drawn cell by cell). */
+  private lines(text: string[], grid: Grid): [string, string] {
+    const ki = this.cols.indexOf(STRIKE);
+    const out: [string, string] = ["", ""];
+    for (let i = 0; i < this.cols.length; i++) {
+      if (i === ki) continue;
+      const cell = text[i] ?? "";
+      for (const ch of cell) {
+        let ok = this.monoChars.get(ch);
+        if (ok === undefined) {
+          ok = Math.abs(this.ctx.measureText(ch).width - grid.cw) < 0.01;
+          this.monoChars.set(ch, ok);
+        }
+        if (!ok) return ["", ""];
+      }
+      const side = i < ki ? 0 : 1;
+      const line = out[side];
+      // Right-aligned at the column's end. A cell wider than its column (e.g. "10,5 mil")
+      // would push the rest out of line: that row is drawn cell by cell.
+      const pad = grid.ends[i] - cell.length - line.length;
+      if (pad < (line ? 1 : 0)) return ["", ""];
+      out[side] = line + " ".repeat(pad) + cell;
+    }
+    return out;
   }
 
   private record(start: number): void {

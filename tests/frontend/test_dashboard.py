@@ -65,7 +65,7 @@ def test_the_smile_is_pushed_not_polled(platform, page_for) -> None:
     page, _ = page_for(f"{platform.url}#smile")
     wait_live(page)
     page.wait_for_function("() => window.__desk.state.smilePushes >= 2", timeout=20_000)
-    page.wait_for_selector("#smileTable tbody tr")
+    page.wait_for_selector("#smileTable tbody tr", state="attached")  # in a closed <details>
     updated = page.inner_text("#smileUpdated")
     page.wait_for_function(
         f"() => document.querySelector('#smileUpdated').textContent !== {updated!r}",

@@ -23,8 +23,12 @@ def test_positions_fills_and_pnl_appear_once_the_trader_trades(platform, page_fo
     assert time.endswith(" ET") and contract.split()[1] in {"C", "P"}, fill
     assert side.split()[-1] in {"buy", "sell"} and int(qty) > 0 and float(price) > 0, fill
     assert reason.strip(), "a fill shows the reason of the signal behind it"
+    # Every fill the backend holds reaches the page (the trader keeps trading meanwhile).
     api = httpx.get(f"{platform.url}api/trades", timeout=5).json()
-    assert page.locator(FILLS).count() == min(100, len(api["fills"]))
+    shown = min(100, len(api["fills"]))
+    page.wait_for_function(
+        f"() => document.querySelectorAll({FILLS!r}).length >= {shown}", timeout=15_000
+    )
     # The P&L figures are the trader's latest report.
     stats = page.locator("#pnlStats .value").all_inner_texts()
     assert len(stats) == 5 and all("$" in s for s in stats), stats
