@@ -51,6 +51,13 @@ function table(head: Key[], rows: HTMLTableRowElement[], foot?: HTMLTableRowElem
   );
 }
 
+/** The empty state in `host` when there is nothing to list; true when shown. */
+function empty(host: HTMLElement, count: number, key: Key): boolean {
+  if (count) return false;
+  host.replaceChildren(el("p", { class: "empty", text: t(key) }));
+  return true;
+}
+
 function signed(td: HTMLTableCellElement, value: number | null): HTMLTableCellElement {
   if (value != null && value !== 0) td.classList.add(value > 0 ? "up" : "down");
   return td;
@@ -298,10 +305,7 @@ export class TradingView {
   private renderPositions(): void {
     const host = $("positions");
     const items = this.data.positions.filter((p) => p.quantity !== 0);
-    if (!items.length) {
-      host.replaceChildren(el("p", { class: "empty", text: t("noPositions") }));
-      return;
-    }
+    if (empty(host, items.length, "noPositions")) return;
     const upnl = (p: PositionPoint, price: number | null) =>
       price == null ? null : (price - p.avg_cost) * p.quantity * MULTIPLIER;
     let sumMid = 0;
@@ -340,10 +344,7 @@ export class TradingView {
   private renderFills(): void {
     const host = $("trades");
     const fills = this.data.fills.slice(0, 100);
-    if (!fills.length) {
-      host.replaceChildren(el("p", { class: "empty", text: t("noTrades") }));
-      return;
-    }
+    if (empty(host, fills.length, "noTrades")) return;
     const signalOf = new Map(this.data.orders.map((o) => [o.order_ref, o.signal_id]));
     const reasons = new Map(this.data.signals.map((s) => [s.signal.id, s.signal.reason]));
     const rows = fills.map((f) => {
@@ -367,10 +368,7 @@ export class TradingView {
   private renderSignals(): void {
     const host = $("signals");
     const items = this.data.signals.slice(0, 50);
-    if (!items.length) {
-      host.replaceChildren(el("p", { class: "empty", text: t("noSignals") }));
-      return;
-    }
+    if (empty(host, items.length, "noSignals")) return;
     const rows = items.map(({ signal, decision }) =>
       el(
         "tr",
