@@ -234,7 +234,7 @@ export class SmileChart extends Chart {
     ctx.font = "12px system-ui, sans-serif";
     ctx.textBaseline = "middle";
     ctx.textAlign = "left";
-    let x = 64;
+    let x = this.width < 480 ? 8 : 64; // a phone needs the margin's room too
     const y = this.height - 12;
     for (const [label, colour] of items) {
       ctx.fillStyle = colour;
@@ -368,8 +368,8 @@ export class PnlChart extends SmileChart {
     this.line(steps(series(total)), grey ?? p.net, 3);
     this.legend([
       [t("pnlRealized"), p.call],
-      [t("pnlTotal"), p.net],
-      [t("pnlTotalFair"), p.fit],
+      [t("pnlLegendMid"), p.net],
+      [t("pnlLegendFair"), p.fit],
     ]);
   }
 }
