@@ -423,7 +423,7 @@ export class TradingView {
       } else if (r.status === 401) {
         sessionStorage.removeItem(KEY_STORE);
         result = t("killWrongKey");
-      } else if (r.status === 503) {
+      } else if (r.status === 503 || r.status === 404) {
         result = t("killUnavailable");
       } else {
         result = t("killFailed", { status: r.status });

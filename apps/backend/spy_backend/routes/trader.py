@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import ServicesDep
 from ..services import Services
+from ..wire import WRITE_ERRORS
 
 _log = logging.getLogger(__name__)
 reads = APIRouter(prefix="/api", tags=["trader"])
@@ -43,6 +44,14 @@ class TraderStatus(BaseModel):
     reason: str = ""
     ready: bool = False
     limits: Limits | None = None
+
+
+_COMMAND_ANSWERS: dict[int | str, dict] = {
+    **WRITE_ERRORS,
+    404: {"description": "no trader configured here (SPY_TRADER_URL)"},
+    502: {"description": "the trader refused the command"},
+    503: {"description": "the trader does not answer"},
+}
 
 
 class KillSwitchCommand(BaseModel):
@@ -87,15 +96,7 @@ async def trader(services: ServicesDep) -> TraderStatus:
     )
 
 
-@writes.post(
-    "/trader/kill-switch",
-    response_model=TraderStatus,
-    responses={
-        401: {"description": "missing or wrong token"},
-        502: {"description": "the trader refused the command"},
-        503: {"description": "no trader configured, or it does not answer"},
-    },
-)
+@writes.post("/trader/kill-switch", response_model=TraderStatus, responses=_COMMAND_ANSWERS)
 async def kill_switch(command: KillSwitchCommand, services: ServicesDep) -> TraderStatus:
     """Halt the trader (`on: true`: cancel working orders, flatten, open nothing) or put it
     back to ACTIVE (`on: false`)."""
@@ -103,7 +104,7 @@ async def kill_switch(command: KillSwitchCommand, services: ServicesDep) -> Trad
     try:
         answer = await _call(services, "POST", "/kill-switch", command.model_dump())
     except LookupError as missing:
-        raise HTTPException(503, str(missing)) from None
+        raise HTTPException(404, str(missing)) from None
     except httpx.HTTPStatusError as refused:
         raise HTTPException(502, str(refused)) from None
     except (httpx.HTTPError, ValueError):
