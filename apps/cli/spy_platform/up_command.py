@@ -116,6 +116,14 @@ async def _status_lines(service, every: float) -> None:
         )
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def run_up(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -141,6 +149,10 @@ async def _up(args: argparse.Namespace) -> int:
     overrides: dict = {"log_json": False, "log_level": "DEBUG" if args.verbose else "WARNING"}
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
+    if not args.no_trader:
+        # The backend relays the dashboard's trader state and kill switch to this address.
+        args.trader_port = args.trader_port or _free_port()
+        overrides["trader_url"] = f"http://127.0.0.1:{args.trader_port}"
     if Path("frontend/dist/index.html").is_file():
         overrides["frontend_dir"] = Path("frontend/dist").resolve()
     settings = Settings(**overrides)
