@@ -88,8 +88,12 @@ def _outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     return {"name": name, **inputs, **extra.get(args.typ, {})}
 
 
+# What the mocked Static Web App answers for its deployment token (a secret output).
+MOCK_DEPLOYMENT_TOKEN = "mock-static-web-app-deployment-token"
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
-    """Records every registration; answers the one invoke the program makes."""
+    """Records every registration; answers the invokes the program makes."""
 
     def __init__(self) -> None:
         self.resources: list[Registered] = []
@@ -107,6 +111,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "objectId": "00000000-0000-0000-0000-00000000cccc",
                 "clientId": "00000000-0000-0000-0000-00000000dddd",
             }, []
+        if args.token == "azure-native:web:listStaticSiteSecrets":
+            return {"properties": {"apiKey": MOCK_DEPLOYMENT_TOKEN}}, []
         return {}, []
 
 

@@ -11,7 +11,7 @@ from pulumi_azure_native import authorization, resources
 from infra.azure_args import AzurePlacement
 from infra.backend_app import BackendApp, BackendAppArgs
 from infra.budget import CostAlerts, CostAlertsArgs
-from infra.dashboard import DashboardSite, DashboardSiteArgs
+from infra.dashboard import DashboardSite, DashboardSiteArgs, runtime_config
 from infra.images import Images, ImagesArgs
 from infra.key_vault import KeyVault, KeyVaultArgs, key_vault_reference
 from infra.naming import Naming
@@ -213,6 +213,10 @@ def build_platform(config: StackConfig, secrets: UserSecrets) -> Platform:
             "backendUrl": backend.url,
             "signalrEndpoint": realtime.endpoint,
             "dashboardUrl": dashboard.url,
+            # What the deploy workflow uploads frontend/dist with: frontend/dist/config.json
+            # and the site's deployment token (a secret, masked in the workflow's log).
+            "dashboardConfig": runtime_config(backend.url),
+            "dashboardDeploymentToken": dashboard.deployment_token,
             "registryLoginServer": registry.login_server,
             "keyVaultUri": vault.vault_uri,
             "vpnGatewayIp": vpn.gateway_ip,

@@ -1,6 +1,6 @@
 // Smile, gamma and flow on plain canvas: a small shared axis helper, no chart library (the
 // three charts need lines, points and bars on numeric axes; see docs/dashboard.md).
-import type { AnomalyEvent, FlowPoint, GexSummary } from "./data";
+import type { AnomalyEvent, FlowPoint, GexSummary, PnlPoint } from "./data";
 import * as fmt from "./fmt";
 import { t } from "./i18n";
 import { fitCanvas, palette } from "./theme";
@@ -234,7 +234,7 @@ export class SmileChart extends Chart {
     ctx.font = "12px system-ui, sans-serif";
     ctx.textBaseline = "middle";
     ctx.textAlign = "left";
-    let x = 64;
+    let x = this.width < 480 ? 8 : 64; // a phone needs the margin's room too
     const y = this.height - 12;
     for (const [label, colour] of items) {
       ctx.fillStyle = colour;
@@ -331,5 +331,45 @@ export class FlowChart extends SmileChart {
     start = Math.max(Math.min(start, last - this.span), first - this.span / 2);
     this.window = start + this.span >= last ? null : [start, start + this.span];
     this.invalidate();
+  }
+}
+
+// ---- P&L -----------------------------------------------------------------------------------
+export class PnlChart extends SmileChart {
+  points: PnlPoint[] = []; // oldest first, one session
+
+  override draw(): void {
+    const b = this.frame();
+    const p = palette();
+    if (!this.points.length) return this.empty(t("noPnl"));
+    const times = this.points.map((q) => Date.parse(q.at));
+    const first = times[0];
+    const last = times[times.length - 1];
+    const xd: [number, number] = last > first ? [first, last] : [first - 60_000, first + 60_000];
+    const total = (q: PnlPoint) => q.realized + q.unrealized_mid;
+    const fair = (q: PnlPoint) => q.realized + q.unrealized_fair;
+    const yd = extent(this.points.flatMap((q) => [q.realized, total(q), fair(q), 0]));
+    this.axes(b, xd, yd, (v) => fmt.etShort(v), fmt.moneyCompact);
+    const ctx = this.ctx;
+    ctx.strokeStyle = p.muted;
+    const zero = this.sy(0, b, yd);
+    ctx.beginPath();
+    ctx.moveTo(b.x0, zero);
+    ctx.lineTo(b.x1, zero);
+    ctx.stroke();
+    const series = (pick: (q: PnlPoint) => number) =>
+      this.points.map((q, i) => [this.sx(times[i], b, xd), this.sy(pick(q), b, yd)] as [number, number]);
+    const grey = this.stale ? p.stale : null;
+    // Steps, not slopes: P&L changes at the moment a point is reported.
+    const steps = (pts: [number, number][]) =>
+      pts.flatMap((pt, i) => (i ? [[pt[0], pts[i - 1][1]] as [number, number], pt] : [pt]));
+    this.line(steps(series(fair)), grey ?? p.fit, 1.5, [6, 3]);
+    this.line(steps(series((q) => q.realized)), grey ?? p.call, 2);
+    this.line(steps(series(total)), grey ?? p.net, 3);
+    this.legend([
+      [t("pnlRealized"), p.call],
+      [t("pnlLegendMid"), p.net],
+      [t("pnlLegendFair"), p.fit],
+    ]);
   }
 }

@@ -67,6 +67,14 @@ export interface Anomaly {
   detail?: string;
 }
 
+/** The `smile` target: the front expiry's whole smile, pushed when it changes. */
+export interface SmileMessage {
+  t: string;
+  x: string;
+  s: number;
+  smile: (number | null)[][]; // [strike, iv_bid, iv_ask, fit_iv, fair]
+}
+
 export interface AnomalyEvent {
   id: string;
   event: "opened" | "escalated" | "cleared";
@@ -122,9 +130,86 @@ export interface SessionInfo {
   next: { day: string; open: string; close: string; early_close: boolean } | null;
 }
 
-export interface Placeholder {
-  items: Record<string, unknown>[];
-  producer?: string;
+// The trader's records (spy_core.trading) as /api/positions|trades|signals|pnl answer them.
+export interface ContractRef {
+  underlying: string;
+  expiry: string;
+  strike: number;
+  right: "C" | "P";
+}
+
+export interface PositionPoint {
+  at: string;
+  contract: ContractRef;
+  quantity: number;
+  avg_cost: number;
+  mark: number | null;
+  fair: number | null;
+}
+
+export interface OrderReport {
+  order_ref: string;
+  signal_id: string;
+  at: string;
+  contract: ContractRef;
+  action: "BUY" | "SELL";
+  quantity: number;
+  limit: number;
+  status: string;
+  filled: number;
+  avg_price: number;
+}
+
+export interface FillReport {
+  exec_id: string;
+  order_ref: string;
+  at: string;
+  contract: ContractRef;
+  action: "BUY" | "SELL";
+  quantity: number;
+  price: number;
+  commission: number;
+}
+
+export interface SignalItem {
+  signal: {
+    id: string;
+    at: string;
+    intent: "open" | "close";
+    legs: { contract: ContractRef; action: "BUY" | "SELL"; quantity: number; limit: number }[];
+    reason: string;
+    expected_edge: number;
+  };
+  decision: { taken: boolean; rule: string; detail: string; state: string } | null;
+}
+
+export type TradingState = "active" | "reducing" | "halted";
+
+export interface PnlPoint {
+  at: string;
+  day: string;
+  realized: number;
+  unrealized_mid: number;
+  unrealized_fair: number;
+  commissions: number;
+  state: TradingState;
+  open_positions: number;
+  premium_at_risk: number;
+  net_delta: number;
+}
+
+export interface TraderStatus {
+  configured: boolean;
+  reachable: boolean;
+  state: TradingState | null;
+  reason: string;
+  ready: boolean;
+  limits: {
+    max_open_positions: number;
+    max_premium_at_risk: number;
+    max_net_delta: number;
+    max_daily_loss: number;
+  } | null;
 }
 
 // ---- validation ----------------------------------------------------------------------------
@@ -168,6 +253,16 @@ export function validDelta(v: unknown): v is LadderDelta {
   );
 }
 
+export function validSmile(v: unknown): v is SmileMessage {
+  return (
+    isObj(v) &&
+    isStr(v.t) &&
+    isNum(v.s) &&
+    Array.isArray(v.smile) &&
+    v.smile.every((r) => Array.isArray(r) && r.length === 5 && isNum(r[0]) && r.every((x) => x === null || isNum(x)))
+  );
+}
+
 export function validLadder(v: unknown): v is Ladder {
   return isObj(v) && isNum(v.seq) && isNum(v.spot) && Array.isArray(v.rows) && v.rows.every(isRow);
 }
@@ -199,6 +294,15 @@ export class Api {
     if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
     return (await r.json()) as T;
   }
+  /** An authenticated write: the status and the JSON body (null when there is none). */
+  async post(path: string, body: unknown, token: string): Promise<{ status: number; body: unknown }> {
+    const r = await fetch(`${this.base}${path}`, {
+      method: "POST",
+      headers: { accept: "application/json", "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }
 }
 
 // ---- live ----------------------------------------------------------------------------------
@@ -210,6 +314,7 @@ export interface LiveHandlers {
   anomalies(events: AnomalyEvent[], dropped: number): void;
   market(m: MarketMessage): void;
   ladder(d: LadderDelta, receivedAt: number): void;
+  smile(m: SmileMessage): void;
   dropped(): void;
   /** The trader posted records (`trading` target): re-read the trading views. */
   trading(): void;
@@ -270,6 +375,7 @@ export class Live {
     );
     this.conn.on("market", guard(validMarket, (m) => h.market(m)));
     this.conn.on("ladder", guard(validDelta, (d) => h.ladder(d, performance.now())));
+    this.conn.on("smile", guard(validSmile, (m) => h.smile(m)));
     this.conn.on("trading", guard(isObj, () => h.trading()));
     this.conn.onreconnecting(() => h.state("reconnecting"));
     this.conn.onreconnected(async () => {

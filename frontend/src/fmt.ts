@@ -21,19 +21,52 @@ const df = (key: string, options: Intl.DateTimeFormatOptions) =>
 
 export const DASH = "–";
 
+// The ladder formats thousands of cells a second: prices under 1,000 (no grouping in either
+// language) take a fast path, the same digits as Intl with the language's decimal sign, and
+// other formatted values are remembered (sizes, volumes and IVs repeat).
+const decimalSign = new Map<string, string>();
+function decimal(): string {
+  let sign = decimalSign.get(lang);
+  if (sign === undefined) {
+    sign = nf("f1", { minimumFractionDigits: 1, maximumFractionDigits: 1 }).formatToParts(1.5).find((x) => x.type === "decimal")?.value ?? ".";
+    decimalSign.set(lang, sign);
+  }
+  return sign;
+}
+
+const memos = new Map<string, Map<number, string>>();
+function memo(id: string, value: number, make: () => string): string {
+  let known = memos.get(`${lang}|${id}`);
+  if (!known) {
+    known = new Map();
+    memos.set(`${lang}|${id}`, known);
+  }
+  let text = known.get(value);
+  if (text === undefined) {
+    if (known.size > 4096) known.clear();
+    text = make();
+    known.set(value, text);
+  }
+  return text;
+}
+
 export function num(value: number | null | undefined, digits = 2): string {
   if (value == null || !Number.isFinite(value)) return DASH;
+  if (value >= 0 && value < 1000) {
+    const text = value.toFixed(digits);
+    return digits > 0 ? text.replace(".", decimal()) : text;
+  }
   return nf(`f${digits}`, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
 }
 
 export function int(value: number | null | undefined): string {
   if (value == null || !Number.isFinite(value)) return DASH;
-  return nf("int", { maximumFractionDigits: 0 }).format(value);
+  return memo("int", value, () => nf("int", { maximumFractionDigits: 0 }).format(value));
 }
 
 export function compact(value: number | null | undefined): string {
   if (value == null || !Number.isFinite(value)) return DASH;
-  return nf("compact", { notation: "compact", maximumFractionDigits: 1 }).format(value);
+  return memo("compact", value, () => nf("compact", { notation: "compact", maximumFractionDigits: 1 }).format(value));
 }
 
 export function money(value: number | null | undefined, digits = 2): string {
@@ -64,12 +97,15 @@ export function signedMoney(value: number | null | undefined, digits = 2): strin
 
 export function pct(value: number | null | undefined, digits = 1, signed = false): string {
   if (value == null || !Number.isFinite(value)) return DASH;
-  return nf(`p${digits}${signed}`, {
-    style: "percent",
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-    signDisplay: signed ? "exceptZero" : "auto",
-  }).format(value);
+  const id = `p${digits}${signed}`;
+  return memo(id, value, () =>
+    nf(id, {
+      style: "percent",
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+      signDisplay: signed ? "exceptZero" : "auto",
+    }).format(value),
+  );
 }
 
 /** 14:03:27 ET (New York time, whatever the viewer's zone). */
@@ -116,4 +152,5 @@ export function strike(value: number): string {
 
 export function clearFormatCache(): void {
   cache.clear();
+  memos.clear();
 }

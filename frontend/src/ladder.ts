@@ -1,6 +1,9 @@
 // The strike ladder on one canvas: calls left, puts right, strike in the centre. Rows keep
-// their formatted text (formatted when a row changes, not per frame); a repaint is one
-// requestAnimationFrame when something changed, with no DOM reads in the draw path.
+// their formatted text (a cell is formatted when its value changes, not per frame); a repaint
+// is one requestAnimationFrame when something changed, with no DOM reads in the draw path,
+// and only the rows that changed are repainted unless the layout, the spot's row, the
+// anomalies, the selection or the theme changed. The spot has its own thin row between the
+// strikes around it, so its line and label never cover a quote.
 import { R, type Anomaly, type Row } from "./data";
 import * as fmt from "./fmt";
 import { t } from "./i18n";
@@ -8,10 +11,45 @@ import { fitCanvas, palette } from "./theme";
 
 const ROW_H = 22;
 const HEAD_H = 40;
+const SPOT_H = 16;
+const MONO = "13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
 
 interface Cells {
   row: Row;
   text: string[]; // per column
+  // The call side's and the put side's cells as one monospaced line each (padded to the
+  // columns' right edges): one fillText per side instead of one per cell. Null: rebuild.
+  lines: [string, string] | null;
+}
+
+/** Where each side's columns end, in monospace character cells from the side's left edge. */
+interface Grid {
+  cw: number; // the font's advance
+  x: [number, number]; // each side's left edge (px)
+  ends: number[]; // per column: the character cell its text ends at (strike: unused)
+}
+
+/** A wide value per column in the page's language, measured for the column widths. */
+function samples(): Record<string, string> {
+  const price = fmt.num(88.88);
+  return {
+    bid: price,
+    ask: price,
+    size: `${fmt.int(888)}×${fmt.int(888)}`,
+    iv: fmt.pct(0.888, 1),
+    volume: fmt.compact(88_888),
+    oi: fmt.compact(88_888),
+  };
+}
+let SAMPLE = samples();
+
+/** A column's value in a row, compared to skip formatting what did not change. */
+function sameCell(a: Row, b: Row, col: Col): boolean {
+  if (col.side === "k") return a[0] === b[0];
+  const base = (col.side === "c" ? R.c : R.p) + (col.field ?? 0);
+  if (col.key === "size") return a[base] === b[base] && a[base + 1] === b[base + 1];
+  if (col.key === "iv") return a[base] === b[base] && a[base + 1] === b[base + 1];
+  return a[base] === b[base];
 }
 
 // wide: hidden under 640 px; phone: hidden under 480 px.
@@ -67,15 +105,34 @@ export interface LadderModel {
   stale: boolean;
 }
 
+export interface LadderModel {
+  spot: number | null;
+  expiry: string;
+  stale: boolean;
+}
+
 export class LadderView {
   readonly canvas: HTMLCanvasElement;
   private ctx: CanvasRenderingContext2D;
   private rows: Cells[] = [];
+  private byStrike = new Map<number, Cells>();
   private anomalies = new Map<string, Anomaly>(); // `${strike}|${right}`
   private dirty = false;
+  private full = true; // everything, else only `changed`
+  private changed = new Set<Cells>();
   private width = 600;
   private cols: Col[] = [];
+  private xs: number[] = [];
+  private ws: number[] = [];
   private selected = -1;
+  // What the last full paint drew: a partial paint is valid while these hold.
+  private drawn = { split: -1, lo: 0, hi: 0, spot: "" };
+  private header: HTMLCanvasElement | null = null;
+  private grid: Grid | null = null;
+  // Characters measured in the mono font: true when one advance wide (a fallback font's
+  // glyph may not be; a line holding one is drawn cell by cell instead).
+  private monoChars = new Map<string, boolean>();
+  private headerPalette: object | null = null; // the theme the header was drawn in
   model: LadderModel = { spot: null, expiry: "", stale: false };
   /** Draw durations (ms), newest last, for the frame-time benchmark. */
   readonly frames: number[] = [];
@@ -102,41 +159,82 @@ export class LadderView {
     this.layout();
   }
 
+  private height(): number {
+    return HEAD_H + Math.max(1, this.rows.length) * ROW_H + SPOT_H + 4;
+  }
+
   private layout(): void {
     const narrow = this.width < 640;
     const phone = this.width < 480;
     const keep = (c: Col) => !(narrow && c.wide) && !(phone && c.phone);
-    this.cols = [...COLS_C.filter(keep), STRIKE, ...COLS_P.filter(keep)];
-    fitCanvas(this.canvas, this.width, HEAD_H + Math.max(1, this.rows.length) * ROW_H + 4);
+    const cols = [...COLS_C.filter(keep), STRIKE, ...COLS_P.filter(keep)];
+    if (cols.length !== this.cols.length) {
+      this.cols = cols;
+      for (const c of this.rows) c.text = this.cols.map((col) => cellText(c.row, col));
+    }
+    for (const c of this.rows) c.lines = null;
+    this.grid = null;
+    const w = this.width;
+    const strikeW = Math.max(104, w * 0.14);
+    // Each column's share of the rest follows the width of a wide value in the page's
+    // language ("88.9K" is "88,9 mil" in Spanish, sizes "888×888"), plus a margin.
+    this.ctx.font = MONO;
+    const weight = (c: Col): number => this.ctx.measureText(SAMPLE[c.key] ?? "88.88").width + 12;
+    const unit = (w - strikeW) / this.cols.reduce((sum, c) => sum + (c.side === "k" ? 0 : weight(c)), 0);
+    this.ws = this.cols.map((c) => (c.side === "k" ? strikeW : unit * weight(c)));
+    this.xs = [];
+    let x = 0;
+    for (const cw of this.ws) {
+      this.xs.push(x);
+      x += cw;
+    }
+    fitCanvas(this.canvas, w, this.height());
+    this.header = null;
     this.invalidate();
   }
 
   /** Replace all rows (a REST load). */
   setRows(rows: Row[]): void {
-    this.rows = rows.map((row) => ({ row, text: [] }));
+    this.rows = rows.map((row) => ({ row, text: this.cols.map((col) => cellText(row, col)), lines: null }));
     this.rows.sort((a, b) => (a.row[0] as number) - (b.row[0] as number));
-    this.reformat();
+    this.byStrike = new Map(this.rows.map((c) => [c.row[0] as number, c]));
     this.layout();
   }
 
   /** Apply a delta's changed rows and removed strikes. */
   applyRows(changed: Row[], gone: number[]): void {
-    const before = this.rows.length;
+    let reshaped = false;
     if (gone.length) {
       const g = new Set(gone);
+      const before = this.rows.length;
       this.rows = this.rows.filter((c) => !g.has(c.row[0] as number));
+      for (const k of gone) this.byStrike.delete(k);
+      reshaped = this.rows.length !== before;
     }
     for (const row of changed) {
       const k = row[0] as number;
-      const existing = this.rows.find((c) => c.row[0] === k);
-      const cells = existing ?? { row, text: [] };
+      const cells = this.byStrike.get(k);
+      if (!cells) {
+        const fresh = { row, text: this.cols.map((col) => cellText(row, col)), lines: null };
+        this.byStrike.set(k, fresh);
+        this.rows.push(fresh);
+        reshaped = true;
+        continue;
+      }
+      const old = cells.row;
       cells.row = row;
-      cells.text = this.cols.map((c) => cellText(row, c));
-      if (!existing) this.rows.push(cells);
+      for (let i = 0; i < this.cols.length; i++) {
+        if (!sameCell(old, row, this.cols[i])) {
+          cells.text[i] = cellText(row, this.cols[i]);
+          cells.lines = null;
+        }
+      }
+      this.changed.add(cells);
     }
-    this.rows.sort((a, b) => (a.row[0] as number) - (b.row[0] as number));
-    if (this.rows.length !== before) this.layout();
-    else this.invalidate();
+    if (reshaped) {
+      this.rows.sort((a, b) => (a.row[0] as number) - (b.row[0] as number));
+      this.layout();
+    } else this.invalidate(false);
   }
 
   setAnomalies(open: Iterable<Anomaly>, expiry: string): void {
@@ -145,12 +243,16 @@ export class LadderView {
     this.invalidate();
   }
 
+  /** A new language: every cell formatted again, the columns' widths measured again. */
   reformat(): void {
+    SAMPLE = samples();
     for (const c of this.rows) c.text = this.cols.map((col) => cellText(c.row, col));
-    this.invalidate();
+    this.layout();
   }
 
-  invalidate(): void {
+  /** Repaint on the next frame: everything, or (`all` false) the changed rows only. */
+  invalidate(all = true): void {
+    if (all) this.full = true;
     if (this.dirty) return;
     this.dirty = true;
     requestAnimationFrame(() => this.paint());
@@ -195,96 +297,176 @@ export class LadderView {
     });
   }
 
+  // ---- geometry ----------------------------------------------------------------------------
+  /** Rows above the spot's own row (strikes at or below spot; the ladder runs upwards). */
+  private split(): number {
+    const spot = this.model.spot;
+    if (spot == null) return this.rows.length;
+    let n = 0;
+    while (n < this.rows.length && (this.rows[n].row[0] as number) <= spot) n++;
+    return n;
+  }
+
+  private rowY(r: number, split: number): number {
+    return HEAD_H + r * ROW_H + (r >= split ? SPOT_H : 0);
+  }
+
+  /** A price's y between the centres of the strikes around it (null outside the ladder). */
+  private yOf(price: number, split: number): number | null {
+    const ks = this.rows;
+    for (let i = 0; i < ks.length - 1; i++) {
+      const a = ks[i].row[0] as number;
+      const b = ks[i + 1].row[0] as number;
+      if (price >= a && price <= b) {
+        const ya = this.rowY(i, split) + ROW_H / 2;
+        const yb = this.rowY(i + 1, split) + ROW_H / 2;
+        return ya + ((price - a) / (b - a)) * (yb - ya);
+      }
+    }
+    return null;
+  }
+
+  // ---- painting ----------------------------------------------------------------------------
   paint(): void {
     this.dirty = false;
     const start = performance.now();
+    const spot = this.model.spot;
+    const split = this.split();
+    const lo = spot == null ? 0 : (this.yOf(spot * 0.99, split) ?? HEAD_H);
+    const hi = spot == null ? 0 : (this.yOf(spot * 1.01, split) ?? this.height() - 4);
+    const label = spot == null ? "" : `${t("spot")} ${fmt.num(spot)}`;
+    const d = this.drawn;
+    let rows: Cells[];
+    if (this.full || split !== d.split || !this.rows.length) {
+      this.paintFrame();
+      rows = this.rows;
+    } else {
+      // The band's edges moved with the spot: the rows they cross are repainted too.
+      const edges = new Set<Cells>(this.changed);
+      if (lo !== d.lo || hi !== d.hi) {
+        for (let r = 0; r < this.rows.length; r++) {
+          const y = this.rowY(r, split);
+          for (const edge of [lo, hi, d.lo, d.hi]) if (edge > y && edge < y + ROW_H) edges.add(this.rows[r]);
+        }
+      }
+      rows = [...edges];
+    }
+    if (this.rows.length) {
+      if (label !== d.spot || rows === this.rows) this.paintSpot(split, label);
+      this.paintRows(rows, split, lo, hi);
+    }
+    this.full = false;
+    this.changed.clear();
+    this.drawn = { split, lo, hi, spot: label };
+    this.record(start);
+  }
+
+  /** Background and column headers (the headers from a cached bitmap). */
+  private paintFrame(): void {
     const ctx = this.ctx;
     const p = palette();
     const w = this.width;
-    const h = HEAD_H + Math.max(1, this.rows.length) * ROW_H + 4;
-    const stale = this.model.stale;
     ctx.fillStyle = p.panel;
-    ctx.fillRect(0, 0, w, h);
-    const strikeW = Math.max(104, w * 0.14);
-    // Sizes ("483×52") need about twice a price's room; the other columns share the rest.
-    const weight = (c: Col): number => (c.key === "size" ? 1.9 : 1);
-    const unit = (w - strikeW) / this.cols.reduce((sum, c) => sum + (c.side === "k" ? 0 : weight(c)), 0);
-    const ws = this.cols.map((c) => (c.side === "k" ? strikeW : unit * weight(c)));
-    const xs: number[] = [];
-    let x = 0;
-    for (const cw of ws) {
-      xs.push(x);
-      x += cw;
+    ctx.fillRect(0, 0, w, this.height());
+    if (!this.header || this.headerPalette !== p) {
+      this.header = this.renderHeader();
+      this.headerPalette = p;
     }
-    const mid = xs[this.cols.indexOf(STRIKE)] ?? w / 2;
-    // header
+    ctx.drawImage(this.header, 0, 0, w, HEAD_H);
+    if (!this.rows.length) {
+      ctx.fillStyle = p.muted;
+      ctx.font = "12px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText(t("ladderEmpty"), w / 2, HEAD_H + ROW_H / 2);
+    }
+  }
+
+  private renderHeader(): HTMLCanvasElement {
+    const canvas = document.createElement("canvas");
+    fitCanvas(canvas, this.width, HEAD_H);
+    const ctx = canvas.getContext("2d") as CanvasRenderingContext2D;
+    const p = palette();
+    const w = this.width;
+    const { xs, ws } = this;
+    const ki = this.cols.indexOf(STRIKE);
+    const mid = xs[ki] ?? w / 2;
+    const strikeW = ws[ki] ?? 104;
+    ctx.fillStyle = p.panel;
+    ctx.fillRect(0, 0, w, HEAD_H);
     ctx.font = "600 12px system-ui, sans-serif";
     ctx.textBaseline = "middle";
-    ctx.fillStyle = p.call;
     ctx.textAlign = "center";
+    ctx.fillStyle = p.call;
     ctx.fillText(t("calls"), mid / 2, 11);
     ctx.fillStyle = p.put;
     ctx.fillText(t("puts"), mid + strikeW + (w - mid - strikeW) / 2, 11);
     ctx.fillStyle = p.muted;
     ctx.font = "12px system-ui, sans-serif";
-    this.cols.forEach((c, i) => {
-      ctx.fillText(t(c.key as "bid"), xs[i] + ws[i] / 2, 30);
-    });
+    this.cols.forEach((c, i) => ctx.fillText(t(c.key as "bid"), xs[i] + ws[i] / 2, 30));
     ctx.strokeStyle = p.grid;
     ctx.beginPath();
     ctx.moveTo(0, HEAD_H - 0.5);
     ctx.lineTo(w, HEAD_H - 0.5);
     ctx.stroke();
-    if (!this.rows.length) {
-      ctx.fillStyle = p.muted;
-      ctx.fillText(t("ladderEmpty"), w / 2, HEAD_H + ROW_H / 2);
-      this.record(start);
-      return;
-    }
-    // ±1% band and spot line: y positions interpolated between strikes
-    const spot = this.model.spot;
-    const yOf = (price: number): number | null => {
-      const ks = this.rows;
-      for (let i = 0; i < ks.length - 1; i++) {
-        const a = ks[i].row[0] as number;
-        const b = ks[i + 1].row[0] as number;
-        if (price >= a && price <= b) return HEAD_H + (i + 0.5 + (price - a) / (b - a)) * ROW_H;
+    return canvas;
+  }
+
+  /** The spot's own row: the dashed line across and its label, covering no quote. */
+  private paintSpot(split: number, label: string): void {
+    const ctx = this.ctx;
+    const p = palette();
+    const w = this.width;
+    const y0 = HEAD_H + split * ROW_H;
+    ctx.fillStyle = p.panel;
+    ctx.fillRect(0, y0, w, SPOT_H);
+    if (!label) return;
+    ctx.fillStyle = p.band;
+    ctx.fillRect(0, y0, w, SPOT_H);
+    const y = y0 + SPOT_H / 2;
+    ctx.font = "600 11px system-ui, sans-serif";
+    ctx.textAlign = "left";
+    ctx.textBaseline = "middle";
+    const text = ctx.measureText(label).width;
+    const colour = this.model.stale ? p.stale : p.spot;
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = 2;
+    ctx.setLineDash([6, 4]);
+    ctx.beginPath();
+    ctx.moveTo(text + 12, y);
+    ctx.lineTo(w, y);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.lineWidth = 1;
+    ctx.fillStyle = colour;
+    ctx.fillText(label, 4, y);
+  }
+
+  /** Rows in passes, each setting its canvas state once: backgrounds, marks, text, strikes. */
+  private paintRows(rows: Cells[], split: number, lo: number, hi: number): void {
+    const ctx = this.ctx;
+    const p = palette();
+    const w = this.width;
+    const { xs, ws, cols } = this;
+    const index = rows === this.rows ? null : new Map(this.rows.map((c, i) => [c, i]));
+    const at = rows.map((c, j) => (index ? (index.get(c) as number) : j));
+    const ki = cols.indexOf(STRIKE);
+    const mid = xs[ki] ?? w / 2;
+    const strikeW = ws[ki] ?? 104;
+    const hasBand = this.model.spot != null;
+    for (const r of at) {
+      const y = this.rowY(r, split);
+      ctx.fillStyle = p.panel;
+      ctx.fillRect(0, y, w, ROW_H);
+      if (hasBand && hi > y && lo < y + ROW_H) {
+        ctx.fillStyle = p.band;
+        const top = Math.max(lo, y);
+        ctx.fillRect(0, top, w, Math.min(hi, y + ROW_H) - top);
       }
-      return null;
-    };
-    if (spot != null) {
-      const lo = yOf(spot * 0.99) ?? HEAD_H;
-      const hi = yOf(spot * 1.01) ?? h - 4;
-      ctx.fillStyle = p.band;
-      ctx.fillRect(0, lo, w, hi - lo);
     }
-    // The spot line and its label go under the numbers, which stay readable over them.
-    if (spot != null) {
-      const y = yOf(spot);
-      if (y != null) {
-        ctx.strokeStyle = p.spot;
-        ctx.lineWidth = 2;
-        ctx.setLineDash([6, 4]);
-        ctx.beginPath();
-        ctx.moveTo(0, y);
-        ctx.lineTo(w, y);
-        ctx.stroke();
-        ctx.setLineDash([]);
-        ctx.lineWidth = 1;
-        ctx.font = "600 11px system-ui, sans-serif";
-        ctx.textAlign = "left";
-        const label = `${t("spot")} ${fmt.num(spot)}`;
-        ctx.fillStyle = p.panel;
-        ctx.fillRect(2, y - 15, ctx.measureText(label).width + 6, 14);
-        ctx.fillStyle = p.spot;
-        ctx.fillText(label, 5, y - 8);
-      }
-    }
-    ctx.font = "13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
-    for (let r = 0; r < this.rows.length; r++) {
-      const cells = this.rows[r];
-      const y = HEAD_H + r * ROW_H;
-      const k = cells.row[0] as number;
+    for (const r of at) {
+      const y = this.rowY(r, split);
+      const k = this.rows[r].row[0] as number;
       if (r === this.selected) {
         ctx.strokeStyle = p.highlight;
         ctx.lineWidth = 2;
@@ -295,7 +477,7 @@ export class LadderView {
         const a = this.anomalies.get(`${k}|${right}`);
         if (!a) continue;
         const field = a.side === "buy" ? "ask" : "bid";
-        const ci = this.cols.findIndex((c) => c.key === field && c.side === (right === "C" ? "c" : "p"));
+        const ci = cols.findIndex((c) => c.key === field && c.side === (right === "C" ? "c" : "p"));
         if (ci < 0) continue;
         const colour = a.side === "buy" ? p.buy : p.sell;
         // A tint under the text (contrast kept) and a frame; dashed when not executable.
@@ -313,29 +495,82 @@ export class LadderView {
         ctx.fillStyle = p.fg;
         ctx.font = "600 10px system-ui, sans-serif";
         ctx.textAlign = right === "C" ? "left" : "right";
+        ctx.textBaseline = "middle";
         const glyph = a.side === "buy" ? "▲" : "▼";
         ctx.fillText(`${glyph}${fmt.num(a.edge)}`, right === "C" ? mid + 2 : mid + strikeW - 2, y + ROW_H / 2);
       }
     }
-    // Text in two passes (one font each): font changes are the expensive canvas state.
-    const mono = "13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
-    ctx.font = mono;
-    ctx.fillStyle = stale ? p.stale : p.fg;
-    ctx.textAlign = "right";
-    const ki = this.cols.indexOf(STRIKE);
-    for (let r = 0; r < this.rows.length; r++) {
-      const text = this.rows[r].text;
-      const y = HEAD_H + r * ROW_H + ROW_H / 2;
-      for (let i = 0; i < this.cols.length; i++) {
-        if (i !== ki) ctx.fillText(text[i] ?? "", xs[i] + ws[i] - 6, y);
+    // Text in passes, one font and alignment each (canvas state changes cost): the sides as
+    // one monospaced line each, then any row whose line could not be built cell by cell,
+    // then the strikes in bold.
+    ctx.font = MONO;
+    ctx.fillStyle = this.model.stale ? p.stale : p.fg;
+    ctx.textBaseline = "middle";
+    ctx.textAlign = "left";
+    const grid = this.grid ?? (this.grid = this.measureGrid());
+    const cellByCell: number[] = [];
+    for (const r of at) {
+      const cells = this.rows[r];
+      const lines = cells.lines ?? (cells.lines = this.lines(cells.text, grid));
+      if (!lines[0] && !lines[1]) {
+        cellByCell.push(r);
+        continue;
+      }
+      const y = this.rowY(r, split) + ROW_H / 2;
+      ctx.fillText(lines[0], grid.x[0], y);
+      ctx.fillText(lines[1], grid.x[1], y);
+    }
+    if (cellByCell.length) {
+      ctx.textAlign = "right";
+      const right = xs.map((x, i) => x + ws[i] - 6);
+      for (const r of cellByCell) {
+        const text = this.rows[r].text;
+        const y = this.rowY(r, split) + ROW_H / 2;
+        for (let i = 0; i < cols.length; i++) if (i !== ki) ctx.fillText(text[i] ?? "", right[i], y);
       }
     }
-    ctx.font = `700 ${mono}`;
+    ctx.font = `700 ${MONO}`;
     ctx.textAlign = "center";
-    for (let r = 0; r < this.rows.length; r++) {
-      ctx.fillText(this.rows[r].text[ki] ?? "", xs[ki] + strikeW / 2, HEAD_H + r * ROW_H + ROW_H / 2);
+    for (const r of at) ctx.fillText(this.rows[r].text[ki] ?? "", mid + strikeW / 2, this.rowY(r, split) + ROW_H / 2);
+  }
+
+  /** Column ends in character cells of the mono font (the canvas's font must be MONO). */
+  private measureGrid(): Grid {
+    const cw = this.ctx.measureText("0000000000").width / 10;
+    const ki = this.cols.indexOf(STRIKE);
+    const x: [number, number] = [0, this.xs[ki] + this.ws[ki]];
+    const ends = this.cols.map((_, i) => {
+      const side = i < ki ? 0 : 1;
+      return Math.floor((this.xs[i] + this.ws[i] - 6 - x[side]) / cw);
+    });
+    return { cw, x, ends };
+  }
+
+  /** A row's two sides as monospaced lines; ["", ""] when a character is not one advance
+   * wide in the font or a cell overflows its column (then the row is drawn cell by cell). */
+  private lines(text: string[], grid: Grid): [string, string] {
+    const ki = this.cols.indexOf(STRIKE);
+    const out: [string, string] = ["", ""];
+    for (let i = 0; i < this.cols.length; i++) {
+      if (i === ki) continue;
+      const cell = text[i] ?? "";
+      for (const ch of cell) {
+        let ok = this.monoChars.get(ch);
+        if (ok === undefined) {
+          ok = Math.abs(this.ctx.measureText(ch).width - grid.cw) < 0.01;
+          this.monoChars.set(ch, ok);
+        }
+        if (!ok) return ["", ""];
+      }
+      const side = i < ki ? 0 : 1;
+      const line = out[side];
+      // Right-aligned at the column's end. A cell wider than its column (e.g. "10,5 mil")
+      // would push the rest out of line: that row is drawn cell by cell.
+      const pad = grid.ends[i] - cell.length - line.length;
+      if (pad < (line ? 1 : 0)) return ["", ""];
+      out[side] = line + " ".repeat(pad) + cell;
     }
-    this.record(start);
+    return out;
   }
 
   private record(start: number): void {

@@ -12,38 +12,18 @@ import {
   Live,
   loadConfig,
   type MarketMessage,
-  type Placeholder,
   type SessionInfo,
   validEvent,
   validLadder,
   backoff,
 } from "./data";
+import { $, el, setText, tx } from "./dom";
 import * as fmt from "./fmt";
 import { dictionaries, type Key, lang, languages, onLang, setLang, t, translate } from "./i18n";
 import { benchLadder, benchTable } from "./bench";
 import { LadderView } from "./ladder";
+import { TradingView } from "./trading";
 import { resetPalette } from "./theme";
-
-// ---- small DOM helpers ---------------------------------------------------------------------
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-}
-const tx = (key: Key, tag: keyof HTMLElementTagNameMap = "span", attrs: Record<string, string> = {}) =>
-  el(tag, { ...attrs, "data-i18n": key });
-function setText(node: HTMLElement, text: string): void {
-  if (node.textContent !== text) node.textContent = text;
-}
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 // ---- state ---------------------------------------------------------------------------------
 const state = {
@@ -70,6 +50,7 @@ const state = {
   alerts: localStorage.getItem("alerts") === "on",
   retryAt: 0,
   historyCursor: null as string | null | undefined,
+  smilePushes: 0,
 };
 
 declare global {
@@ -176,12 +157,14 @@ function select(id: string): void {
     $(`panel-${tab.id}`).hidden = !on;
   }
   history.replaceState(null, "", `#${id}`);
-  if (id === "smile") void refreshSmile();
+  if (id === "smile") renderSmile();
   if (id === "gamma") void refreshGex();
   if (id === "history" && state.historyCursor === undefined) void loadHistory();
   smile.invalidate();
   gamma.invalidate();
   flow.invalidate();
+  trading.chart.invalidate();
+  if (id === "trading" && api) void trading.load();
 }
 
 // ---- views ---------------------------------------------------------------------------------
@@ -189,6 +172,7 @@ let ladder: LadderView;
 let smile: SmileChart;
 let gamma: GammaChart;
 let flow: FlowChart;
+let trading: TradingView;
 
 function filterSelect(id: string, label: Key, options: [string, Key][]): HTMLElement {
   const s = el("select", { id });
@@ -268,19 +252,7 @@ function buildViews(): void {
     else flow.pan(0.1);
   }, { passive: false });
 
-  const tp = $("panel-trading");
-  const kill = el("button", { type: "button", class: "btn danger", disabled: "", "aria-describedby": "killHint", "data-i18n": "killSwitch" });
-  tp.append(
-    el(
-      "div",
-      { class: "grid2" },
-      el("div", { class: "card" }, tx("traderState", "h2"), el("p", { "data-i18n": "traderNotRunning", id: "traderState" }), kill, el("p", { class: "sub", id: "killHint", "data-i18n": "killSwitchHint" })),
-      el("div", { class: "card" }, tx("pnl", "h2"), el("p", { class: "empty", "data-i18n": "noPnl", id: "pnlEmpty" })),
-      el("div", { class: "card" }, tx("positions", "h2"), el("div", { id: "positions" })),
-      el("div", { class: "card" }, tx("trades", "h2"), el("div", { id: "trades" })),
-      el("div", { class: "card" }, tx("signals", "h2"), el("div", { id: "signals" })),
-    ),
-  );
+  trading = new TradingView($("panel-trading"), () => api);
 
   const hp = $("panel-history");
   const older = el("button", { type: "button", class: "btn", id: "older", "data-i18n": "loadOlder" });
@@ -394,55 +366,8 @@ function refreshTrading(): void {
   if (tradingTimer !== undefined) return;
   tradingTimer = window.setTimeout(() => {
     tradingTimer = undefined;
-    void loadTrading();
+    void trading.load();
   }, 1000);
-}
-
-async function loadTrading(): Promise<void> {
-  const [positions, trades, signals, pnl] = await Promise.all(
-    ["/api/positions", "/api/trades", "/api/signals", "/api/pnl"].map((u) => api.get<unknown>(u).catch(() => null)),
-  );
-  placeholderList("positions", positions as Placeholder | null, "noPositions");
-  placeholderList("trades", trades as Placeholder | null, "noTrades");
-  placeholderList("signals", signals as Placeholder | null, "noSignals");
-  $("pnlEmpty").hidden = rowsOf(pnl).length > 0;
-}
-
-/** The rows of a trading read, whatever its shape: `{items}`, a bare list, or an object of
- * lists (`/api/trades` answers `{orders, fills}`: the first non-empty list is shown). */
-function rowsOf(data: unknown): Record<string, unknown>[] {
-  if (Array.isArray(data)) return data.filter((x) => x && typeof x === "object");
-  if (!data || typeof data !== "object") return [];
-  const lists = Object.values(data as Record<string, unknown>).filter(Array.isArray) as unknown[][];
-  return rowsOf(lists.find((l) => l.length > 0) ?? []);
-}
-
-function placeholderList(id: string, data: Placeholder | null, empty: Key): void {
-  const host = $(id);
-  const items = rowsOf(data);
-  if (!items.length) {
-    host.replaceChildren(el("p", { class: "empty", "data-i18n": empty, text: t(empty) }));
-    return;
-  }
-  const keys = Object.keys(items[0]).slice(0, 8);
-  host.replaceChildren(
-    el(
-      "table",
-      // The records as the trader posts them: field names and ids are data, not UI text.
-      { class: "data", translate: "no", tabindex: "0" },
-      el("thead", {}, el("tr", {}, ...keys.map((k) => el("th", { scope: "col", text: k })))),
-      el("tbody", {}, ...items.slice(0, 100).map((it) => el("tr", {}, ...keys.map((k) => el("td", { text: cellOf(it[k]) }))))),
-    ),
-  );
-}
-
-function cellOf(value: unknown): string {
-  if (value == null) return "";
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(4).replace(/0+$/, "");
-  if (typeof value !== "object") return String(value);
-  const c = value as Record<string, unknown>;
-  if (c.strike != null && c.right != null) return `${c.strike}${c.right} ${c.expiry ?? ""}`.trim(); // a contract
-  return JSON.stringify(value).slice(0, 60);
 }
 
 function renderSmileTable(rows: (number | null)[][]): void {
@@ -508,11 +433,12 @@ function renderConn(): void {
   document.body.classList.toggle("stale", stale);
   if (ladder.model.stale !== stale) {
     ladder.model.stale = stale;
-    smile.stale = gamma.stale = flow.stale = stale;
+    smile.stale = gamma.stale = flow.stale = trading.chart.stale = stale;
     ladder.invalidate();
     smile.invalidate();
     gamma.invalidate();
     flow.invalidate();
+    trading.chart.invalidate();
     renderLadderHead();
   }
 }
@@ -658,7 +584,7 @@ function onMarket(m: MarketMessage, live: boolean): void {
   }
   ladder.model.spot = m.spot;
   smile.spot = m.spot;
-  ladder.invalidate();
+  ladder.invalidate(false); // the spot's row and band: repainted where they moved
   renderSpot();
   renderLadderHead();
 }
@@ -669,13 +595,7 @@ function loadLadder(l: Ladder): void {
   ladder.model.expiry = l.expiry;
   ladder.model.spot = l.spot;
   ladder.setRows(l.rows);
-  if (l.smile) {
-    smile.rows = l.smile;
-    smile.spot = l.spot;
-    smile.invalidate();
-    renderSmileTable(l.smile);
-    setText($("smileUpdated"), t("updated", { time: fmt.etTime(l.timestamp) }));
-  }
+  if (l.smile) showSmile(l.smile, l.spot, l.timestamp);
   renderOpen();
   renderLadderHead();
 }
@@ -725,7 +645,7 @@ async function resync(): Promise<void> {
     }
     addEvents(page.items.filter(validEvent), false);
     if (lad && validLadder(lad)) loadLadder(lad);
-    await loadTrading();
+    await trading.load();
     state.lastData = Date.now();
     tick();
     await loadFlow();
@@ -776,19 +696,20 @@ async function panFlow(fraction: number): Promise<void> {
   }
 }
 
-async function refreshSmile(): Promise<void> {
-  try {
-    const l = await api.get<Ladder | null>("/api/ladder");
-    if (l && validLadder(l) && l.smile) {
-      smile.rows = l.smile;
-      smile.spot = l.spot;
-      smile.invalidate();
-      renderSmileTable(l.smile);
-      setText($("smileUpdated"), t("updated", { time: fmt.etTime(l.timestamp) }));
-    }
-  } catch {
-    /* offline */
-  }
+/** A smile from the hub's `smile` target or a REST load: the table only when it is seen. */
+function showSmile(rows: (number | null)[][], spot: number, at: string): void {
+  smile.rows = rows;
+  smile.spot = spot;
+  smileAt = at;
+  smile.invalidate();
+  if (current === "smile") renderSmile();
+}
+let smileAt = "";
+
+function renderSmile(): void {
+  if (!smile.rows.length) return;
+  renderSmileTable(smile.rows);
+  setText($("smileUpdated"), t("updated", { time: fmt.etTime(smileAt) }));
 }
 
 async function refreshGex(): Promise<void> {
@@ -848,6 +769,7 @@ function applyTheme(theme: string): void {
   smile?.invalidate();
   gamma?.invalidate();
   flow?.invalidate();
+  trading?.chart.invalidate();
 }
 
 function relabel(): void {
@@ -863,7 +785,8 @@ function relabel(): void {
   renderLadderHead();
   renderGex();
   renderFlowStats();
-  if (smile.rows.length) renderSmileTable(smile.rows);
+  renderSmile();
+  trading.relabel();
   const body = $("history").querySelector("tbody") as HTMLElement;
   if (body.children.length) {
     body.replaceChildren();
@@ -900,6 +823,9 @@ async function start(): Promise<void> {
     get frames() {
       return ladder.frames;
     },
+    get pnlPoints() {
+      return trading.chart.points.length;
+    },
     get ladderAnomalies() {
       return ladder.anomalyCount;
     },
@@ -909,9 +835,13 @@ async function start(): Promise<void> {
   };
   setInterval(tick, 1000);
   setInterval(() => {
-    if (current === "smile") void refreshSmile();
     if (current === "gamma") void refreshGex();
   }, 3000);
+  // The trader's state and marks change without a record (a halt, a reconnect): re-read
+  // while the tab is open; records themselves arrive on the hub's `trading` target.
+  setInterval(() => {
+    if (current === "trading") void trading.load();
+  }, 5000);
   setInterval(() => void api.get<SessionInfo>("/api/session").then(setSession).catch(() => undefined), 60_000);
   const live = new Live(config.hubUrl.startsWith("http") ? config.hubUrl : new URL(config.hubUrl, location.href).href, {
     state(s, retryInMs) {
@@ -928,6 +858,10 @@ async function start(): Promise<void> {
     },
     market: (m) => onMarket(m, true),
     ladder: onLadder,
+    smile(m) {
+      state.smilePushes++;
+      showSmile(m.smile, m.s, m.t);
+    },
     dropped() {
       state.dropped++;
     },

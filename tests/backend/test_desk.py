@@ -67,6 +67,27 @@ def test_deltas_chain_carry_only_changes_and_fit_a_hub_message() -> None:
     assert sum(len(p["rows"]) for p in parts) == 60
 
 
+def test_the_smile_is_pushed_whole_once_per_change() -> None:
+    feed = LadderFeed()
+    assert feed.take_smile() is None  # nothing broadcast yet
+    first = _ladder()
+    feed.update(first)
+    feed.take()
+    smile = feed.take_smile()
+    assert smile == {
+        "t": first["timestamp"],
+        "x": first["expiry"],
+        "s": first["spot"],
+        "smile": first["smile"],
+    }
+    assert feed.take_smile() is None  # unchanged: not sent again
+    moved = copy.deepcopy(first)
+    moved["smile"][0][3] += 0.001
+    feed.update(moved)
+    feed.take()
+    assert feed.take_smile()["smile"] == moved["smile"]
+
+
 def test_unwatched_posts_become_state_without_messages() -> None:
     feed = LadderFeed()
     assert feed.current() is None

@@ -54,3 +54,20 @@ async def test_an_unknown_record_type_or_field_is_refused_by_name(
         "/api/trading", json={"records": [record | {"type": "bet"}]}, headers=auth(client)
     )
     assert response.status_code == 422
+
+
+async def test_the_trader_relay_without_a_trader(client: httpx.AsyncClient) -> None:
+    """No SPY_TRADER_URL: the state says so, and the kill switch needs the token, then
+    answers 404 (the real relay to a running trader is tested in tests/frontend)."""
+    assert (await client.get("/api/trader")).json() == {
+        "configured": False,
+        "reachable": False,
+        "state": None,
+        "reason": "",
+        "ready": False,
+        "limits": None,
+    }
+    command = {"on": True, "reason": "test"}
+    assert (await client.post("/api/trader/kill-switch", json=command)).status_code == 401
+    answer = await client.post("/api/trader/kill-switch", json=command, headers=auth(client))
+    assert answer.status_code == 404 and "SPY_TRADER_URL" in answer.text

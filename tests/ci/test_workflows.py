@@ -5,6 +5,7 @@ permission it does not use, and that a mandatory policy failure stops the run be
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -182,3 +183,51 @@ def test_the_registry_bootstrap_targets_resources_the_program_declares() -> None
         stack, project, types, name = urn.removeprefix("urn:pulumi:").split("::")
         assert (stack, project) == ("dev", "spy-platform")
         assert (types.rsplit("$", 1)[-1], name) in declared, urn
+
+
+def test_the_dashboard_deploy_writes_the_stacks_config_and_csp_from_its_outputs(
+    tmp_path: Path,
+) -> None:
+    """The deploy step's own shell (bar npm and the upload) on the dev stack's evaluated
+    outputs: config.json names the stack's backend, the CSP's connect-src its exact hosts;
+    the deployment token comes from a secret output, in the environment only."""
+    import json
+
+    from tests.infra.conftest import evaluated
+
+    [called] = load("deploy-stack.yml")["jobs"].values()
+    [step] = [s for s in called["steps"] if "static-web-apps-cli" in s.get("run", "")]
+    stack = evaluated("dev")
+    env = {}
+    for name, value in step["env"].items():
+        [output] = re.fullmatch(r"\$\{\{ steps\.up\.outputs\.(\w+) \}\}", value).groups()
+        env[name] = stack.outputs[output]
+    assert step["env"]["SWA_CLI_DEPLOYMENT_TOKEN"].endswith("dashboardDeploymentToken }}")
+    assert "dashboardDeploymentToken" in stack.secret_outputs
+    assert "TOKEN" not in step["run"] and "token" not in step["run"]
+    if shutil.which("jq") is None:
+        pytest.skip("no jq here (GitHub's runners have it)")
+    (tmp_path / "frontend" / "dist").mkdir(parents=True)
+    shutil.copy(ROOT / "frontend" / "staticwebapp.config.json", tmp_path / "frontend")
+    script = "\n".join(
+        line for line in step["run"].splitlines() if not line.startswith(("npm ", "npx "))
+    )
+    env["PATH"] = os.environ["PATH"]
+    subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, check=True)
+    dist = tmp_path / "frontend" / "dist"
+    backend = stack.outputs["backendUrl"]
+    assert json.loads((dist / "config.json").read_text())["apiBase"] == backend
+    csp = json.loads((dist / "staticwebapp.config.json").read_text())["globalHeaders"][
+        "content-security-policy"
+    ]
+    [connect] = [d for d in csp.split("; ") if d.startswith("connect-src ")]
+    host = backend.removeprefix("https://")
+    signalr = stack.outputs["signalrEndpoint"]
+    assert connect.split()[1:] == [
+        "'self'",
+        backend,
+        f"wss://{host}",
+        signalr,
+        f"wss://{signalr.removeprefix('https://')}",
+    ]
+    assert "*" not in connect

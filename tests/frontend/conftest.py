@@ -85,7 +85,11 @@ class Platform:
         command = shutil.which("spy-platform", path=str(Path(sys.executable).parent))
         assert command is not None
         self.process = subprocess.Popen(
-            [command, "up", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            # The trader's HTTP on a free port: other platforms may run beside this one.
+            [
+                *(command, "up", "--port", str(self.port), "--data-dir", str(self.data_dir)),
+                *("--trader-port", "0"),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

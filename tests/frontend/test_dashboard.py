@@ -61,6 +61,23 @@ def test_live_anomalies_reach_the_ladder_and_the_feed(platform, page_for) -> Non
     page.wait_for_function(f"() => window.__desk.state.ladderSeq > {seq}", timeout=15_000)
 
 
+def test_the_smile_is_pushed_not_polled(platform, page_for) -> None:
+    page, _ = page_for(f"{platform.url}#smile")
+    wait_live(page)
+    page.wait_for_function("() => window.__desk.state.smilePushes >= 2", timeout=20_000)
+    page.wait_for_selector("#smileTable tbody tr", state="attached")  # in a closed <details>
+    updated = page.inner_text("#smileUpdated")
+    page.wait_for_function(
+        f"() => document.querySelector('#smileUpdated').textContent !== {updated!r}",
+        timeout=20_000,
+    )
+    ladder_reads = page.evaluate(
+        "performance.getEntriesByType('resource').filter(e => e.name.includes('/api/ladder'))"
+        ".length"
+    )
+    assert ladder_reads <= 2, "the Smile tab re-reads /api/ladder instead of listening"
+
+
 def test_malformed_and_unknown_messages_are_dropped_and_counted(platform, page_for) -> None:
     page, console = page_for(platform.url)
     wait_live(page)

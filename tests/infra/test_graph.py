@@ -41,6 +41,8 @@ OUTPUTS = {
     "backendUrl",
     "signalrEndpoint",
     "dashboardUrl",
+    "dashboardConfig",
+    "dashboardDeploymentToken",
     "registryLoginServer",
     "onPremVpnConfig",
     "keyVaultUri",

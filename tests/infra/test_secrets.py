@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from stacks.offline import SECRET_PLACEHOLDER
+import json
+
+from stacks.offline import MOCK_DEPLOYMENT_TOKEN, SECRET_PLACEHOLDER
 from tests.infra.conftest import plain_strings
 
 SECRET_SETTING_WORDS = ("TOKEN", "PASSWORD", "SECRET", "KEY", "CONNECTION_STRING")
@@ -23,9 +25,10 @@ def test_no_secret_in_plain_resource_inputs(stack):
         assert not leaked, f"{resource.type_token} {resource.name} holds a secret in plain text"
 
 
-def test_only_the_vpn_config_output_holds_a_secret_and_it_is_marked(stack):
-    assert "onPremVpnConfig" in stack.secret_outputs
-    secrets = secret_values(stack)
+def test_only_the_vpn_config_and_the_dashboard_token_are_secret_outputs_and_marked(stack):
+    assert {"onPremVpnConfig", "dashboardDeploymentToken"} <= set(stack.secret_outputs)
+    assert stack.outputs["dashboardDeploymentToken"] == MOCK_DEPLOYMENT_TOKEN
+    secrets = secret_values(stack) | {MOCK_DEPLOYMENT_TOKEN}
     for name, value in stack.outputs.items():
         if name in stack.secret_outputs:
             continue
@@ -54,3 +57,13 @@ def test_generated_and_user_secrets_are_stored_in_key_vault(stack):
     }
     for secret in stack.of_type("azure-native:keyvault:Secret"):
         assert not list(plain_strings(secret.inputs["properties"]))
+
+
+def test_the_dashboard_config_names_the_stacks_backend_and_no_secret(stack):
+    """frontend/dist/config.json as the deploy workflow writes it from the stack output."""
+    backend = stack.outputs["backendUrl"]
+    assert json.loads(stack.outputs["dashboardConfig"]) == {
+        "apiBase": backend,
+        "hubUrl": f"{backend}/hub",
+    }
+    assert "dashboardConfig" not in stack.secret_outputs

@@ -21,7 +21,7 @@ from .realtime.broadcaster import Broadcaster
 from .realtime.budget import MessageBudget
 from .realtime.hub import HubPublisher, LocalHub
 from .retention import run_retention
-from .routes import desk, events, health, metrics, reads, realtime, trading
+from .routes import desk, events, health, metrics, reads, realtime, trader, trading
 from .services import Services
 from .settings import Environment, Settings
 from .storage import open_storage
@@ -73,6 +73,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(trading.reads, dependencies=readers)
     app.include_router(metrics.router, dependencies=scrapers)
     app.include_router(desk.writes, dependencies=token)
+    app.include_router(trader.writes, dependencies=token)
+    app.include_router(trader.reads, dependencies=readers)
     app.include_router(desk.router, dependencies=readers)
     app.include_router(desk.public)
     if settings.frontend_dir is not None and settings.frontend_dir.is_dir():

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # official clients ping every 15 s).
     client_timeout_seconds: float = Field(default=30.0, gt=0)
 
+    # The trader's own HTTP surface (`spy_trader.http`: /ready, /kill-switch), reached by
+    # the backend only (on-prem over the VPN in the cloud): the dashboard reads the trader's
+    # state and sends the operator's kill switch through `/api/trader`. Unset: no trader.
+    trader_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     # Static dashboard to serve at / when present.
     frontend_dir: Path | None = None
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")

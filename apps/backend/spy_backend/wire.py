@@ -26,6 +26,11 @@ from fastapi.routing import APIRoute
 
 MAX_DEPTH = 32  # our deepest record is 6 levels; a handshake or hub message 3
 MAX_ERRORS = 20  # errors an answer lists; one more counts the rest
+# What every authenticated JSON write can answer besides its own responses (OpenAPI).
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "body is not JSON"},
+    401: {"description": "missing or wrong token"},
+}
 
 
 class BadJsonError(ValueError):

@@ -62,14 +62,14 @@ def parity_forward(
         np.asarray(a, dtype=np.float64) for a in (strike, call_bid, call_ask, put_bid, put_ask)
     )
     two_sided = (call_bid > 0) & (put_bid > 0) & (call_ask >= call_bid) & (put_ask >= put_bid)
-    if not two_sided.any():
-        # Minutes before expiry no strike may have bids on both sides, but an unbid wing
-        # offered at a few cents still brackets its value (0 to the ask) against a quoted
-        # partner: parity then pins the forward as well as the partner's width does.
-        call_mid, put_mid = 0.5 * (call_bid + call_ask), 0.5 * (put_bid + put_ask)
-        cheap_put = (put_bid == 0) & (put_ask > 0) & (put_ask <= _CHEAP_LEG * call_mid)
-        cheap_call = (call_bid == 0) & (call_ask > 0) & (call_ask <= _CHEAP_LEG * put_mid)
-        two_sided = ((call_bid > 0) & cheap_put) | ((put_bid > 0) & cheap_call)
+    # An unbid wing offered at a few cents still brackets its value (0 to the ask) against a
+    # quoted partner: parity then pins the forward as well as the partner's width does. Near
+    # expiry most strikes have one such side, and the few strikes bid on both sides are too
+    # few for the median to outvote one mispriced leg among them.
+    call_mid, put_mid = 0.5 * (call_bid + call_ask), 0.5 * (put_bid + put_ask)
+    cheap_put = (put_bid == 0) & (put_ask > 0) & (put_ask <= _CHEAP_LEG * call_mid)
+    cheap_call = (call_bid == 0) & (call_ask > 0) & (call_ask <= _CHEAP_LEG * put_mid)
+    two_sided |= ((call_bid > 0) & cheap_put) | ((put_bid > 0) & cheap_call)
     if not two_sided.any():
         return ForwardEstimate(float(fallback), 0, float("nan"))
     k = strike[two_sided]

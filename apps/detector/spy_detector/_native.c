@@ -45,6 +45,7 @@ static inline double np_minimum(double a, double b) {
 /* The quotes of one fit (see smile.SmileQuotes): n with a mid, m that only cap the vol. */
 typedef struct {
     Py_ssize_t n, m;
+    Py_ssize_t primary; /* the first `primary` fit quotes set the weights' scale */
     const int64_t *fit_index;
     const double *mid_vol, *half_width;
     const int64_t *bound_index;
@@ -143,11 +144,12 @@ static double median(const double *values, Py_ssize_t n, double *scratch) {
     return 0.5 * (scratch[middle] + scratch[(n - 1) / 2]);
 }
 
-/* 1/half_width², scaled to a median of one, at most `cap` (see smile.py). */
-static void normalised_weights(const double *half_width, Py_ssize_t n, double cap, double *out,
-                               double *scratch) {
+/* 1/half_width², scaled to a median of one over the first `primary`, at most `cap` (see
+ * smile.py). */
+static void normalised_weights(const double *half_width, Py_ssize_t n, Py_ssize_t primary,
+                               double cap, double *out, double *scratch) {
     for (Py_ssize_t i = 0; i < n; i++) out[i] = 1.0 / (half_width[i] * half_width[i]);
-    double middle = median(out, n, scratch);
+    double middle = median(out, primary, scratch);
     for (Py_ssize_t i = 0; i < n; i++) out[i] = np_minimum(out[i] / middle, cap);
 }
 
@@ -344,6 +346,11 @@ static int evaluate(Arena *arena, const double *k_all, Py_ssize_t strikes, const
     /* `extrapolated` left the design of the clipped strikes in `eval`. Rows of the smoother:
      * fitted value = smoother @ mid_vol; smoother[e, i] = (inverse · b_e) · b_i · w_i. */
     for (Py_ssize_t e = 0; e < strikes; e++) {
+        /* A call and a put of one strike sit side by side at one coordinate: one row. */
+        if (e > 0 && k_all[e] == k_all[e - 1]) {
+            memcpy(smoother + e * n, smoother + (e - 1) * n, (size_t)n * sizeof(double));
+            continue;
+        }
         for (int a = 0; a < nb; a++) {
             double total = 0.0;
             for (int c = 0; c < 4; c++)
@@ -359,6 +366,10 @@ static int evaluate(Arena *arena, const double *k_all, Py_ssize_t strikes, const
         variance_obs[i] = spread * spread;
     }
     for (Py_ssize_t e = 0; e < strikes; e++) {
+        if (e > 0 && k_all[e] == k_all[e - 1]) {
+            result->vol_error[e] = result->vol_error[e - 1];
+            continue;
+        }
         double total = 0.0;
         for (Py_ssize_t i = 0; i < n; i++) {
             double entry = smoother[e * n + i];
@@ -452,8 +463,8 @@ static int fit(const double *k_all, Py_ssize_t strikes, const Quotes *q, const S
     Knots knots = {lo, py_max(hi - lo, 1e-6) / (double)s->intervals, nb};
     design(k_fit, &fit_design, &knots);
     design(k_bound, &bound_design, &knots);
-    normalised_weights(q->half_width, n, s->max_weight, base_weight, sort_scratch);
-    double bound_weight = median(base_weight, n, sort_scratch);
+    normalised_weights(q->half_width, n, q->primary, s->max_weight, base_weight, sort_scratch);
+    double bound_weight = median(base_weight, q->primary, sort_scratch);
     second_difference_gram(nb, gram);
     for (Py_ssize_t j = 0; j < m; j++) plausible[j] = 1;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -583,15 +594,15 @@ static PyObject *py_fit(PyObject *self, PyObject *args) {
     PyObject *k_obj, *vol_obj, *error_obj, *outlier_obj;
     PyObject *fi, *mv, *hw, *bi, *uv, *bhw, *ins;
     Settings s;
-    if (!PyArg_ParseTuple(args, "O(OOOOOOO)(ldldddddl)OOO:fit", &k_obj, &fi, &mv, &hw, &bi, &uv,
-                          &bhw, &ins, &s.intervals, &s.smoothing, &s.robust_iterations,
+    Quotes q;
+    if (!PyArg_ParseTuple(args, "O(OOOOOOOn)(ldldddddl)OOO:fit", &k_obj, &fi, &mv, &hw, &bi, &uv,
+                          &bhw, &ins, &q.primary, &s.intervals, &s.smoothing, &s.robust_iterations,
                           &s.huber_c, &s.tukey_c, &s.min_scale, &s.cap_doubt, &s.max_weight,
                           &s.gcv_below, &vol_obj, &error_obj, &outlier_obj))
         return NULL;
     Buffers b = {.count = 0};
     Py_ssize_t strikes, n, n2, n3, m, m2, m3, m4, s2, s3, s4;
     const double *k_all = buffer(&b, k_obj, 8, 0, &strikes, "k_all");
-    Quotes q;
     Result result;
     if (!k_all || !(q.fit_index = buffer(&b, fi, 8, 0, &n, "fit_index")) ||
         !(q.mid_vol = buffer(&b, mv, 8, 0, &n2, "mid_vol")) ||
@@ -609,7 +620,8 @@ static PyObject *py_fit(PyObject *self, PyObject *args) {
     q.n = n;
     q.m = m;
     if (n2 != n || n3 != n || m2 != m || m3 != m || m4 != m || s2 != strikes ||
-        s3 != strikes || s4 != strikes || n < 1 || s.intervals < 1) {
+        s3 != strikes || s4 != strikes || n < 1 || s.intervals < 1 || q.primary < 1 ||
+        q.primary > n) {
         release_buffers(&b);
         PyErr_SetString(PyExc_ValueError, "fit: inconsistent sizes");
         return NULL;

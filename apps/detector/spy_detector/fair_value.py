@@ -1,8 +1,24 @@
-"""Fair value of every quote in an expiry from its out-of-the-money implied-vol smile."""
+"""Fair value of every quote in an expiry, and how well it is known.
+
+The evidence, strongest first:
+- The quote's own strike: by put-call parity a call and a put of one strike have one implied
+  vol, so the other quote of the strike pins it (the fit takes both, each at its own
+  position, and judges each leave-one-out, so the other one still speaks).
+- Its neighbours, through a smooth smile fitted twice (log-moneyness and stretched
+  moneyness, `smile.py`).
+- Without a smile (too few two-sided quotes: minutes before expiry), parity alone prices an
+  in-the-money quote from a tight out-of-the-money one.
+- Model-free bounds from neighbours (monotonicity) and from earlier expiries (time value
+  only grows with time) cap the edge a fitted value may claim.
+
+The error a finding is scored in is the fit's own (noise through the smoother) with its
+local bias (how far it misses the quote's fitted neighbours beyond their widths), converted
+to dollars over the price's convexity in vol.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -10,9 +26,19 @@ from spy_core.arrays import median
 from spy_core.models import ExerciseStyle
 from spy_core.pricing import black76_price, black76_vega, implied_vol
 
+from .arbitrage import convexity_caps
 from .config import DetectorConfig
 from .slices import ExpirySlice
 from .smile import SmileFit, SmileQuotes, fit_smiles
+
+# An in-the-money quote informs the smile when its vol band is at most this many times the
+# median two-sided out-of-the-money band (`_informative_itm`).
+ITM_WIDTH_RATIO = 10.0
+# Fitted neighbours either side whose misses measure a fit's local bias (`_local_bias`).
+BIAS_NEIGHBOURS = 2
+# Without a smile, an out-of-the-money quote at most this many ticks wide prices its
+# in-the-money counterpart by parity (`_parity_values`).
+PARITY_MAX_TICKS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,75 +60,89 @@ class FairValues:
 
 
 def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
-    """Fit the smile on out-of-the-money quotes (puts below the forward, calls at or above)
-    and price every quote, in- or out-of-the-money, from it. The smile is fitted twice, in
+    """Fit the smile on the two-sided out-of-the-money quotes (puts below the forward, calls
+    at or above) and the in-the-money ones whose vol band is narrow enough to inform it
+    (`_informative_itm`), and price every quote from it. The smile is fitted twice, in
     log-moneyness and in stretched moneyness (`_stretched_moneyness`), and a quote is judged
-    against the fit nearer its mid: each parameterisation has chains it fits badly, and a
-    quote only both call mispriced is one the data, not the model, calls mispriced.
+    against the fit nearer its mid, counting that fit's error (`_consensus`): each
+    parameterisation has chains it fits badly, and a quote only both call mispriced is one
+    the data, not the model, calls mispriced.
 
-    Deep in-the-money prices carry almost no time value, so their implied vols are noise;
-    parity lets the out-of-the-money side speak for both.
+    Deep in-the-money prices carry almost no time value, so their implied vols are noise:
+    their 1/width² weight is small, and beyond `ITM_WIDTH_RATIO` they are left out and parity
+    lets the out-of-the-money side speak for both.
     """
     forward, t, df = chain.forward.forward, chain.t, chain.discount
-    # Quotes are sorted by strike: number the distinct strikes without np.unique's sort.
-    new_strike = np.empty(chain.strike.size, dtype=bool)
-    new_strike[0] = True
-    np.not_equal(chain.strike[1:], chain.strike[:-1], out=new_strike[1:])
-    strikes, strike_of_quote = chain.strike[new_strike], np.cumsum(new_strike) - 1
-    k_strikes = np.log(strikes / forward)
+    k = np.log(chain.strike / forward)
     otm = np.where(chain.is_call, chain.strike >= forward, chain.strike < forward)
-    # Only out-of-the-money quotes inform the smile: invert those alone (NaN elsewhere).
-    iv_bid, iv_ask, iv_mid = np.full((3, chain.strike.size), np.nan)
-    strike, is_call = chain.strike[otm], chain.is_call[otm]
-    bid, ask = chain.bid[otm], chain.ask[otm]
-    iv_bid[otm], iv_ask[otm], iv_mid[otm] = implied_vol(
-        np.stack([bid, ask, 0.5 * (bid + ask)]), forward, strike, t, df, is_call
+    iv_bid, iv_ask, iv_mid = implied_vol(
+        np.stack([chain.bid, chain.ask, 0.5 * (chain.bid + chain.ask)]),
+        forward,
+        chain.strike,
+        t,
+        df,
+        chain.is_call,
     )
-    two_sided = otm & (chain.bid > chain.tick + 1e-9) & np.isfinite(iv_bid) & np.isfinite(iv_ask)
-    two_sided &= np.isfinite(iv_mid)
-    bound_only = otm & ~two_sided & np.isfinite(iv_ask)
-    fit_quotes = np.flatnonzero(two_sided)
-    bound_quotes = np.flatnonzero(bound_only)
-    half_tick = _vol_of_half_tick(chain, np.where(two_sided, iv_mid, iv_ask))
+    usable = (chain.bid > chain.tick + 1e-9) & np.isfinite(iv_bid) & np.isfinite(iv_ask)
+    usable &= np.isfinite(iv_mid)
+    half_tick = _vol_of_half_tick(chain, np.where(usable, iv_mid, iv_ask))
     half_width = np.maximum(0.5 * (iv_ask - iv_bid), half_tick)
-    fitted_strikes = strike_of_quote[fit_quotes]
+    # A quote in arbitrage with a neighbour may be the mispriced one: it informs no fit (a
+    # lone wing quote bid up at the edge of the data bent the smile through itself, turned
+    # its neighbours' offers into implausible caps and was judged against itself).
+    cap, floor, crossed = _neighbour_bounds(chain)
+    two_sided = otm & usable & ~crossed
+    # Out-of-the-money quotes first: they set the weights' scale (`SmileQuotes.primary`).
+    primary = np.flatnonzero(two_sided)
+    fit_quotes = np.concatenate(
+        [
+            primary,
+            np.flatnonzero(
+                _informative_itm(chain, ~otm & usable & ~crossed, half_width, two_sided)
+            ),
+        ]
+    )
+    bound_quotes = np.flatnonzero(otm & ~usable & ~crossed & np.isfinite(iv_ask))
     quotes = SmileQuotes(
-        fit_index=fitted_strikes,
+        fit_index=fit_quotes,
         mid_vol=iv_mid[fit_quotes],
         half_width=half_width[fit_quotes],
-        bound_index=strike_of_quote[bound_quotes],
+        bound_index=bound_quotes,
         upper_vol=iv_ask[bound_quotes],
         # Only the offer is information: a cap is as certain as half a tick.
         bound_half_width=half_tick[bound_quotes],
+        primary=primary.size,
     )
-    stretched = _stretched_moneyness(k_strikes, fitted_strikes, iv_mid[fit_quotes], t, config)
-    fits = fit_smiles((k_strikes, stretched), quotes, config.smile)
+    stretched = _stretched_moneyness(k, fit_quotes, iv_mid[fit_quotes], t, config)
+    fits = fit_smiles((k, stretched), quotes, config.smile)
     if fits is None:
-        nan = np.full(chain.strike.shape, np.nan)
-        return FairValues(nan, nan, nan, nan, nan, None, fit_quotes.size, bound_quotes.size)
-    # Both smiles priced at once: row 0 in log-moneyness, row 1 stretched.
-    vols = np.stack([f.vol for f in fits])[:, strike_of_quote]
-    errors = np.stack([f.vol_error for f in fits])[:, strike_of_quote]
-    fairs = black76_price(forward, chain.strike, t, vols, df, chain.is_call)
-    fair_errors = black76_vega(forward, chain.strike, t, vols, df) * errors
-    # Consensus: a quote is judged against whichever smile is nearer its mid, so it is
-    # flagged only when both parameterisations call it mispriced.
-    mid = 0.5 * (chain.bid + chain.ask)
-    nearer = np.argmin(np.abs(fairs - mid), axis=0)
-    columns = np.arange(chain.strike.size)
-    vol, fair = vols[nearer, columns], fairs[nearer, columns]
-    fair_error = fair_errors[nearer, columns]
-    fit = fits[0]
+        # No smile: where a strike's out-of-the-money quote is tight, parity still prices its
+        # in-the-money counterpart (model-free but for the forward, whose error is scored).
+        vol = np.full(chain.strike.shape, np.nan)
+        fair, fair_error = _parity_values(chain, otm & ~crossed & ~_above_convexity(chain))
+        fit = None
+    else:
+        fair, fair_error, vol = _consensus(chain, fits, quotes)
+        fit = fits[0]
+        # Where the smile agrees with a strike's tight out-of-the-money quote, parity from that
+        # quote prices the in-the-money one more closely than the smile can (deep in the
+        # money, far from any fitted quote, the smile's value there is an extrapolation).
+        agrees = (fair >= chain.bid - chain.tick) & (fair <= chain.ask + chain.tick)
+        parity, parity_error = _parity_values(chain, otm & ~crossed & agrees)
+        closer = parity_error < fair_error
+        fair = np.where(closer, parity, fair)
+        fair_error = np.where(closer, parity_error, fair_error)
     allowance = np.zeros_like(fair)
     if chain.style is ExerciseStyle.AMERICAN:
         fair, allowance = _american_adjustment(chain, fair, in_the_money=~otm)
-    cap, floor = _neighbour_bounds(chain)
     with np.errstate(invalid="ignore"):
         buy_edge = np.where(chain.ask > 0, np.minimum(fair, cap) - chain.ask, np.nan)
         sell_edge = np.where(chain.bid > 0, chain.bid - np.maximum(fair, floor) - allowance, np.nan)
-    fitted_range = chain.strike[fit_quotes]
-    beyond = (chain.strike < fitted_range.min()) | (chain.strike > fitted_range.max())
-    extrapolated = beyond & (chain.bid <= chain.tick + 1e-9)
+    extrapolated = None
+    if fit_quotes.size:
+        fitted_range = chain.strike[fit_quotes]
+        beyond = (chain.strike < fitted_range.min()) | (chain.strike > fitted_range.max())
+        extrapolated = beyond & (chain.bid <= chain.tick + 1e-9)
     return FairValues(
         fair,
         fair_error,
@@ -116,22 +156,219 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     )
 
 
-def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray]:
+class CalendarFloors:
+    """Bids of out-of-the-money options at earlier expiries, which floor the same contract's
+    value at a later one: time value does not shrink with time to expiry (total variance at
+    a strike only grows), so a later option bid below an earlier one's bid is what a smile
+    extrapolated too low in a sparse wing claims, not a sale above fair value. Fed the
+    expiries nearest first; carry moves an out-of-the-money price far less than a tick."""
+
+    def __init__(self) -> None:
+        self._keys = np.empty(0, dtype=np.int64)  # sorted contract keys (`_key`)
+        self._bids = np.empty(0)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # merged when next needed
+
+    def apply(self, chain: ExpirySlice, values: FairValues) -> FairValues:
+        forward = chain.forward.forward
+        otm = np.where(chain.is_call, chain.strike >= forward, chain.strike < forward)
+        keys = _key(chain.strike, chain.is_call)
+        floor = self._floors(keys, otm)
+        self._pending.append((keys[otm], chain.bid[otm]))
+        if floor is None:
+            return values
+        with np.errstate(invalid="ignore"):
+            sell_edge = np.minimum(values.sell_edge, chain.bid - floor)
+        return replace(values, sell_edge=sell_edge)
+
+    def _floors(self, keys: np.ndarray, otm: np.ndarray) -> np.ndarray | None:
+        """The highest earlier bid of each out-of-the-money contract (-inf where none)."""
+        if self._pending:
+            merged_keys = np.concatenate([self._keys, *(k for k, _ in self._pending)])
+            merged_bids = np.concatenate([self._bids, *(b for _, b in self._pending)])
+            order = np.argsort(merged_keys, kind="stable")
+            self._keys, first = np.unique(merged_keys[order], return_index=True)
+            self._bids = np.maximum.reduceat(merged_bids[order], first)
+            self._pending.clear()
+        if self._keys.size == 0:
+            return None
+        at = np.searchsorted(self._keys, keys).clip(max=self._keys.size - 1)
+        known = otm & (self._keys[at] == keys)
+        return np.where(known, self._bids[at], -np.inf) if known.any() else None
+
+
+def _key(strike: np.ndarray, is_call: np.ndarray) -> np.ndarray:
+    """One integer per contract of a root family: the strike in thousandths, and the right."""
+    return np.round(strike * 1000.0).astype(np.int64) * 2 + is_call
+
+
+def _consensus(
+    chain: ExpirySlice, fits: list[SmileFit], quotes: SmileQuotes
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fair value, its error and vol per quote: each quote is judged against whichever smile
+    is nearer its mid, counting that smile's error there (|fair − mid| + error), so it is
+    flagged only when both parameterisations call it mispriced, and a fit that is close only
+    by being vague does not win. The error is the fit's own (noise through the smoother) and
+    its local bias: how far the same fit misses the quote's nearest neighbours beyond their
+    own widths (a sparse wing, a curvature the spline cannot follow), which the smoother's
+    error cannot see."""
+    forward, t, df = chain.forward.forward, chain.t, chain.discount
+    vols = np.stack([f.vol for f in fits])  # row 0 in log-moneyness, row 1 stretched
+    errors = np.stack([f.vol_error for f in fits])
+    bias = _local_bias(chain.strike, fits, quotes)
+    # The price is convex in vol, steeply so in a far wing: a linear (vega) error at a vol the
+    # fit got too low is near zero. Half the price range over vol ± its error instead. Both
+    # smiles and both ends priced in one call.
+    spread = np.hypot(errors, bias)
+    fairs, up, down = black76_price(
+        forward,
+        chain.strike,
+        t,
+        np.stack([vols, vols + spread, np.maximum(vols - spread, 0.0)]),
+        df,
+        chain.is_call,
+    )
+    total = 0.5 * (up - down)
+    mid = 0.5 * (chain.bid + chain.ask)
+    nearer = np.argmin(np.abs(fairs - mid) + total, axis=0)
+    columns = np.arange(chain.strike.size)
+    fair_error = total[nearer, columns]
+    return fairs[nearer, columns], fair_error, vols[nearer, columns]
+
+
+def _local_bias(strike: np.ndarray, fits: list[SmileFit], quotes: SmileQuotes) -> np.ndarray:
+    """Per fit and quote, the fit's bias near the quote (vol): the median, over the nearest
+    `BIAS_NEIGHBOURS` fitted quotes on each side (not the quote itself), of how far each
+    one's leave-one-out value misses its mid beyond its own noise (half-width/√3). Outliers
+    count: a run of them is a stretch the fit gave up on (a wing it extrapolates through),
+    while one mispriced neighbour does not move a median."""
+    bias = np.zeros((len(fits), strike.size))
+    if quotes.fit_index.size == 0:
+        return bias
+    order = np.argsort(strike[quotes.fit_index], kind="stable")
+    positions = quotes.fit_index[order]
+    missed = np.stack([f.vol[positions] for f in fits]) - quotes.mid_vol[order]
+    excess = np.maximum(missed**2 - quotes.half_width[order] ** 2 / 3.0, 0.0)
+    # The nearest neighbours either side: a window of positions around each quote's strike.
+    at = np.searchsorted(strike[positions], strike, side="left")
+    offsets = np.arange(-BIAS_NEIGHBOURS, BIAS_NEIGHBOURS + 1)
+    window = at[:, None] + offsets[None, :]
+    valid = (window >= 0) & (window < positions.size)
+    window = window.clip(0, positions.size - 1)
+    valid &= positions[window] != np.arange(strike.size)[:, None]
+    # Median of each row's valid entries, at once: invalid ones sort last as NaN.
+    ranked = np.sort(np.where(valid, excess[:, window], np.nan), axis=2)
+    count = valid.sum(axis=1)
+    rows = np.flatnonzero(count)
+    lo, hi = (count[rows] - 1) // 2, count[rows] // 2
+    bias[:, rows] = np.sqrt(0.5 * (ranked[:, rows, lo] + ranked[:, rows, hi]))
+    return bias
+
+
+def _parity_values(chain: ExpirySlice, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each in-the-money quote's value from its strike's out-of-the-money quote by put-call
+    parity, C − P = DF·(F − K), where that quote is at most `PARITY_MAX_TICKS` ticks wide and in
+    no arbitrage with its neighbours (`usable`: else it may be the mispriced one); its
+    error is the counterpart's (its mid is uniform within the quote). NaN elsewhere. The
+    forward's own error is added where findings are scored (`detector.fair_value_error`)."""
+    fair = np.full(chain.strike.shape, np.nan)
+    error = np.full(chain.strike.shape, np.nan)
+    call = np.flatnonzero(chain.strike[1:] == chain.strike[:-1])  # calls sort first
+    put = call + 1
+    call_otm = chain.strike[call] >= chain.forward.forward
+    itm = np.where(call_otm, put, call)
+    counterpart = np.where(call_otm, call, put)
+    bid, ask = chain.bid[counterpart], chain.ask[counterpart]
+    tight = (
+        (bid >= 0) & (bid < ask) & (ask <= bid + PARITY_MAX_TICKS * chain.tick[counterpart] + 1e-9)
+    )
+    keep = usable[counterpart] & tight
+    carry = chain.discount * (chain.forward.forward - chain.strike[itm])
+    fair[itm[keep]] = (0.5 * (bid + ask) + np.where(call_otm, -carry, carry))[keep]
+    error[itm[keep]] = (0.5 * (ask - bid) / np.sqrt(3.0))[keep]
+    return fair, error
+
+
+def _above_convexity(chain: ExpirySlice) -> np.ndarray:
+    """Quotes bid above the interpolation of their neighbours' asks (the middle of a broken
+    butterfly): such a quote may be the mispriced one, so it prices nothing by parity."""
+    above = np.zeros(chain.strike.size, dtype=bool)
+    for is_call in (True, False):
+        offered = np.flatnonzero((chain.is_call == is_call) & (chain.ask > 0))
+        if offered.size >= 3:
+            _, mid, _, cap = convexity_caps(chain, offered)
+            above[mid] = chain.bid[mid] > cap + 1e-9
+    return above
+
+
+def _informative_itm(
+    chain: ExpirySlice, itm: np.ndarray, half_width: np.ndarray, two_sided: np.ndarray
+) -> np.ndarray:
+    """In-the-money quotes that inform the smile: by parity an in-the-money quote is its
+    counterpart plus the forward, so its implied vol is the counterpart's. Near the money both
+    are quoted tightly, and two quotes of one strike pin its vol far better than a spline
+    through its neighbours can (a short expiry's sharp curvature; a strike whose other quote is
+    itself mispriced; a stretch with few quotes). Deep in the money the vol band is wide
+    (little time value) and the quote adds noise, not information: kept only where its band
+    is at most `ITM_WIDTH_RATIO` times the median band of the two-sided out-of-the-money
+    quotes (`two_sided`). An
+    American quote whose early-exercise premium could exceed a quarter of its spread is left
+    out: its Black-76 vol is biased up."""
+    keep = itm.copy()
+    if chain.style is ExerciseStyle.AMERICAN:
+        dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
+        premium = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
+        keep &= premium <= 0.25 * (chain.ask - chain.bid)
+    band = median(half_width[two_sided]) if two_sided.any() else np.inf
+    return keep & (half_width <= ITM_WIDTH_RATIO * band)
+
+
+def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Model-free bounds on each quote's value from its neighbours' executable prices: a
     call is worth at most the lowest ask of the calls below its strike and at least the
     highest bid above it (puts mirrored). A smile that overshoots them (a sparse wing) has
     its edge measured against the bound instead, so it can only lose findings, never make
-    one: a neighbour that is itself mispriced is the monotonicity check's business."""
+    one. A neighbour in arbitrage with the quote itself (its bid above this ask, its ask
+    below this bid) bounds nothing: one of the two is mispriced, which the model-free checks
+    report; letting it bound would hide the quote's own finding behind its neighbour's.
+    Returns (cap, floor, crossed): crossed marks the quotes likely mispriced among those in
+    arbitrage with a neighbour: one crossing several neighbours, or both of a lone pair."""
     cap = np.full(chain.strike.size, np.inf)
     floor = np.full(chain.strike.size, -np.inf)
+    crossed = np.zeros(chain.strike.size, dtype=bool)
     for is_call in (True, False):
         idx = np.flatnonzero(chain.is_call == is_call)
+        if idx.size < 2:
+            continue
         if not is_call:
             idx = idx[::-1]  # puts gain value as strike rises: mirror to the call case
-        asks = np.where(chain.ask[idx] > 0, chain.ask[idx], np.inf)
-        cap[idx[1:]] = np.minimum.accumulate(asks)[:-1]
-        floor[idx[:-1]] = np.maximum.accumulate(chain.bid[idx][::-1])[::-1][1:]
-    return cap, floor
+        bid = chain.bid[idx]
+        ask = np.where(chain.ask[idx] > 0, chain.ask[idx], np.inf)
+        # Along idx value falls: cheaper quotes come after, richer ones before.
+        side_floor = np.full(idx.size, -np.inf)
+        side_floor[:-1] = np.maximum.accumulate(bid[::-1])[::-1][1:]
+        side_cap = np.full(idx.size, np.inf)
+        side_cap[1:] = np.minimum.accumulate(ask)[:-1]
+        # Rare: a neighbour crosses the quote. Only those rows need the exclusion, pairwise.
+        bad = np.flatnonzero((side_floor >= ask) | (side_cap <= bid))
+        if bad.size:
+            later = np.arange(idx.size)[None, :] > bad[:, None]
+            bid_below = bid[None, :] < ask[bad, None]
+            ask_above = ask[None, :] > bid[bad, None]
+            side_floor[bad] = np.where(later & bid_below, bid[None, :], -np.inf).max(axis=1)
+            earlier = ~later & (np.arange(idx.size)[None, :] != bad[:, None])
+            side_cap[bad] = np.where(earlier & ask_above, ask[None, :], np.inf).min(axis=1)
+            # Who is the mispriced one: a quote that crosses several neighbours, not each
+            # neighbour it crosses once (one bid-up wing put crosses every richer put's offer).
+            crossing = (later & ~bid_below) | (earlier & ~ask_above)
+            count = crossing.sum(axis=1)
+            partners = np.zeros(idx.size, dtype=np.int64)
+            partners[bad] = count
+            lone = count == 1
+            partner = np.argmax(crossing, axis=1)
+            suspect = (count > 1) | (lone & (partners[partner] <= 1))
+            crossed[idx[bad[suspect]]] = True
+        floor[idx], cap[idx] = side_floor, side_cap
+    return cap, floor, crossed
 
 
 def _stretched_moneyness(
@@ -162,10 +399,14 @@ def _american_adjustment(
     value plus a bound on the early-exercise premium: K·(1−DF) for puts, the present value
     of dividends (S − F·DF) for calls. Sell flags on in-the-money quotes (against the forward
     or the spot) must clear that bound; the same premium also biases the parity forward,
-    which is why it applies on the forward's side too."""
-    intrinsic = np.where(chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot).clip(
-        min=0.0
-    )
+    which is why it applies on the forward's side too.
+
+    The exercise value floors fair only as far as the spot is known: a last trade a few cents
+    off the options' own forward would otherwise put every deep in-the-money quote a few
+    cents under "fair" (`spot_error`, the disagreement the underlying check allows)."""
+    exercise = np.where(chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot)
+    intrinsic = exercise.clip(min=0.0)
+    floor = (exercise - chain.spot_error).clip(min=0.0)
     dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
     bound = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
-    return np.maximum(fair, intrinsic), np.where(in_the_money | (intrinsic > 0), bound, 0.0)
+    return np.maximum(fair, floor), np.where(in_the_money | (intrinsic > 0), bound, 0.0)

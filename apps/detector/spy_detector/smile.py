@@ -85,6 +85,9 @@ class SmileQuotes:
     bound_index: FloatArray
     upper_vol: FloatArray
     bound_half_width: FloatArray
+    # The first `primary` fit quotes (0: all) set the weights' scale: a median of one over
+    # them, so added in-the-money quotes do not change what `smoothing` means.
+    primary: int = 0
 
 
 def fit_smiles(
@@ -96,7 +99,8 @@ def fit_smiles(
 
     Returns None when fewer than `settings.min_points` quotes have a usable mid.
     """
-    n = quotes.fit_index.size
+    # Positions may share a strike (a call and a put): knots and the minimum count strikes.
+    n = np.unique(np.asarray(coordinates[0])[quotes.fit_index]).size if quotes.fit_index.size else 0
     if n < settings.min_points:
         return None
     fit_index = np.ascontiguousarray(quotes.fit_index, dtype=np.int64)
@@ -110,6 +114,7 @@ def fit_smiles(
         np.ascontiguousarray(quotes.bound_half_width, dtype=np.float64),
         # Caps between two-sided quotes (the same in every monotone coordinate).
         (bound_index > fit_index.min()) & (bound_index < fit_index.max()),
+        quotes.primary or fit_index.size,
     )
     fit_settings = _FitSettings(
         _intervals(n + bound_index.size // 2, settings),
@@ -120,7 +125,9 @@ def fit_smiles(
         settings.min_residual_scale,
         settings.cap_doubt,
         settings.max_weight,
-        settings.gcv_below,
+        # The compiled fit counts quotes; the setting counts strikes (a call and a put of
+        # one strike are one strike's worth of smile).
+        settings.gcv_below + fit_index.size - n,
     )
     # The stretched coordinate exists to follow a short expiry's sharp at-the-money
     # curvature: stiffening it too put a false flag on a clean 90-minute chain.
@@ -145,6 +152,7 @@ class _FitQuotes(NamedTuple):
     upper_vol: FloatArray
     bound_half_width: FloatArray
     inside: NDArray[np.bool_]
+    primary: int
 
 
 class _FitSettings(NamedTuple):

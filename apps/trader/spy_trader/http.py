@@ -1,6 +1,7 @@
 """The trader's own small HTTP surface: `/health` (the process is up), `/ready` (connected,
-reconciled and holding the lease), Prometheus `/metrics`, and the authenticated kill switch
-(`POST /kill-switch` with `{"on": true|false}` and the service bearer token)."""
+reconciled and holding the lease; with the trading state and the risk limits), Prometheus
+`/metrics`, and the authenticated kill switch (`POST /kill-switch` with `{"on": true|false}`
+and the service bearer token)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,15 @@ def create_app(service: TraderService, token: str) -> FastAPI:
             "leader": service.lease.held(),
             "state": engine.state.value,
             "reason": engine.state_reason,
+            # What the dashboard sets the book's risk use against (PnlPoint carries the use).
+            "limits": service.settings.risk.model_dump(
+                include={
+                    "max_open_positions",
+                    "max_premium_at_risk",
+                    "max_net_delta",
+                    "max_daily_loss",
+                }
+            ),
         }
         if not service.ready:
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -48,8 +58,10 @@ def create_app(service: TraderService, token: str) -> FastAPI:
         registry = service.engine.metrics.registry
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    # async: runs on the engine's event loop (a plain def would run in a worker thread,
+    # where the engine's kill cannot schedule its flattening orders).
     @app.post("/kill-switch")
-    def kill_switch(command: KillSwitch, request: Request) -> dict:
+    async def kill_switch(command: KillSwitch, request: Request) -> dict:
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             presented.strip().encode(), token.encode()

@@ -13,6 +13,8 @@ Two hub targets (documented in docs/backend.md):
   replaces unsent state (only the latest matters).
 - `ladder`: the strike ladder's band quotes as numbered deltas (`realtime.ladder`), the
   lowest priority: sent when nothing else waits, at most one post per `state_interval`.
+- `smile`: the front expiry's whole smile after a ladder broadcast when it changed, at most
+  one per `_smile_gap()` (the Smile tab is pushed, not polled).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from ..metrics import Metrics
 from .budget import MessageBudget, units
 from .ladder import LadderFeed
 from .protocol import invocation
-from .targets import ANOMALIES, LADDER, MARKET, TRADING, Target
+from .targets import ANOMALIES, LADDER, MARKET, SMILE, TRADING, Target
 
 _log = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class Broadcaster:
         self._last_state = -float("inf")
         self._ladder: LadderFeed | None = None
         self._last_ladder = -float("inf")
+        self._last_smile = -float("inf")
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         signals.watch_viewers(publisher)
@@ -115,6 +118,11 @@ class Broadcaster:
         """Seconds between ladder broadcasts: none on the free local hub (the producer's own
         interval paces it), `state_interval` when messages are billed."""
         return 0.0 if self._budget.unlimited else self._state_interval
+
+    def _smile_gap(self) -> float:
+        """Seconds between smile messages: a second on the free local hub, five state
+        intervals when messages are billed (the smile is for study, the ladder for trading)."""
+        return 1.0 if self._budget.unlimited else 5 * self._state_interval
 
     def _ladder_due(self) -> bool:
         return self._ladder is not None and self._ladder.pending
@@ -177,14 +185,20 @@ class Broadcaster:
     async def _send_ladder(self, viewers: int) -> None:
         assert self._ladder is not None
         self._last_ladder = time.monotonic()
-        for payload in self._ladder.take():
-            cost = viewers * units(len(invocation(LADDER.name, [payload]).encode()))
+        messages = [(LADDER, payload) for payload in self._ladder.take()]
+        if self._last_smile + self._smile_gap() <= self._last_ladder:
+            smile = self._ladder.take_smile()
+            if smile is not None:
+                self._last_smile = self._last_ladder
+                messages.append((SMILE, smile))
+        for target, payload in messages:
+            cost = viewers * units(len(invocation(target.name, [payload]).encode()))
             delay = self._budget.wait_for(cost)
             if delay > 0:
                 await asyncio.sleep(delay)
             self._budget.spend(cost)
-            await self._publisher.send(LADDER, [payload])
-            self._metrics.broadcasts.labels(LADDER.name).inc()
+            await self._publisher.send(target, [payload])
+            self._metrics.broadcasts.labels(target.name).inc()
             self._metrics.delivered.inc(cost)
 
     def _pack_events(self) -> tuple[dict, list[Context]]:

@@ -24,6 +24,7 @@ class LadderFeed:
         self.seq = 0
         self._sent: dict | None = None  # full state as of `seq`
         self._latest: dict | None = None  # newest post, not yet broadcast
+        self._smile_sent: list | None = None
 
     def update(self, ladder: dict) -> None:
         self._latest = ladder
@@ -43,6 +44,18 @@ class LadderFeed:
         if self._latest is not None:
             self._sent, self._latest = self._latest, None
             self.seq += 1
+
+    def take_smile(self) -> dict | None:
+        """The whole smile of the last broadcast state (`smile` target: `{"t", "x", "s",
+        "smile": [[strike, iv_bid, iv_ask, fit_iv, fair], ...]}`), or None when it is the
+        one sent before. Not a delta: the fit moves every strike's fitted vol at once."""
+        smile = None if self._sent is None else self._sent.get("smile")
+        if smile is None or smile == self._smile_sent:
+            return None
+        self._smile_sent = smile
+        sent = self._sent
+        assert sent is not None
+        return {"t": sent["timestamp"], "x": sent["expiry"], "s": sent["spot"], "smile": smile}
 
     def take(self) -> list[dict]:
         """The delta messages from the last broadcast state to the latest post."""

@@ -32,3 +32,6 @@ TRADING = Target("trading", Delivery.EVERY, priority=5)
 # The band's quotes as numbered deltas (`realtime.ladder`): each matters, in order (a page
 # that sees a gap re-reads /api/ladder); after everything else.
 LADDER = Target("ladder", Delivery.EVERY, priority=20)
+# The front expiry's smile (bid/ask IV, the fitted vol, fair values), whole: only the
+# newest matters; at most one a second locally, one per 5 state intervals when billed.
+SMILE = Target("smile", Delivery.LATEST, priority=25)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from spy_core import market_hours
 
 from ..realtime.ladder import LadderFeed
-from ..wire import StrictJsonRoute
+from ..wire import WRITE_ERRORS, StrictJsonRoute
 
 router = APIRouter(tags=["desk"])  # reads: behind the read token when reads are protected
 public = APIRouter(tags=["desk"])  # the page's runtime config
@@ -86,11 +86,7 @@ async def ladder(request: Request) -> dict | None:
 @writes.post(
     "/api/ladder/updates",
     status_code=204,
-    responses={
-        400: {"description": "body is not JSON"},
-        401: {"description": "missing or wrong token"},
-        413: {"description": "body too big"},
-    },
+    responses={**WRITE_ERRORS, 413: {"description": "body too big"}},
 )
 async def post_ladder(body: LadderPost, request: Request) -> None:
     feed(request).update(body.model_dump())

@@ -27,6 +27,7 @@ from ..ingest import store_new
 from ..schemas import IngestResult, IsoDateTime
 from ..services import Services
 from ..storage.base import Kind, StoredRecord, to_micros
+from ..wire import WRITE_ERRORS
 
 TradingRecord = Annotated[
     Signal | Decision | OrderReport | FillReport | PositionPoint | PnlPoint,
@@ -106,11 +107,7 @@ def stored(record: BaseModel) -> StoredRecord:
 @router.post(
     "/trading",
     response_model=IngestResult,
-    responses={
-        400: {"description": "body is not JSON"},
-        401: {"description": "missing or wrong token"},
-        413: {"description": "body or batch too big"},
-    },
+    responses={**WRITE_ERRORS, 413: {"description": "body or batch too big"}},
 )
 async def post_trading(batch: TradingBatch, services: ServicesDep) -> IngestResult:
     if len(batch.records) > services.settings.max_batch:
