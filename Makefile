@@ -12,12 +12,17 @@ $(UV):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# The C extensions (apps/*/spy_*/_native.c) are compiled by uv sync: a change re-syncs.
+# The C extensions (apps/*/spy_*/_native.c) are compiled by uv sync: a change re-syncs. uv also
+# writes the installed packages' .pyc files (compile-bytecode in pyproject.toml, and why).
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock apps/*/pyproject.toml $(wildcard apps/*/spy_*/*.c apps/*/spy_*/*.h)
 	$(UV) sync --frozen --inexact --all-packages --all-groups --quiet
 	touch $@
 
+# The workspace's own packages are installed editable (a path in a .pth file), outside what uv
+# compiles: their .pyc files are written here, for the same reason. compileall skips the
+# up-to-date ones, so this is a few hundred ms after an edit and less otherwise.
 setup: $(VENV)/.synced
+	$(VENV)/bin/python -m compileall -q -j 0 apps stacks infra policies >/dev/null
 
 ## node-deps: the Node peers the backend tests drive (the official SignalR client, Azurite),
 ## each in its own folder from its committed package-lock.json (never hoisted together).

@@ -7,14 +7,16 @@ process, from exec to exit, and where its time goes.
 The breakdown runs the same steps in fresh interpreters with timers between them: Python's own
 start, the imports of the command (`spy_platform.cli` and the detect command), reading the CSV,
 the first `detect()` (which loads whatever the kernels need), a second `detect()` for
-comparison, and writing the JSON result. Peers: `python -c pass` and `python -c "import numpy"`,
-floors no command that uses numpy can beat.
+comparison, and writing the JSON result. Peers: `python -c pass` and `python -c "import numpy"`
+(with OpenBLAS single-threaded, as `spy-platform` runs it), floors no command that uses numpy
+can beat.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -52,11 +54,13 @@ def _script() -> str:
     return str(Path(sys.executable).with_name("spy-platform"))
 
 
-def _timed(command: list[str]) -> tuple[float, float]:
+def _timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall seconds, child CPU seconds) of one run to completion."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -67,9 +71,11 @@ def _summary(values: list[float]) -> dict[str, float]:
     return {"min_s": min(values), "median_s": statistics.median(values)}
 
 
-def _repeat(command: list[str], runs: int) -> dict[str, dict[str, float]]:
-    _timed(command)  # page cache and .pyc files warm, as on any second start
-    walls, cpus = zip(*(_timed(command) for _ in range(runs)), strict=True)
+def _repeat(
+    command: list[str], runs: int, env: dict[str, str] | None = None
+) -> dict[str, dict[str, float]]:
+    _timed(command, env)  # page cache and .pyc files warm, as on any second start
+    walls, cpus = zip(*(_timed(command, env) for _ in range(runs)), strict=True)
     return {"wall": _summary(list(walls)), "cpu": _summary(list(cpus))}
 
 
@@ -80,7 +86,9 @@ def run(runs: int = 10) -> dict:
     result: dict = {"runs": runs, "command": "spy-platform detect --chain " + REAL_CSV.name}
     result["cli"] = _repeat(cli, runs)
     result["python_floor"] = _repeat([sys.executable, "-c", "pass"], runs)
-    result["numpy_floor"] = _repeat([sys.executable, "-c", "import numpy"], runs)
+    # As `spy-platform` imports it (spy_platform/__init__.py): OpenBLAS without worker threads.
+    single_thread = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    result["numpy_floor"] = _repeat([sys.executable, "-c", "import numpy"], runs, single_thread)
     phases: dict[str, list[float]] = {name: [] for name in _PHASES}
     for _ in range(runs):
         out = subprocess.run(

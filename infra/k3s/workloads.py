@@ -363,7 +363,9 @@ def _app_env(spec: WorkloadSpec) -> list[dict[str, Any]]:
 
 def marketdata(spec: WorkloadSpec) -> Manifest:
     """Market data + detector: one replica (one IB client id, one spool), Recreate so two never
-    overlap; the spool and the recordings live on the PVC."""
+    overlap. It posts to the backend (the stack's App Service, through the VPN) with the
+    service token from the Secret (`_app_env`, as the trader); its backend spool, events and
+    recordings live on the PVC, so what an outage holds back survives a restart."""
     clock = "real" if spec.gateway == "ib" else "gateway"
     return {
         "apiVersion": "apps/v1",
@@ -397,6 +399,10 @@ def marketdata(spec: WorkloadSpec) -> Manifest:
                                 f"{DATA_DIR}/events.jsonl",
                                 "--record",
                                 f"{DATA_DIR}/recordings/snapshots.jsonl.gz",
+                                "--backend-url",
+                                spec.backend_url,
+                                "--data-dir",
+                                DATA_DIR,
                             ],
                             "env": _app_env(spec),
                             "ports": [

@@ -58,12 +58,12 @@ def test_announced_once_then_cleared_when_it_is_gone():
 
 def test_a_quote_hovering_at_the_threshold_is_not_re_announced():
     config = DetectorConfig()
-    above, below = snapshot_at(0, 0.07), snapshot_at(1, 0.045)
+    above, below = snapshot_at(0, 0.05), snapshot_at(1, 0.03)
     # The premise: one shift is over the announcing bar, the other under it but over half.
     assert finding(above, config) is not None
     assert finding(below, config) is None and finding(below, HALF_BAR) is not None
     detector = StreamingDetector(config)
-    shifts = [0.07, 0.045] * 5
+    shifts = [0.05, 0.03] * 5
     events = run(detector, [snapshot_at(i, s) for i, s in enumerate(shifts)])
     flat = [event for step in events for event in step]
     assert flat == [(AnomalyEventType.OPENED, "")]
@@ -72,15 +72,15 @@ def test_a_quote_hovering_at_the_threshold_is_not_re_announced():
 
 def test_below_the_bar_is_never_announced():
     config = DetectorConfig()
-    assert finding(snapshot_at(0, 0.045), config) is None
-    assert finding(snapshot_at(0, 0.045), HALF_BAR) is not None
+    assert finding(snapshot_at(0, 0.03), config) is None
+    assert finding(snapshot_at(0, 0.03), HALF_BAR) is not None
     detector = StreamingDetector(config)
-    assert run(detector, [snapshot_at(i, 0.045) for i in range(3)]) == [[], [], []]
+    assert run(detector, [snapshot_at(i, 0.03) for i in range(3)]) == [[], [], []]
 
 
 def test_escalation_is_reported_and_the_id_stays():
     detector = StreamingDetector()
-    first = detector.update(snapshot_at(0, 0.07)).events
+    first = detector.update(snapshot_at(0, 0.05)).events
     second = detector.update(snapshot_at(1, 0.40)).events
     assert [e.event for e in first] == [AnomalyEventType.OPENED]
     assert [e.event for e in second] == [AnomalyEventType.ESCALATED]
@@ -148,5 +148,5 @@ def test_replaying_the_same_snapshots_gives_the_same_events():
 
 
 def test_update_lists_only_open_anomalies():
-    update = StreamingDetector().update(snapshot_at(0, 0.045))
+    update = StreamingDetector().update(snapshot_at(0, 0.03))
     assert update.analysis is not None and update.analysis.anomalies == []

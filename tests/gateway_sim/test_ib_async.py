@@ -8,7 +8,7 @@ import math
 from collections.abc import AsyncIterator
 
 import pytest
-from ib_async import IB, LimitOrder, Option, Stock, Trade
+from ib_async import IB, ComboLeg, Contract, LimitOrder, Option, Stock, Trade
 
 from spy_core.models import Right
 from spy_gateway_sim import GatewaySimulator
@@ -292,5 +292,97 @@ def test_latency_fault_keeps_replies_in_order():
             [ticker] = await asyncio.wait_for(ib.reqTickersAsync(option), TIMEOUT)
             assert ticker.bid > 0
             assert (await ib.reqCurrentTimeAsync()) >= START
+
+    run(body())
+
+
+def test_pnl_subscriptions_and_portfolio_report_ib_day_pnl():
+    async def body():
+        async with simulator() as sim, connected(sim) as ib:
+            account = ib.managedAccounts()[0]
+            [option] = await ib.qualifyContractsAsync(atm_option(sim))
+            pnl = ib.reqPnL(account)
+            single = ib.reqPnLSingle(account, "", option.conId)
+            await wait_until(lambda: not math.isnan(pnl.realizedPnL))
+            assert (pnl.dailyPnL, pnl.unrealizedPnL, pnl.realizedPnL) == (0.0, 0.0, 0.0)
+            bought = await marketable_buy(ib, option, 2)
+            await wait_until(lambda: bought.orderStatus.status == "Filled")
+            ticker = ib.ticker(option)
+            sold = ib.placeOrder(option, LimitOrder("SELL", 1, 0.01))
+            await wait_until(lambda: sold.orderStatus.status == "Filled")
+            await wait_until(lambda: all(f.commissionReport.commission > 0 for f in sold.fills))
+            realized = sum(f.commissionReport.realizedPNL for f in sold.fills)
+            fees = sum(f.commissionReport.commission for f in bought.fills + sold.fills)
+            assert realized < 0 < fees  # bought at the ask, sold at the bid, paid commissions
+            await wait_until(lambda: pnl.realizedPnL == pytest.approx(realized))
+            await wait_until(lambda: single.position == 1.0)
+            assert single.realizedPnL == pytest.approx(realized)
+            [item] = ib.portfolio()
+            assert item.position == 1.0 and item.realizedPNL == pytest.approx(realized)
+            # IB's figures at IB's mark: unrealised against the average cost with commissions.
+            mark = sim.marks()[option.conId]
+            daily, unrealized, _ = sim.pnl()
+            assert unrealized == pytest.approx(100 * mark - item.averageCost)
+            assert daily == pytest.approx(realized + unrealized)
+            assert ticker.bid > 0  # the book the sell crossed
+
+    run(body())
+
+
+def bag(*legs: tuple[Option, str]) -> Contract:
+    """A combo (BAG) contract of qualified options, one of each."""
+    return Contract(
+        secType="BAG",
+        symbol="SPY",
+        exchange="SMART",
+        currency="USD",
+        comboLegs=[ComboLeg(conId=o.conId, ratio=1, action=a, exchange="SMART") for o, a in legs],
+    )
+
+
+def test_a_vertical_as_one_combo_order_fills_both_legs_at_once_at_its_net_price():
+    async def body():
+        async with simulator(speed=0) as sim, connected(sim) as ib:
+            short = atm_option(sim)
+            wing = spy_option(short.lastTradeDateOrContractMonth, short.strike + 1)
+            [short, wing] = await ib.qualifyContractsAsync(short, wing)
+            books = sim.books([short.conId, wing.conId])
+            credit = round(books[short.conId].bid - books[wing.conId].ask, 2)
+            spread = bag((wing, "BUY"), (short, "SELL"))
+            # Asking a cent more credit than the touch gives: it rests, no leg fills alone.
+            greedy = ib.placeOrder(spread, LimitOrder("BUY", 2, -credit - 0.01, orderRef="v-1"))
+            await wait_until(lambda: greedy.orderStatus.status == "Submitted")
+            assert greedy.fills == [] and sim.broker.positions == {}
+            assert [leg.conId for leg in greedy.contract.comboLegs] == [wing.conId, short.conId]
+            ib.cancelOrder(greedy.order)
+            await wait_until(lambda: greedy.orderStatus.status == "Cancelled")
+
+            trade = ib.placeOrder(spread, LimitOrder("BUY", 2, -credit, orderRef="v-2"))
+            await wait_until(lambda: trade.orderStatus.status == "Filled")
+            assert trade.filled() == 2 and trade.orderStatus.avgFillPrice == pytest.approx(-credit)
+            legs = {f.contract.conId: f for f in trade.fills if f.contract.secType == "OPT"}
+            assert legs[wing.conId].execution.side == "BOT"
+            assert legs[short.conId].execution.side == "SLD"
+            assert {f.execution.shares for f in legs.values()} == {2}
+            assert all(f.execution.orderRef == "v-2" for f in trade.fills)
+            await wait_until(lambda: len(ib.positions()) == 2)
+            held = {p.contract.conId: p.position for p in ib.positions()}
+            assert held == {wing.conId: 2.0, short.conId: -2.0}
+            await wait_until(lambda: all(f.commissionReport.commission > 0 for f in legs.values()))
+
+    run(body())
+
+
+def test_a_combo_with_a_leg_ib_does_not_list_is_refused():
+    async def body():
+        async with simulator(speed=0) as sim, connected(sim) as ib:
+            errors = errors_of(ib)
+            [short] = await ib.qualifyContractsAsync(atm_option(sim))
+            unknown = Option(conId=999, symbol="SPY")
+            trade = ib.placeOrder(
+                bag((short, "SELL"), (unknown, "BUY")), LimitOrder("BUY", 1, -0.1)
+            )
+            await wait_until(lambda: (trade.order.orderId, 200) in errors)
+            assert sim.broker.orders == {}
 
     run(body())

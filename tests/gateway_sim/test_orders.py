@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from spy_core.models import Right
-from spy_gateway_sim.instruments import option
-from spy_gateway_sim.orders import Book, Broker, OrderRejectedError, OrderRequest, Status
+from spy_gateway_sim.instruments import COMBO, option
+from spy_gateway_sim.orders import Book, Broker, ComboLeg, OrderRejectedError, OrderRequest, Status
 
 from .conftest import START
 
@@ -79,3 +81,64 @@ def test_modifying_a_working_order_changes_its_limit():
     assert broker.match(book(), START) == []
     broker.place(1, request(1, limit=1.05), CALL)
     assert order.limit == 1.05 and broker.match(book(), START)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["BUY", "SELL"]), st.integers(1, 5), st.integers(1, 300)),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(1, 300),
+)
+def test_day_pnl_is_the_change_in_net_liquidation(trades, mark_cents):
+    """Whatever the fills, IB's day P&L (realised + unrealised, commissions included)
+    equals what the account gained: cash plus positions at the mark, less the start."""
+    broker = Broker()
+    for number, (action, quantity, cents) in enumerate(trades, start=1):
+        price = cents / 100
+        broker.place(1, request(number, action, quantity, limit=price), CALL)
+        broker.match(book(bid=price, ask=price, bid_size=99, ask_size=99), START)
+    mark = mark_cents / 100
+    daily, unrealized, realized = broker.pnl({CALL.con_id: mark})
+    position = broker.positions[CALL.con_id]
+    gained = broker.cash - 1_000_000 + position.quantity * mark * 100
+    assert daily == pytest.approx(gained, abs=1e-6)
+    assert daily == pytest.approx(realized + unrealized)
+    assert realized == pytest.approx(position.realized)
+    broker.new_day()
+    assert broker.pnl({CALL.con_id: mark})[2] == 0.0
+
+
+WING = option(date(2025, 10, 30), 681.0, Right.CALL)
+quotes = st.tuples(st.integers(1, 300), st.integers(0, 20), st.integers(0, 9))  # bid¢, width¢, size
+
+
+@given(quotes, quotes, st.integers(-300, 300), st.sampled_from(["BUY", "SELL"]), st.integers(1, 6))
+def test_a_combo_fills_every_leg_or_none_and_never_beyond_its_limit(
+    short_quote, wing_quote, limit_cents, action, quantity
+):
+    def touch(quote):
+        bid, width, size = quote
+        return Book(bid / 100, (bid + width) / 100, size, size, 0.0)
+
+    broker = Broker()
+    legs = (ComboLeg(WING, 1, "BUY"), ComboLeg(CALL, 1, "SELL"))
+    order_request = OrderRequest(1, action, quantity, "LMT", limit_cents / 100, "DAY", "", "v")
+    order = broker.place(1, order_request, COMBO, legs)
+    books = {CALL.con_id: touch(short_quote), WING.con_id: touch(wing_quote)}
+    executions = broker.match(books, START)
+    by_contract = {e.instrument.con_id: e for e in executions}
+    if not executions:
+        assert order.filled == 0 and broker.positions == {}
+        return
+    assert set(by_contract) == {WING.con_id, CALL.con_id, COMBO.con_id}
+    assert {e.shares for e in executions} == {order.filled}
+    assert order.filled <= min(short_quote[2], wing_quote[2], quantity)
+    net = by_contract[COMBO.con_id].price
+    # Paid for the wing less got for the short (bought), or got less paid (sold).
+    assert net == pytest.approx(by_contract[WING.con_id].price - by_contract[CALL.con_id].price)
+    assert net <= order.limit + 1e-9 if action == "BUY" else net >= order.limit - 1e-9
+    signed = order.filled if action == "BUY" else -order.filled
+    assert broker.positions[WING.con_id].quantity == signed
+    assert broker.positions[CALL.con_id].quantity == -signed

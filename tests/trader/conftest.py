@@ -98,16 +98,40 @@ def touch_signal(
     )
 
 
+def vertical(
+    sim: GatewaySimulator, signal_id: str, quantities=(1, 1), credit_wanted: float = 0.0
+) -> Signal:
+    """Buy the wing one strike out, sell the ATM call, at the touch (or asking
+    `credit_wanted` more credit on the short leg than its bid gives)."""
+    short, wing = atm(sim), atm(sim, offset=1)
+    index = snapshot_index(sim)
+    sq = index[(short.expiry, short.strike, short.right)]
+    wq = index[(wing.expiry, wing.strike, wing.right)]
+    sell_at = round(sq.bid + credit_wanted, 2)
+    legs = (
+        Leg(contract=wing, action=Action.BUY, quantity=quantities[0], limit=wq.ask,
+            bid=wq.bid, ask=wq.ask, fair=wq.ask),
+        Leg(contract=short, action=Action.SELL, quantity=quantities[1], limit=sell_at,
+            bid=sq.bid, ask=max(sq.ask, sell_at), fair=sell_at),
+    )  # fmt: skip
+    return touch_signal(sim, signal_id, short).model_copy(update={"legs": legs})
+
+
 def snapshot_index(sim: GatewaySimulator) -> dict:
     return {(q.expiry, q.strike, q.right): q for q in sim.view().quotes.values()}
 
 
 @contextlib.asynccontextmanager
 async def trader(
-    sim: GatewaySimulator, path: Path, settings: TraderSettings | None = None, client_id: int = 21
+    sim: GatewaySimulator,
+    path: Path,
+    settings: TraderSettings | None = None,
+    client_id: int = 21,
+    **overrides: Any,
 ) -> AsyncIterator[Engine]:
-    """An engine connected, restored and reconciled, as the service starts one."""
-    settings = settings or TraderSettings(port=sim.port, client_id=client_id)
+    """An engine connected, restored and reconciled, as the service starts one; settings
+    given whole, or the defaults with `overrides`."""
+    settings = settings or TraderSettings(port=sim.port, client_id=client_id, **overrides)
     journal = Journal(path / "trader.sqlite")
     gateway = IbkrExecution("127.0.0.1", sim.port, client_id, TIMEOUT)
     await gateway.connect(journal.max_order_id())

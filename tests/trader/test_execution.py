@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
-from spy_core.trading import Action, Leg, OrderStatus
-from spy_trader.settings import TraderSettings
+from spy_core.trading import OrderStatus
 
-from .conftest import atm, run, simulator, snapshot_index, touch_signal, trader, wait_until
+from .conftest import (
+    atm,
+    run,
+    simulator,
+    snapshot_index,
+    snapshot_of,
+    touch_signal,
+    trader,
+    vertical,
+    wait_until,
+)
 
 
 def test_a_signal_at_the_touch_fills_and_books_the_position(tmp_path):
@@ -57,20 +66,16 @@ def test_an_order_ib_rejects_ends_rejected_with_its_meaning(tmp_path):
 
 def test_an_unfilled_order_is_cancelled_after_its_time_to_live(tmp_path):
     async def body():
-        async with simulator() as sim:
-            settings = TraderSettings(port=sim.port, order_ttl_seconds=0.2)
-            async with trader(sim, tmp_path, settings) as engine:
-                contract = atm(sim)
-                quote = snapshot_index(sim)[(contract.expiry, contract.strike, contract.right)]
-                signal = touch_signal(sim, "c-1", contract, limit=quote.bid)  # rests, no fill
-                assert (await engine.submit(signal)).taken
-                await wait_until(lambda: engine.journal.order("c-1:L0").order_id is not None)
-                await asyncio.sleep(0.3)
-                engine.on_tick()
-                await wait_until(
-                    lambda: engine.journal.order("c-1:L0").status is OrderStatus.CANCELLED
-                )
-                assert not engine.portfolio.holdings
+        async with simulator() as sim, trader(sim, tmp_path, order_ttl_seconds=0.2) as engine:
+            contract = atm(sim)
+            quote = snapshot_index(sim)[(contract.expiry, contract.strike, contract.right)]
+            signal = touch_signal(sim, "c-1", contract, limit=quote.bid)  # rests, no fill
+            assert (await engine.submit(signal)).taken
+            await wait_until(lambda: engine.journal.order("c-1:L0").order_id is not None)
+            await asyncio.sleep(0.3)
+            engine.on_tick()
+            await wait_until(lambda: engine.journal.order("c-1:L0").status is OrderStatus.CANCELLED)
+            assert not engine.portfolio.holdings
 
     run(body())
 
@@ -90,40 +95,63 @@ def test_a_contract_ib_does_not_know_is_rejected_with_the_reason(tmp_path):
     run(body())
 
 
-def test_a_vertical_buys_its_wing_before_selling(tmp_path):
+def test_a_vertical_in_and_out_is_one_combo_order_each_way(tmp_path):
     async def body():
         async with simulator() as sim, trader(sim, tmp_path) as engine:
-            short = atm(sim)
-            wing = atm(sim, offset=1)
-            index = snapshot_index(sim)
-            sq = index[(short.expiry, short.strike, short.right)]
-            wq = index[(wing.expiry, wing.strike, wing.right)]
-            legs = (
-                Leg(
-                    contract=wing,
-                    action=Action.BUY,
-                    quantity=1,
-                    limit=wq.ask,
-                    bid=wq.bid,
-                    ask=wq.ask,
-                    fair=wq.ask,
-                ),
-                Leg(
-                    contract=short,
-                    action=Action.SELL,
-                    quantity=1,
-                    limit=sq.bid,
-                    bid=sq.bid,
-                    ask=sq.ask,
-                    fair=sq.bid,
-                ),
-            )
-            signal = touch_signal(sim, "v-1", short).model_copy(update={"legs": legs})
+            signal = vertical(sim, "v-1")
+            wing, short = (leg.contract for leg in signal.legs)
             assert (await engine.submit(signal)).taken
             await wait_until(lambda: engine.journal.order("v-1:L1").status is OrderStatus.FILLED)
-            first, second = sorted(sim.broker.orders.values(), key=lambda o: o.perm_id)
-            assert (first.action, second.action) == ("BUY", "SELL")
+            [combo] = sim.broker.orders.values()  # one order at IB, every leg in it
+            assert combo.order_ref == "v-1:C" and combo.instrument.is_combo
+            assert [(leg.instrument.strike, leg.action) for leg in combo.legs] == [
+                (wing.strike, "BUY"),
+                (short.strike, "SELL"),
+            ]
+            rows = engine.journal.orders_of("v-1")
+            assert {r.status for r in rows} == {OrderStatus.FILLED}
+            assert {r.order_id for r in rows} == {combo.order_id}
+            await wait_until(lambda: engine.portfolio.holdings.get(short) is not None)
             assert engine.portfolio.holdings[wing].quantity == 1
             assert engine.portfolio.holdings[short].quantity == -1
+            assert {p.quantity for p in sim.broker.positions.values()} == {1, -1}  # IB agrees
+
+            engine.publish_snapshot(snapshot_of(sim))
+            [exit_] = engine.strategy.exits(engine.market, engine.portfolio, sim.now(), True)
+            assert (await engine.submit(exit_)).taken
+            await wait_until(lambda: not engine.portfolio.open_groups())
+            assert [o.order_ref for o in sim.broker.orders.values()] == ["v-1:C", "v-1:X1:C"]
+            assert {p.quantity for p in sim.broker.positions.values()} == {0}
+
+    run(body())
+
+
+def test_a_combo_the_market_does_not_reach_fills_no_leg_and_is_cancelled_whole(tmp_path):
+    async def body():
+        async with simulator() as sim, trader(sim, tmp_path, order_ttl_seconds=0.5) as engine:
+            assert (await engine.submit(vertical(sim, "v-2", credit_wanted=0.50))).taken
+            await wait_until(lambda: bool(sim.broker.orders))
+            for _ in range(40):  # ticks: the time-to-live runs out on one of them
+                engine.publish_snapshot(snapshot_of(sim))
+                if not engine.journal.open_orders():
+                    break
+                await asyncio.sleep(0.05)
+            rows = engine.journal.orders_of("v-2")
+            assert {r.status for r in rows} == {OrderStatus.CANCELLED}
+            assert {r.filled for r in rows} == {0}
+            assert sim.broker.positions == {} and engine.portfolio.contracts_held() == 0
+
+    run(body())
+
+
+def test_legs_of_different_sizes_still_buy_the_wing_before_selling(tmp_path):
+    async def body():
+        async with simulator() as sim, trader(sim, tmp_path) as engine:
+            signal = vertical(sim, "v-3", quantities=(2, 1))
+            assert (await engine.submit(signal)).taken
+            await wait_until(lambda: engine.journal.order("v-3:L1").status is OrderStatus.FILLED)
+            first, second = sorted(sim.broker.orders.values(), key=lambda o: o.perm_id)
+            assert (first.action, second.action) == ("BUY", "SELL")
+            assert (first.order_ref, second.order_ref) == ("v-3:L0", "v-3:L1")
 
     run(body())

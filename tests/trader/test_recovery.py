@@ -7,12 +7,23 @@ import asyncio
 import contextlib
 import random
 from collections import Counter
+from collections.abc import Callable
 
-from spy_core.trading import OrderStatus
+from spy_core.trading import OrderStatus, Signal
 from spy_trader.service import TraderService
 from spy_trader.settings import TraderSettings
 
-from .conftest import Recorder, atm, run, simulator, snapshot_of, touch_signal, trader, wait_until
+from .conftest import (
+    Recorder,
+    atm,
+    run,
+    simulator,
+    snapshot_of,
+    touch_signal,
+    trader,
+    vertical,
+    wait_until,
+)
 
 
 @contextlib.asynccontextmanager
@@ -33,27 +44,36 @@ async def service(sim, tmp_path, **settings):
         await task
 
 
-def test_100_connection_drops_in_the_order_flow_leave_no_duplicate_and_no_orphan(tmp_path):
-    rng = random.Random(11)
+async def submit_with_drops(
+    sim, svc, signals: Callable[[int], Signal], count: int, seed: int
+) -> Counter[str]:
+    """Submit `count` signals, dropping every connection at a random moment of each
+    submission; when all is settled, how many orders IB holds per orderRef (none twice)."""
+    rng = random.Random(seed)
+    for i in range(count):
+        await wait_until(lambda: svc.ready)
+        svc.engine.publish_snapshot(snapshot_of(sim))
+        submitting = asyncio.create_task(svc.engine.submit(signals(i)))
+        await asyncio.sleep(rng.uniform(0, 0.02))
+        before = svc.reconnects
+        sim.drop_connections()
+        await submitting
+        await wait_until(lambda: svc.reconnects > before)  # noqa: B023
+    await wait_until(lambda: svc.ready)
+    await wait_until(lambda: not svc.engine.journal.open_orders())
+    refs = Counter(o.order_ref for o in sim.broker.orders.values())
+    assert refs and max(refs.values()) == 1, "a signal produced two orders"
+    return refs
 
+
+def test_100_connection_drops_in_the_order_flow_leave_no_duplicate_and_no_orphan(tmp_path):
     async def body():
         async with simulator() as sim, service(sim, tmp_path) as svc:
             engine = svc.engine
             contract = atm(sim)
-            for i in range(100):
-                await wait_until(lambda: svc.ready)
-                engine.publish_snapshot(snapshot_of(sim))
-                signal = touch_signal(sim, f"d-{i}", contract, quantity=1)
-                submitting = asyncio.create_task(engine.submit(signal))
-                await asyncio.sleep(rng.uniform(0, 0.02))
-                before = svc.reconnects
-                sim.drop_connections()
-                await submitting
-                await wait_until(lambda: svc.reconnects > before)  # noqa: B023
-            await wait_until(lambda: svc.ready)
-            await wait_until(lambda: not engine.journal.open_orders())
-            refs = Counter(o.order_ref for o in sim.broker.orders.values())
-            assert refs and max(refs.values()) == 1, "a signal produced two orders"
+            refs = await submit_with_drops(
+                sim, svc, lambda i: touch_signal(sim, f"d-{i}", contract), 100, seed=11
+            )
             known = {r.ref for r in engine.journal.orders_of_all()}
             assert set(refs) <= known, "an order at IB is unknown to the trader"
             filled = sum(1 for o in sim.broker.orders.values() if o.filled)
@@ -128,5 +148,44 @@ def test_a_gateway_restart_rolling_back_next_valid_id_reuses_no_order_id(tmp_pat
             await wait_until(lambda: engine.journal.order("a-1:L0").status is OrderStatus.FILLED)
             new = [o for o in sim.broker.orders.values() if o.order_ref == "a-1:L0"]
             assert len(new) == 1 and new[0].order_id > max(used)
+
+    run(body())
+
+
+def test_connection_drops_around_combo_orders_leave_no_duplicate_and_no_orphan(tmp_path):
+    async def body():
+        async with simulator() as sim, service(sim, tmp_path) as svc:
+            engine = svc.engine
+            refs = await submit_with_drops(sim, svc, lambda i: vertical(sim, f"c-{i}"), 25, seed=5)
+            assert all(ref.endswith(":C") for ref in refs)
+            signals = {r.signal_id for r in engine.journal.orders_of_all()}
+            assert {ref.removesuffix(":C") for ref in refs} <= signals, "an unknown order"
+            ib = {p.instrument.strike: p.quantity for p in sim.broker.positions.values()}
+            ours = {c.strike: h.quantity for c, h in engine.portfolio.holdings.items()}
+            assert {k: q for k, q in ours.items() if q} == {k: q for k, q in ib.items() if q}
+            assert sum(ib.values()) == 0  # every combo bought one wing per short
+            filled = sum(1 for o in sim.broker.orders.values() if o.filled)
+            rows = engine.journal.orders_of_all()
+            assert sum(r.status is OrderStatus.FILLED for r in rows) == 2 * filled
+
+    run(body(), timeout=600)
+
+
+def test_a_restart_finds_its_working_combo_at_ib_by_its_ref(tmp_path):
+    async def body():
+        async with simulator() as sim:
+            settings = TraderSettings(port=sim.port, order_ttl_seconds=600)  # stays working
+            async with trader(sim, tmp_path, settings) as engine:
+                assert (await engine.submit(vertical(sim, "w-1", credit_wanted=0.5))).taken
+                await wait_until(lambda: bool(sim.broker.orders))
+            async with trader(sim, tmp_path, settings) as again:
+                rows = again.journal.orders_of("w-1")
+                assert {r.status for r in rows} == {OrderStatus.WORKING}
+                assert again.metrics.orphans._value.get() == 0
+                [combo] = sim.broker.orders.values()
+                assert not combo.is_done  # not taken for an orphan
+            async with trader(sim, tmp_path / "lost-journal") as stranger:
+                assert stranger.metrics.orphans._value.get() == 1  # unknown there: cancelled
+                await wait_until(lambda: combo.is_done)
 
     run(body())

@@ -1,20 +1,27 @@
 """`spy-platform marketdata | record | replay | watch`: the market-data service from the
-command line. Parsers here, so cli.py only wires them in; heavy imports wait until a command
-runs. Logs go to stderr, results to stdout (or --out), so output can be piped."""
+command line. Parsers here, so cli.py only wires them in; heavy imports (asyncio too:
+`spy-platform detect` should not pay for it) wait until a command runs. Logs go to stderr,
+results to stdout (or --out), so output can be piped. `marketdata --backend-url` also posts to
+the backend as the on-prem deployment does (spooled under the data directory; the token as in
+spy_platform.backend_access, never an argument)."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import signal
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from spy_core.default_ports import GATEWAY_PORT
 
+from .backend_access import MARKETDATA_SPOOL, add_data_dir_option, data_dir, service_token
 from .sim_gateway_command import add_market_options, non_negative, positive, session_start
+
+if TYPE_CHECKING:
+    from spy_backend.client import HttpSink
 
 _log = logging.getLogger("spy_platform.marketdata")
 
@@ -38,6 +45,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     marketdata.add_argument(
         "--health-port", type=int, metavar="PORT", help="serve GET /health and /ready on PORT"
     )
+    marketdata.add_argument(
+        "--backend-url",
+        metavar="URL",
+        help="also post events, analyses and snapshots to this backend, spooled on disk "
+        "(token: $SPY_SERVICE_TOKEN, else the dev token file in the data directory)",
+    )
+    add_data_dir_option(marketdata, "the backend spool and the dev token")
     record = commands.add_parser(
         "record", help="record the snapshots the market-data service assembles to a file"
     )
@@ -96,6 +110,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_marketdata_command(args: argparse.Namespace) -> int:
+    import asyncio
+
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -124,6 +140,9 @@ async def _serve(args: argparse.Namespace) -> int:
         recorder = SnapshotRecorder(record, settings.underlying) if record else None
         if recorder is not None:
             sinks.append(recorder)
+        backend = _backend_sink(args)
+        if backend is not None:
+            sinks.append(backend)
         sink = FanOut(*sinks)
         service = MarketDataService(settings, sink)
         health = None
@@ -134,17 +153,35 @@ async def _serve(args: argparse.Namespace) -> int:
             await service.run()
         finally:
             sink.close()
+            if backend is not None:
+                await backend.aclose()  # what the backend does not take now stays spooled
             if health is not None:
                 health.close()
         status = service.status
+        details = f", recorded {recorder.count} snapshots to {record}" if recorder else ""
+        if backend is not None:
+            details += f", {backend.sent} records stored by the backend, "
+            details += f"{backend.backlog} left in the spool"
         _log.info(
             "stopped: %d snapshots, %d events, %d reconnects%s",
             status.snapshots,
             status.events,
             status.reconnects,
-            f", recorded {recorder.count} snapshots to {record}" if recorder else "",
+            details,
         )
     return 0
+
+
+def _backend_sink(args: argparse.Namespace) -> HttpSink | None:
+    """The spooled HttpSink to --backend-url (None without it). The spool is on disk, so what
+    an outage holds back is sent after a restart too; the sink must be made on the running
+    loop."""
+    if getattr(args, "backend_url", None) is None:
+        return None
+    from spy_backend.client import HttpSink
+
+    folder = data_dir(args)
+    return HttpSink(args.backend_url, service_token(folder), folder / MARKETDATA_SPOOL)
 
 
 @contextlib.asynccontextmanager
@@ -185,6 +222,8 @@ def _settings(args: argparse.Namespace, port: int):
 
 
 def _stop_on_signals(stop: Callable[[], None], duration: float | None) -> None:
+    import asyncio
+
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop)
@@ -202,6 +241,8 @@ def _outputs(args: argparse.Namespace, output) -> frozenset:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    import asyncio
+
     from spy_marketdata.recording import RecordingError, replay
     from spy_marketdata.sinks import JsonLinesSink, Output, TextSink
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import ssl
 import sys
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -61,6 +59,9 @@ def plan(targets: list[Target], day: date) -> list[tuple[Target, int]]:
 
 
 def _patch_scale(namespace: str, target: Target, replicas: int) -> None:
+    import ssl  # here, not at the top: every other command would pay for it at start
+    import urllib.request
+
     host = os.environ["KUBERNETES_SERVICE_HOST"]
     port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
     url = (

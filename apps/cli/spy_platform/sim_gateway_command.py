@@ -1,13 +1,13 @@
 """`spy-platform sim-gateway`: run the IB Gateway simulator until Ctrl-C.
 
 The parser is defined here so cli.py only wires it in; heavy imports wait until the command
-actually runs.
+actually runs
+(asyncio too: `spy-platform detect` should not pay for it).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import signal
 from datetime import datetime
@@ -94,6 +94,8 @@ def session_start(day: datetime | None) -> datetime | None:
 
 
 def run_sim_gateway(args: argparse.Namespace) -> int:
+    import asyncio
+
     from spy_gateway_sim import Faults, GatewaySimulator, MarketConfig, SimulatorConfig
 
     logging.basicConfig(

@@ -1,20 +1,19 @@
 """`spy-platform trade` (the trader against IB Gateway) and `spy-platform kill-switch on|off`
-(the authenticated call that halts or resets it). Parsers here; heavy imports wait until a
-command runs. The service token is the backend's (SPY_SERVICE_TOKEN, else the dev token file
-in the data directory), never printed."""
+(the authenticated call that halts or resets it). Parsers here; heavy imports (asyncio too:
+`spy-platform detect` should not pay for it) wait until a command runs. The service token is
+the backend's (spy_platform.backend_access: SPY_SERVICE_TOKEN, else the dev token file in the
+data directory), never printed."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
 
-DEFAULT_DATA_DIR = Path("~/.config/spy-platform")
+from .backend_access import add_data_dir_option, data_dir, service_token
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -28,12 +27,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "--config", type=Path, metavar="FILE", help="trader settings as JSON (TraderSettings)"
     )
     trade.add_argument("--backend", metavar="URL", help="report to this backend (spooled)")
-    trade.add_argument(
-        "--data-dir",
-        type=Path,
-        metavar="DIR",
-        help="token, journal, spool (~/.config/spy-platform)",
-    )
+    add_data_dir_option(trade, "token, journal, spool")
     trade.add_argument(
         "--http-port", type=int, default=9108, help="/health /ready /metrics /kill-switch (9108)"
     )
@@ -42,18 +36,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     kill.add_argument("state", choices=("on", "off"))
     kill.add_argument("--url", default="http://127.0.0.1:9108", help="the trader's HTTP address")
     kill.add_argument("--reason", default="operator", help="recorded with the halt")
-    kill.add_argument("--data-dir", type=Path, metavar="DIR", help="where the dev token is")
-
-
-def data_dir(args: argparse.Namespace) -> Path:
-    chosen = args.data_dir or os.environ.get("SPY_DATA_DIR") or DEFAULT_DATA_DIR
-    return Path(chosen).expanduser()
-
-
-def service_token(folder: Path) -> str:
-    from spy_backend.token import TOKEN_FILE, load_or_create
-
-    return os.environ.get("SPY_SERVICE_TOKEN") or load_or_create(folder / TOKEN_FILE)
+    add_data_dir_option(kill, "where the dev token is")
 
 
 def trader_settings(args: argparse.Namespace, **overrides):
@@ -71,6 +54,8 @@ def trader_settings(args: argparse.Namespace, **overrides):
 
 
 def run_trade_command(args: argparse.Namespace) -> int:
+    import asyncio
+
     if args.command == "kill-switch":
         return _kill_switch(args)
     logging.basicConfig(
@@ -89,6 +74,8 @@ def run_trade_command(args: argparse.Namespace) -> int:
 
 
 async def _trade(settings, args: argparse.Namespace, token: str) -> int:
+    import asyncio
+
     from spy_backend.client import HttpSink
     from spy_backend.serve import BackendServer
     from spy_trader.http import create_app

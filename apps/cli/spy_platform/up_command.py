@@ -5,19 +5,25 @@ DU account; its own /health /ready /metrics /kill-switch on --trader-port) and t
 anomalies, the trader's decisions, fills and P&L are printed to stdout;
 Ctrl-C (or --duration) stops the service, drains its backend spool, then the backend,
 then the simulator. The service reaches the backend over HTTP with the service token, exactly
-as the on-prem deployment does, so the local run exercises the same path."""
+as the on-prem deployment does, so the local run exercises the same path. asyncio is imported
+by the functions that run (`spy-platform detect` should not pay for it)."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spy_core.default_ports import BACKEND_PORT
+
+from .backend_access import MARKETDATA_SPOOL
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -85,6 +91,8 @@ def _finite_at_least(minimum: float):
 
 async def _status_lines(service, every: float) -> None:
     """A line every `every` seconds: market time (ET), spot, snapshots/s, open anomalies."""
+    import asyncio
+
     from spy_core.market_hours import NEW_YORK
 
     status = service.status
@@ -117,6 +125,8 @@ def _free_port() -> int:
 
 
 def run_up(args: argparse.Namespace) -> int:
+    import asyncio
+
     return asyncio.run(_up(args))
 
 
@@ -124,6 +134,8 @@ async def _up(args: argparse.Namespace) -> int:
     # The imports, the exchange calendar and the compiled kernels take a while on a cold
     # start: say so at once (stderr, so stdout still starts with the "up" line).
     print("starting the local platform (simulator, market data, backend)...", file=sys.stderr)
+    import asyncio
+
     from spy_backend.app import create_app
     from spy_backend.client import HttpSink
     from spy_backend.serve import BackendServer
@@ -164,7 +176,7 @@ async def _up(args: argparse.Namespace) -> int:
     try:
         async with GatewaySimulator(simulator) as sim:
             gateway_port = sim.port
-            backend_sink = HttpSink(base, token, settings.data_dir / "spool" / "backend.jsonl")
+            backend_sink = HttpSink(base, token, settings.data_dir / MARKETDATA_SPOOL)
             trader = None if args.no_trader else _trader(args, settings, base, token, sim)
             sinks = [TextSink(sys.stdout), backend_sink]
             if trader is not None:
@@ -226,6 +238,8 @@ class _LocalTrader:
         self._serving: asyncio.Task | None = None
 
     async def start(self) -> str:
+        import asyncio
+
         self._serving = asyncio.create_task(self.http.serve(), name="trader-http")
         await self.http.wait_started()
         return f"  trader http://127.0.0.1:{self.http.bound_port}/ready"

@@ -31,6 +31,7 @@ import math
 import re
 import reprlib
 from datetime import date, datetime, timedelta, timezone
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -58,8 +59,6 @@ _SIDE_COLUMNS = (
 )
 _HEADER = ["Expiration Date", "Calls", *_SIDE_COLUMNS, "Strike", "Puts", *_SIDE_COLUMNS]
 _STRIKE = _HEADER.index("Strike")
-# Right, label, column of the side's symbol; the side's _SIDE_COLUMNS follow it.
-_SIDES = ((Right.CALL, "calls", 1), (Right.PUT, "puts", _STRIKE + 1))
 _SIDE_NUMBERS = (  # OptionQuote field, column, type
     ("last", "Last Sale", float),
     ("bid", "Bid", float),
@@ -67,6 +66,27 @@ _SIDE_NUMBERS = (  # OptionQuote field, column, type
     ("volume", "Volume", int),
     ("open_interest", "Open Interest", int),
 )
+
+
+class _Side(NamedTuple):
+    """Where one side of a row is: its symbol's column, then its numbers' columns."""
+
+    right: Right
+    label: str
+    symbol: int
+    # (OptionQuote field, column name, column index, type), in _SIDE_NUMBERS order
+    numbers: tuple[tuple[str, str, int, type[float] | type[int]], ...]
+
+
+def _side(right: Right, label: str, symbol: int) -> _Side:
+    numbers = tuple(
+        (field, column, symbol + 1 + _SIDE_COLUMNS.index(column), kind)
+        for field, column, kind in _SIDE_NUMBERS
+    )
+    return _Side(right, label, symbol, numbers)
+
+
+_SIDES = (_side(Right.CALL, "calls", 1), _side(Right.PUT, "puts", _STRIKE + 1))
 _OCC_SYMBOL = re.compile(r"([A-Z]+)(\d{6})([CP])(\d{8})")
 # Roots listed under another underlying; any other root is its own (SPY, SPX, XSP, QQQ).
 _UNDERLYING_OF_ROOT = {"SPXW": "SPX", "NDXP": "NDX", "RUTW": "RUT", "VIXW": "VIX"}
@@ -245,9 +265,9 @@ def _parse_row(line: int, row: list[str]) -> tuple[_Candidates, list[Exclusion]]
         return [], [Exclusion(f"line {line}", reason)]
     candidates: _Candidates = []
     excluded: list[Exclusion] = []
-    for right, label, first in _SIDES:
-        where = f"line {line} {label}"
-        result = _parse_side(row[first : first + 1 + len(_SIDE_COLUMNS)], right, expiry, strike)
+    for side in _SIDES:
+        where = f"line {line} {side.label}"
+        result = _parse_side(row, side, expiry, strike)
         if isinstance(result, str):
             excluded.append(Exclusion(where, result))
         else:
@@ -255,38 +275,46 @@ def _parse_row(line: int, row: list[str]) -> tuple[_Candidates, list[Exclusion]]
     return candidates, excluded
 
 
-def _parse_side(cells: list[str], right: Right, expiry: date, strike: float) -> OptionQuote | str:
+def _parse_side(row: list[str], side: _Side, expiry: _Expiry, strike: float) -> OptionQuote | str:
     """One side's quote, or why it is excluded."""
-    symbol = _OCC_SYMBOL.fullmatch(cells[0].strip())
+    cell = row[side.symbol]
+    symbol = _OCC_SYMBOL.fullmatch(cell.strip())
     if symbol is None or (
-        symbol[2] != f"{expiry:%y%m%d}"
-        or symbol[3] != right.value
+        symbol[2] != expiry.code
+        or symbol[3] != side.right.value
         or not math.isclose(int(symbol[4]) / 1000, strike)
     ):
-        return f"invalid value: symbol {reprlib.repr(cells[0])} does not match the row"
-    values: dict[str, float | int | None] = {}
-    for field, column, kind in _SIDE_NUMBERS:
-        cell = cells[1 + _SIDE_COLUMNS.index(column)]
-        values[field] = _number(cell, kind)
-        if values[field] is None:
-            return f"invalid value: {column} {reprlib.repr(cell)} is not a valid number"
+        return f"invalid value: symbol {reprlib.repr(cell)} does not match the row"
+    values: dict[str, object] = {"expiry": expiry.day, "strike": strike, "right": side.right}
+    for field, column, index, kind in side.numbers:
+        value = _number(row[index], kind)
+        if value is None:
+            return f"invalid value: {column} {reprlib.repr(row[index])} is not a valid number"
+        values[field] = value
     if values["bid"] == 0 and values["ask"] == 0:
         return "no quote: bid and ask are both 0"
     if values["last"] == 0:
         values["last"] = None
+    values["root"] = symbol[1]
     try:
-        return OptionQuote(expiry=expiry, strike=strike, right=right, root=symbol[1], **values)
+        return OptionQuote.model_validate(values)
     except ValidationError as exc:
         return describe(exc)
 
 
+class _Expiry(NamedTuple):
+    day: date
+    code: str  # as in OCC symbols: YYMMDD
+
+
 @functools.lru_cache(maxsize=512)
-def _expiry(cell: str) -> date | None:
+def _expiry(cell: str) -> _Expiry | None:
     """Cached: a file repeats a few dozen expiry cells over thousands of rows."""
     try:
-        return datetime.strptime(cell.strip(), "%a %b %d %Y").date()
+        day = datetime.strptime(cell.strip(), "%a %b %d %Y").date()
     except ValueError:
         return None
+    return _Expiry(day, f"{day:%y%m%d}")
 
 
 def _number(cell: str, kind: type[float] | type[int]) -> float | int | None:

@@ -168,3 +168,8 @@ class PnlPoint(_Frozen):
     open_positions: int
     premium_at_risk: float
     net_delta: float
+    # IB's own figures (reqPnL) beside ours, when connected to IB: opening commissions of
+    # open positions sit in IB's cost, so its realised is ours plus those, its unrealised
+    # ours less those (at its marks); the trader reports and checks the difference.
+    ib_realized: float | None = None
+    ib_unrealized: float | None = None

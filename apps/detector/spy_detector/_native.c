@@ -346,6 +346,11 @@ static int evaluate(Arena *arena, const double *k_all, Py_ssize_t strikes, const
     /* `extrapolated` left the design of the clipped strikes in `eval`. Rows of the smoother:
      * fitted value = smoother @ mid_vol; smoother[e, i] = (inverse · b_e) · b_i · w_i. */
     for (Py_ssize_t e = 0; e < strikes; e++) {
+        /* A call and a put of one strike sit side by side at one coordinate: one row. */
+        if (e > 0 && k_all[e] == k_all[e - 1]) {
+            memcpy(smoother + e * n, smoother + (e - 1) * n, (size_t)n * sizeof(double));
+            continue;
+        }
         for (int a = 0; a < nb; a++) {
             double total = 0.0;
             for (int c = 0; c < 4; c++)
@@ -361,6 +366,10 @@ static int evaluate(Arena *arena, const double *k_all, Py_ssize_t strikes, const
         variance_obs[i] = spread * spread;
     }
     for (Py_ssize_t e = 0; e < strikes; e++) {
+        if (e > 0 && k_all[e] == k_all[e - 1]) {
+            result->vol_error[e] = result->vol_error[e - 1];
+            continue;
+        }
         double total = 0.0;
         for (Py_ssize_t i = 0; i < n; i++) {
             double entry = smoother[e * n + i];

@@ -109,12 +109,20 @@ def _vertical(chain: ExpirySlice, idx: np.ndarray, slack: float) -> list[Violati
     return out
 
 
-def _butterfly(chain: ExpirySlice, idx: np.ndarray, slack: float) -> list[Violation]:
-    offered = _offers(chain, idx)
+def convexity_caps(
+    chain: ExpirySlice, offered: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each run of three offered quotes of one right (strike order): the left, middle
+    and right positions and the cap convexity puts on the middle's bid, the interpolation of
+    its neighbours' asks."""
     left, mid, right = offered[:-2], offered[1:-1], offered[2:]
     k1, k2, k3 = chain.strike[left], chain.strike[mid], chain.strike[right]
     lam = (k3 - k2) / (k3 - k1)
-    cap = lam * chain.ask[left] + (1 - lam) * chain.ask[right]
+    return left, mid, right, lam * chain.ask[left] + (1 - lam) * chain.ask[right]
+
+
+def _butterfly(chain: ExpirySlice, idx: np.ndarray, slack: float) -> list[Violation]:
+    left, mid, right, cap = convexity_caps(chain, _offers(chain, idx))
     out = []
     for j in np.flatnonzero(chain.bid[mid] > cap + slack):
         lo, m, hi = int(left[j]), int(mid[j]), int(right[j])

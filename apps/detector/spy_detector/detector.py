@@ -15,7 +15,7 @@ from spy_core.models import Anomaly, AnomalyKind, ChainSnapshot, Right, Severity
 
 from .arbitrage import Violation, static_arbitrage
 from .config import DetectorConfig
-from .fair_value import FairValues, fair_values
+from .fair_value import CalendarFloors, FairValues, fair_values
 from .gex import GammaExposure, gamma_exposure
 from .liveness import quote_confidence
 from .slices import ExpirySlice, split_expiries
@@ -34,7 +34,7 @@ class ExpiryReport:
     discount: float
     atm_vol: float | None
     quotes: int
-    fitted: int  # two-sided out-of-the-money quotes in the smile fit
+    fitted: int  # quotes in the smile fit (two-sided out of the money, and informative in it)
     bound_only: int  # zero-bid / one-tick quotes used only as bounds
     outliers: int  # fitted quotes the robust fit gave zero weight
     residual_scale: float | None  # robust residual std in half-spreads (≈0.6 is a good fit)
@@ -142,8 +142,9 @@ def detect(snapshot: ChainSnapshot, config: DetectorConfig | None = None) -> Cha
     anomalies: list[Anomaly] = []
     reports: list[ExpiryReport] = []
     vols: list[np.ndarray] = []
-    for chain in slices:
-        values = fair_values(chain, config)
+    floors = CalendarFloors()
+    for chain in slices:  # nearest expiry first
+        values = floors.apply(chain, fair_values(chain, config))
         anomalies += _expiry_anomalies(chain, values, config, market_open)
         reports.append(_report(chain, values))
         vols.append(values.vol)

@@ -1,8 +1,24 @@
-"""Fair value of every quote in an expiry from its out-of-the-money implied-vol smile."""
+"""Fair value of every quote in an expiry, and how well it is known.
+
+The evidence, strongest first:
+- The quote's own strike: by put-call parity a call and a put of one strike have one implied
+  vol, so the other quote of the strike pins it (the fit takes both, each at its own
+  position, and judges each leave-one-out, so the other one still speaks).
+- Its neighbours, through a smooth smile fitted twice (log-moneyness and stretched
+  moneyness, `smile.py`).
+- Without a smile (too few two-sided quotes: minutes before expiry), parity alone prices an
+  in-the-money quote from a tight out-of-the-money one.
+- Model-free bounds from neighbours (monotonicity) and from earlier expiries (time value
+  only grows with time) cap the edge a fitted value may claim.
+
+The error a finding is scored in is the fit's own (noise through the smoother) with its
+local bias (how far it misses the quote's fitted neighbours beyond their widths), converted
+to dollars over the price's convexity in vol.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -10,13 +26,14 @@ from spy_core.arrays import median
 from spy_core.models import ExerciseStyle
 from spy_core.pricing import black76_price, black76_vega, implied_vol
 
+from .arbitrage import convexity_caps
 from .config import DetectorConfig
 from .slices import ExpirySlice
 from .smile import SmileFit, SmileQuotes, fit_smiles
 
 # An in-the-money quote informs the smile when its vol band is at most this many times the
 # median two-sided out-of-the-money band (`_informative_itm`).
-ITM_WIDTH_RATIO = 2.0
+ITM_WIDTH_RATIO = 10.0
 # Fitted neighbours either side whose misses measure a fit's local bias (`_local_bias`).
 BIAS_NEIGHBOURS = 2
 # Without a smile, an out-of-the-money quote at most this many ticks wide prices its
@@ -43,14 +60,17 @@ class FairValues:
 
 
 def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
-    """Fit the smile on out-of-the-money quotes (puts below the forward, calls at or above)
-    and price every quote, in- or out-of-the-money, from it. The smile is fitted twice, in
+    """Fit the smile on the two-sided out-of-the-money quotes (puts below the forward, calls
+    at or above) and the in-the-money ones whose vol band is narrow enough to inform it
+    (`_informative_itm`), and price every quote from it. The smile is fitted twice, in
     log-moneyness and in stretched moneyness (`_stretched_moneyness`), and a quote is judged
-    against the fit nearer its mid: each parameterisation has chains it fits badly, and a
-    quote only both call mispriced is one the data, not the model, calls mispriced.
+    against the fit nearer its mid, counting that fit's error (`_consensus`): each
+    parameterisation has chains it fits badly, and a quote only both call mispriced is one
+    the data, not the model, calls mispriced.
 
-    Deep in-the-money prices carry almost no time value, so their implied vols are noise;
-    parity lets the out-of-the-money side speak for both.
+    Deep in-the-money prices carry almost no time value, so their implied vols are noise:
+    their 1/width² weight is small, and beyond `ITM_WIDTH_RATIO` they are left out and parity
+    lets the out-of-the-money side speak for both.
     """
     forward, t, df = chain.forward.forward, chain.t, chain.discount
     k = np.log(chain.strike / forward)
@@ -67,13 +87,22 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     usable &= np.isfinite(iv_mid)
     half_tick = _vol_of_half_tick(chain, np.where(usable, iv_mid, iv_ask))
     half_width = np.maximum(0.5 * (iv_ask - iv_bid), half_tick)
-    two_sided = otm & usable
+    # A quote in arbitrage with a neighbour may be the mispriced one: it informs no fit (a
+    # lone wing quote bid up at the edge of the data bent the smile through itself, turned
+    # its neighbours' offers into implausible caps and was judged against itself).
+    cap, floor, crossed = _neighbour_bounds(chain)
+    two_sided = otm & usable & ~crossed
     # Out-of-the-money quotes first: they set the weights' scale (`SmileQuotes.primary`).
     primary = np.flatnonzero(two_sided)
     fit_quotes = np.concatenate(
-        [primary, np.flatnonzero(_informative_itm(chain, ~otm & usable, half_width))]
+        [
+            primary,
+            np.flatnonzero(
+                _informative_itm(chain, ~otm & usable & ~crossed, half_width, two_sided)
+            ),
+        ]
     )
-    bound_quotes = np.flatnonzero(otm & ~usable & np.isfinite(iv_ask))
+    bound_quotes = np.flatnonzero(otm & ~usable & ~crossed & np.isfinite(iv_ask))
     quotes = SmileQuotes(
         fit_index=fit_quotes,
         mid_vol=iv_mid[fit_quotes],
@@ -86,16 +115,23 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     )
     stretched = _stretched_moneyness(k, fit_quotes, iv_mid[fit_quotes], t, config)
     fits = fit_smiles((k, stretched), quotes, config.smile)
-    cap, floor, crossed = _neighbour_bounds(chain)
     if fits is None:
         # No smile: where a strike's out-of-the-money quote is tight, parity still prices its
         # in-the-money counterpart (model-free but for the forward, whose error is scored).
         vol = np.full(chain.strike.shape, np.nan)
-        fair, fair_error = _parity_values(chain, otm & ~crossed)
+        fair, fair_error = _parity_values(chain, otm & ~crossed & ~_above_convexity(chain))
         fit = None
     else:
         fair, fair_error, vol = _consensus(chain, fits, quotes)
         fit = fits[0]
+        # Where the smile agrees with a strike's tight out-of-the-money quote, parity from that
+        # quote prices the in-the-money one more closely than the smile can (deep in the
+        # money, far from any fitted quote, the smile's value there is an extrapolation).
+        agrees = (fair >= chain.bid - chain.tick) & (fair <= chain.ask + chain.tick)
+        parity, parity_error = _parity_values(chain, otm & ~crossed & agrees)
+        closer = parity_error < fair_error
+        fair = np.where(closer, parity, fair)
+        fair_error = np.where(closer, parity_error, fair_error)
     allowance = np.zeros_like(fair)
     if chain.style is ExerciseStyle.AMERICAN:
         fair, allowance = _american_adjustment(chain, fair, in_the_money=~otm)
@@ -120,26 +156,76 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     )
 
 
+class CalendarFloors:
+    """Bids of out-of-the-money options at earlier expiries, which floor the same contract's
+    value at a later one: time value does not shrink with time to expiry (total variance at
+    a strike only grows), so a later option bid below an earlier one's bid is what a smile
+    extrapolated too low in a sparse wing claims, not a sale above fair value. Fed the
+    expiries nearest first; carry moves an out-of-the-money price far less than a tick."""
+
+    def __init__(self) -> None:
+        self._keys = np.empty(0, dtype=np.int64)  # sorted contract keys (`_key`)
+        self._bids = np.empty(0)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # merged when next needed
+
+    def apply(self, chain: ExpirySlice, values: FairValues) -> FairValues:
+        forward = chain.forward.forward
+        otm = np.where(chain.is_call, chain.strike >= forward, chain.strike < forward)
+        keys = _key(chain.strike, chain.is_call)
+        floor = self._floors(keys, otm)
+        self._pending.append((keys[otm], chain.bid[otm]))
+        if floor is None:
+            return values
+        with np.errstate(invalid="ignore"):
+            sell_edge = np.minimum(values.sell_edge, chain.bid - floor)
+        return replace(values, sell_edge=sell_edge)
+
+    def _floors(self, keys: np.ndarray, otm: np.ndarray) -> np.ndarray | None:
+        """The highest earlier bid of each out-of-the-money contract (-inf where none)."""
+        if self._pending:
+            merged_keys = np.concatenate([self._keys, *(k for k, _ in self._pending)])
+            merged_bids = np.concatenate([self._bids, *(b for _, b in self._pending)])
+            order = np.argsort(merged_keys, kind="stable")
+            self._keys, first = np.unique(merged_keys[order], return_index=True)
+            self._bids = np.maximum.reduceat(merged_bids[order], first)
+            self._pending.clear()
+        if self._keys.size == 0:
+            return None
+        at = np.searchsorted(self._keys, keys).clip(max=self._keys.size - 1)
+        known = otm & (self._keys[at] == keys)
+        return np.where(known, self._bids[at], -np.inf) if known.any() else None
+
+
+def _key(strike: np.ndarray, is_call: np.ndarray) -> np.ndarray:
+    """One integer per contract of a root family: the strike in thousandths, and the right."""
+    return np.round(strike * 1000.0).astype(np.int64) * 2 + is_call
+
+
 def _consensus(
     chain: ExpirySlice, fits: list[SmileFit], quotes: SmileQuotes
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fair value, its error and vol per quote: each quote is judged against whichever smile
-    is nearer its mid, so it is flagged only when both parameterisations call it mispriced.
-    The error is the fit's own (noise through the smoother) and its local bias: how far the
-    same fit misses the quote's nearest neighbours beyond their own widths (a sparse wing, a
-    curvature the spline cannot follow), which the smoother's error cannot see."""
+    is nearer its mid, counting that smile's error there (|fair − mid| + error), so it is
+    flagged only when both parameterisations call it mispriced, and a fit that is close only
+    by being vague does not win. The error is the fit's own (noise through the smoother) and
+    its local bias: how far the same fit misses the quote's nearest neighbours beyond their
+    own widths (a sparse wing, a curvature the spline cannot follow), which the smoother's
+    error cannot see."""
     forward, t, df = chain.forward.forward, chain.t, chain.discount
-    # Both smiles priced at once: row 0 in log-moneyness, row 1 stretched.
-    vols = np.stack([f.vol for f in fits])
+    vols = np.stack([f.vol for f in fits])  # row 0 in log-moneyness, row 1 stretched
     errors = np.stack([f.vol_error for f in fits])
-    fairs = black76_price(forward, chain.strike, t, vols, df, chain.is_call)
-    bias = np.stack([_local_bias(chain.strike, f, quotes) for f in fits])
+    bias = _local_bias(chain.strike, fits, quotes)
     # The price is convex in vol, steeply so in a far wing: a linear (vega) error at a vol the
-    # fit got too low is near zero. Half the price range over vol ± its error instead.
+    # fit got too low is near zero. Half the price range over vol ± its error instead. Both
+    # smiles and both ends priced in one call.
     spread = np.hypot(errors, bias)
-    up = black76_price(forward, chain.strike, t, vols + spread, df, chain.is_call)
-    down = black76_price(
-        forward, chain.strike, t, np.maximum(vols - spread, 0.0), df, chain.is_call
+    fairs, up, down = black76_price(
+        forward,
+        chain.strike,
+        t,
+        np.stack([vols, vols + spread, np.maximum(vols - spread, 0.0)]),
+        df,
+        chain.is_call,
     )
     total = 0.5 * (up - down)
     mid = 0.5 * (chain.bid + chain.ask)
@@ -149,18 +235,18 @@ def _consensus(
     return fairs[nearer, columns], fair_error, vols[nearer, columns]
 
 
-def _local_bias(strike: np.ndarray, fit: SmileFit, quotes: SmileQuotes) -> np.ndarray:
-    """Per quote, the fit's bias near it (vol): the median, over the nearest
+def _local_bias(strike: np.ndarray, fits: list[SmileFit], quotes: SmileQuotes) -> np.ndarray:
+    """Per fit and quote, the fit's bias near the quote (vol): the median, over the nearest
     `BIAS_NEIGHBOURS` fitted quotes on each side (not the quote itself), of how far each
     one's leave-one-out value misses its mid beyond its own noise (half-width/√3). Outliers
     count: a run of them is a stretch the fit gave up on (a wing it extrapolates through),
     while one mispriced neighbour does not move a median."""
-    bias = np.zeros(strike.size)
+    bias = np.zeros((len(fits), strike.size))
     if quotes.fit_index.size == 0:
         return bias
     order = np.argsort(strike[quotes.fit_index], kind="stable")
     positions = quotes.fit_index[order]
-    missed = fit.vol[positions] - quotes.mid_vol[order]
+    missed = np.stack([f.vol[positions] for f in fits]) - quotes.mid_vol[order]
     excess = np.maximum(missed**2 - quotes.half_width[order] ** 2 / 3.0, 0.0)
     # The nearest neighbours either side: a window of positions around each quote's strike.
     at = np.searchsorted(strike[positions], strike, side="left")
@@ -169,8 +255,12 @@ def _local_bias(strike: np.ndarray, fit: SmileFit, quotes: SmileQuotes) -> np.nd
     valid = (window >= 0) & (window < positions.size)
     window = window.clip(0, positions.size - 1)
     valid &= positions[window] != np.arange(strike.size)[:, None]
-    for row in np.flatnonzero(valid.any(axis=1)):  # a few dozen rows: no masked median
-        bias[row] = np.sqrt(median(excess[window[row, valid[row]]]))
+    # Median of each row's valid entries, at once: invalid ones sort last as NaN.
+    ranked = np.sort(np.where(valid, excess[:, window], np.nan), axis=2)
+    count = valid.sum(axis=1)
+    rows = np.flatnonzero(count)
+    lo, hi = (count[rows] - 1) // 2, count[rows] // 2
+    bias[:, rows] = np.sqrt(0.5 * (ranked[:, rows, lo] + ranked[:, rows, hi]))
     return bias
 
 
@@ -182,44 +272,54 @@ def _parity_values(chain: ExpirySlice, usable: np.ndarray) -> tuple[np.ndarray, 
     forward's own error is added where findings are scored (`detector.fair_value_error`)."""
     fair = np.full(chain.strike.shape, np.nan)
     error = np.full(chain.strike.shape, np.nan)
-    same = np.flatnonzero(chain.strike[1:] == chain.strike[:-1])  # calls sort first
-    for call, put in zip(same, same + 1, strict=True):
-        itm, counterpart = (
-            (put, call) if chain.strike[call] >= chain.forward.forward else (call, put)
-        )
-        if not usable[counterpart]:
-            continue
-        bid, ask = chain.bid[counterpart], chain.ask[counterpart]
-        if not (0 <= bid < ask <= bid + PARITY_MAX_TICKS * chain.tick[counterpart] + 1e-9):
-            continue
-        carry = chain.discount * (chain.forward.forward - chain.strike[itm])
-        fair[itm] = 0.5 * (bid + ask) + (carry if itm == call else -carry)
-        error[itm] = 0.5 * (ask - bid) / np.sqrt(3.0)
+    call = np.flatnonzero(chain.strike[1:] == chain.strike[:-1])  # calls sort first
+    put = call + 1
+    call_otm = chain.strike[call] >= chain.forward.forward
+    itm = np.where(call_otm, put, call)
+    counterpart = np.where(call_otm, call, put)
+    bid, ask = chain.bid[counterpart], chain.ask[counterpart]
+    tight = (
+        (bid >= 0) & (bid < ask) & (ask <= bid + PARITY_MAX_TICKS * chain.tick[counterpart] + 1e-9)
+    )
+    keep = usable[counterpart] & tight
+    carry = chain.discount * (chain.forward.forward - chain.strike[itm])
+    fair[itm[keep]] = (0.5 * (bid + ask) + np.where(call_otm, -carry, carry))[keep]
+    error[itm[keep]] = (0.5 * (ask - bid) / np.sqrt(3.0))[keep]
     return fair, error
 
 
-def _informative_itm(chain: ExpirySlice, itm: np.ndarray, half_width: np.ndarray) -> np.ndarray:
-    """In-the-money quotes that inform the smile as much as an out-of-the-money one: by parity
-    an in-the-money quote is its counterpart plus the forward, so its implied vol is the
-    counterpart's. Near the money both are quoted tightly, and two quotes of one strike pin
-    its vol far better than a spline through its neighbours can (a short expiry's sharp
-    curvature; a strike whose other quote is itself mispriced). Deep in the money the vol
-    band is wide (little time value) and the quote adds noise, not information: kept only
-    where its band is at most `ITM_WIDTH_RATIO` times the widest two-sided out-of-the-money
-    band at or nearer the money. An American quote whose early-exercise premium could
-    exceed a quarter of its spread is left out: its Black-76 vol is biased up."""
+def _above_convexity(chain: ExpirySlice) -> np.ndarray:
+    """Quotes bid above the interpolation of their neighbours' asks (the middle of a broken
+    butterfly): such a quote may be the mispriced one, so it prices nothing by parity."""
+    above = np.zeros(chain.strike.size, dtype=bool)
+    for is_call in (True, False):
+        offered = np.flatnonzero((chain.is_call == is_call) & (chain.ask > 0))
+        if offered.size >= 3:
+            _, mid, _, cap = convexity_caps(chain, offered)
+            above[mid] = chain.bid[mid] > cap + 1e-9
+    return above
+
+
+def _informative_itm(
+    chain: ExpirySlice, itm: np.ndarray, half_width: np.ndarray, two_sided: np.ndarray
+) -> np.ndarray:
+    """In-the-money quotes that inform the smile: by parity an in-the-money quote is its
+    counterpart plus the forward, so its implied vol is the counterpart's. Near the money both
+    are quoted tightly, and two quotes of one strike pin its vol far better than a spline
+    through its neighbours can (a short expiry's sharp curvature; a strike whose other quote is
+    itself mispriced; a stretch with few quotes). Deep in the money the vol band is wide
+    (little time value) and the quote adds noise, not information: kept only where its band
+    is at most `ITM_WIDTH_RATIO` times the median band of the two-sided out-of-the-money
+    quotes (`two_sided`). An
+    American quote whose early-exercise premium could exceed a quarter of its spread is left
+    out: its Black-76 vol is biased up."""
     keep = itm.copy()
     if chain.style is ExerciseStyle.AMERICAN:
         dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
         premium = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
         keep &= premium <= 0.25 * (chain.ask - chain.bid)
-    return keep & (half_width <= ITM_WIDTH_RATIO * _atm_band(chain, half_width, ~itm))
-
-
-def _atm_band(chain: ExpirySlice, half_width: np.ndarray, otm: np.ndarray) -> float:
-    """The median vol half-width of the two-sided out-of-the-money quotes (inf if none)."""
-    widths = half_width[otm & np.isfinite(half_width) & (chain.bid > chain.tick + 1e-9)]
-    return float(np.median(widths)) if widths.size else float("inf")
+    band = median(half_width[two_sided]) if two_sided.any() else np.inf
+    return keep & (half_width <= ITM_WIDTH_RATIO * band)
 
 
 def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -230,8 +330,8 @@ def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray, np.nd
     one. A neighbour in arbitrage with the quote itself (its bid above this ask, its ask
     below this bid) bounds nothing: one of the two is mispriced, which the model-free checks
     report; letting it bound would hide the quote's own finding behind its neighbour's.
-    Returns (cap, floor, crossed): crossed marks the quotes some neighbour is in arbitrage
-    with."""
+    Returns (cap, floor, crossed): crossed marks the quotes likely mispriced among those in
+    arbitrage with a neighbour: one crossing several neighbours, or both of a lone pair."""
     cap = np.full(chain.strike.size, np.inf)
     floor = np.full(chain.strike.size, -np.inf)
     crossed = np.zeros(chain.strike.size, dtype=bool)
@@ -239,18 +339,35 @@ def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray, np.nd
         idx = np.flatnonzero(chain.is_call == is_call)
         if idx.size < 2:
             continue
-        strike, bid = chain.strike[idx], chain.bid[idx]
+        if not is_call:
+            idx = idx[::-1]  # puts gain value as strike rises: mirror to the call case
+        bid = chain.bid[idx]
         ask = np.where(chain.ask[idx] > 0, chain.ask[idx], np.inf)
-        # cheaper[i, j]: quote j is worth less than quote i (a higher call, a lower put).
-        if is_call:
-            cheaper = strike[None, :] > strike[:, None]
-        else:
-            cheaper = strike[None, :] < strike[:, None]
-        bid_below = bid[None, :] < ask[:, None]  # [i, j]: j's bid is below i's ask
-        ask_above = ask[None, :] > bid[:, None]  # [i, j]: j's ask is above i's bid
-        floor[idx] = np.where(cheaper & bid_below, bid[None, :], -np.inf).max(axis=1)
-        cap[idx] = np.where(cheaper.T & ask_above, ask[None, :], np.inf).min(axis=1)
-        crossed[idx] = (cheaper & ~bid_below).any(axis=1) | (cheaper.T & ~ask_above).any(axis=1)
+        # Along idx value falls: cheaper quotes come after, richer ones before.
+        side_floor = np.full(idx.size, -np.inf)
+        side_floor[:-1] = np.maximum.accumulate(bid[::-1])[::-1][1:]
+        side_cap = np.full(idx.size, np.inf)
+        side_cap[1:] = np.minimum.accumulate(ask)[:-1]
+        # Rare: a neighbour crosses the quote. Only those rows need the exclusion, pairwise.
+        bad = np.flatnonzero((side_floor >= ask) | (side_cap <= bid))
+        if bad.size:
+            later = np.arange(idx.size)[None, :] > bad[:, None]
+            bid_below = bid[None, :] < ask[bad, None]
+            ask_above = ask[None, :] > bid[bad, None]
+            side_floor[bad] = np.where(later & bid_below, bid[None, :], -np.inf).max(axis=1)
+            earlier = ~later & (np.arange(idx.size)[None, :] != bad[:, None])
+            side_cap[bad] = np.where(earlier & ask_above, ask[None, :], np.inf).min(axis=1)
+            # Who is the mispriced one: a quote that crosses several neighbours, not each
+            # neighbour it crosses once (one bid-up wing put crosses every richer put's offer).
+            crossing = (later & ~bid_below) | (earlier & ~ask_above)
+            count = crossing.sum(axis=1)
+            partners = np.zeros(idx.size, dtype=np.int64)
+            partners[bad] = count
+            lone = count == 1
+            partner = np.argmax(crossing, axis=1)
+            suspect = (count > 1) | (lone & (partners[partner] <= 1))
+            crossed[idx[bad[suspect]]] = True
+        floor[idx], cap[idx] = side_floor, side_cap
     return cap, floor, crossed
 
 
@@ -282,10 +399,14 @@ def _american_adjustment(
     value plus a bound on the early-exercise premium: K·(1−DF) for puts, the present value
     of dividends (S − F·DF) for calls. Sell flags on in-the-money quotes (against the forward
     or the spot) must clear that bound; the same premium also biases the parity forward,
-    which is why it applies on the forward's side too."""
-    intrinsic = np.where(chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot).clip(
-        min=0.0
-    )
+    which is why it applies on the forward's side too.
+
+    The exercise value floors fair only as far as the spot is known: a last trade a few cents
+    off the options' own forward would otherwise put every deep in-the-money quote a few
+    cents under "fair" (`spot_error`, the disagreement the underlying check allows)."""
+    exercise = np.where(chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot)
+    intrinsic = exercise.clip(min=0.0)
+    floor = (exercise - chain.spot_error).clip(min=0.0)
     dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
     bound = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
-    return np.maximum(fair, intrinsic), np.where(in_the_money | (intrinsic > 0), bound, 0.0)
+    return np.maximum(fair, floor), np.where(in_the_money | (intrinsic > 0), bound, 0.0)

@@ -125,7 +125,9 @@ def fit_smiles(
         settings.min_residual_scale,
         settings.cap_doubt,
         settings.max_weight,
-        settings.gcv_below,
+        # The compiled fit counts quotes; the setting counts strikes (a call and a put of
+        # one strike are one strike's worth of smile).
+        settings.gcv_below + fit_index.size - n,
     )
     # The stretched coordinate exists to follow a short expiry's sharp at-the-money
     # curvature: stiffening it too put a false flag on a clean 90-minute chain.

@@ -30,6 +30,7 @@ class Instrument:
     expiry: date | None = None
     strike: float = 0.0
     right: Right | None = None
+    is_combo: bool = False  # the BAG a combo order is placed on (its legs are options)
 
     @property
     def is_option(self) -> bool:
@@ -37,7 +38,7 @@ class Instrument:
 
     @property
     def sec_type(self) -> str:
-        return "OPT" if self.is_option else "STK"
+        return "BAG" if self.is_combo else "OPT" if self.is_option else "STK"
 
     @property
     def last_trade(self) -> str:
@@ -80,6 +81,7 @@ class Instrument:
 
 
 STOCK = Instrument(STOCK_CON_ID)
+COMBO = Instrument(0, is_combo=True)  # IB reports a combo's own executions on a BAG
 
 
 def option(expiry: date, strike: float, right: Right) -> Instrument:

@@ -112,6 +112,8 @@ class _Day:
     open_smiles: tuple[SmileParams, ...]  # smiles at the open; rescaled to the time of a view
     strikes: dict[date, tuple[float, ...]]
     keys: list[ContractKey] = field(default_factory=list)
+    instruments: tuple[Instrument, ...] = ()
+    by_con_id: dict[int, Instrument] = field(default_factory=dict)
     open_interest: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     intensity: np.ndarray = field(default_factory=lambda: np.zeros(0))  # contracts/second
     volume: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -178,9 +180,14 @@ class MarketModel:
     def strikes(self, expiry: date) -> tuple[float, ...]:
         return self._day.strikes.get(expiry, ())
 
-    def instruments(self) -> list[Instrument]:
-        """SPY and every option listed today."""
-        return [STOCK, *(option(*key) for key in self._day.keys)]
+    def instruments(self) -> tuple[Instrument, ...]:
+        """SPY and every option listed today (built once per day: every order and contract
+        request looks it up)."""
+        return self._day.instruments
+
+    def instrument(self, con_id: int) -> Instrument | None:
+        """The instrument listed today under `con_id`, if any."""
+        return self._day.by_con_id.get(con_id)
 
     # -- mispricings ----------------------------------------------------------------------
     def inject(
@@ -378,6 +385,8 @@ class MarketModel:
             strikes=strikes,
         )
         day.keys = [(e, k, r) for e in day.expiries for r in Right for k in strikes[e]]
+        day.instruments = (STOCK, *(option(*key) for key in day.keys))
+        day.by_con_id = {i.con_id: i for i in day.instruments}
         atm_sd = {
             e: math.sqrt(float(s.total_variance(0.0)))
             for e, s in zip(scenario.expiries, scenario.smiles, strict=True)

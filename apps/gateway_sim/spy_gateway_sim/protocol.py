@@ -47,6 +47,10 @@ class In(IntEnum):
     REQ_ACCOUNT_UPDATES_MULTI = 76
     CANCEL_ACCOUNT_UPDATES_MULTI = 77
     REQ_SEC_DEF_OPT_PARAMS = 78
+    REQ_PNL = 92
+    CANCEL_PNL = 93
+    REQ_PNL_SINGLE = 94
+    CANCEL_PNL_SINGLE = 95
     REQ_COMPLETED_ORDERS = 99
 
 
@@ -80,6 +84,8 @@ class Out(IntEnum):
     ACCOUNT_UPDATE_MULTI_END = 74
     SECURITY_DEFINITION_OPTION_PARAMETER = 75
     SECURITY_DEFINITION_OPTION_PARAMETER_END = 76
+    PNL = 94
+    PNL_SINGLE = 95
     COMPLETED_ORDERS_END = 102
 
 
@@ -280,6 +286,18 @@ def portfolio_value(
     ]
 
 
+def pnl(req_id: int, daily: float, unrealized: float, realized: float) -> list[object]:
+    """reqPnL's answer (no version field): the account's day P&L, unrealised, realised."""
+    return [Out.PNL, req_id, daily, unrealized, realized]
+
+
+def pnl_single(
+    req_id: int, position: float, daily: float, unrealized: float, realized: float, value: float
+) -> list[object]:
+    """reqPnLSingle's answer (no version field): one contract's position and P&L."""
+    return [Out.PNL_SINGLE, req_id, position, daily, unrealized, realized, value]
+
+
 def account_value(tag: str, value: str, account: str, currency: str = CURRENCY) -> list[object]:
     return [Out.ACCT_VALUE, 2, tag, value, currency, account]
 
@@ -380,7 +398,7 @@ def open_order(order: Order) -> list[object]:
         "",  # basisPoints
         "",  # basisPointsType
         "",  # comboLegsDescrip
-        0,  # combo legs
+        *_combo_legs(order),
         0,  # order combo legs
         0,  # smart combo routing params
         "",  # scaleInitLevelSize
@@ -432,6 +450,15 @@ def open_order(order: Order) -> list[object]:
     return head + margins + tail
 
 
+def _combo_legs(order: Order) -> list[object]:
+    """The number of combo legs, then per leg: conId, ratio, action, exchange, openClose,
+    shortSaleSlot, designatedLocation, exemptCode."""
+    fields: list[object] = [len(order.legs)]
+    for leg in order.legs:
+        fields += [leg.instrument.con_id, leg.ratio, leg.action, "SMART", 0, 0, "", -1]
+    return fields
+
+
 def execution_data(req_id: int, execution: Execution) -> list[object]:
     """EXECUTION_DATA: 31 fields at v176; req_id −1 for a live fill."""
     return [
@@ -442,7 +469,7 @@ def execution_data(req_id: int, execution: Execution) -> list[object]:
         execution.exec_id,
         ib_time(execution.time),
         execution.account,
-        "SMART" if execution.instrument.is_option else "ARCA",
+        "ARCA" if execution.instrument.sec_type == "STK" else "SMART",
         execution.side,
         execution.shares,
         execution.price,

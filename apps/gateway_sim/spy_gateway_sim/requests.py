@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .instruments import ContractRequest
-from .orders import OrderRequest
+from .orders import ComboLegRequest, OrderRequest
 
 _CONTRACT_START = 3  # after message id, version and request id
 
@@ -31,7 +31,7 @@ def market_data(fields: Sequence[str]) -> MarketDataRequest:
     contract = ContractRequest.parse(fields[_CONTRACT_START : _CONTRACT_START + 12])
     index = _CONTRACT_START + 12
     if contract.sec_type == "BAG":
-        raise ValueError("combo (BAG) contracts are not supported")
+        raise ValueError("no market data for combo (BAG) contracts: ask for each leg")
     if _flag(fields[index]):  # delta-neutral contract: conId, delta, price follow
         index += 3
     index += 1
@@ -44,14 +44,28 @@ def contract_details(fields: Sequence[str]) -> tuple[int, ContractRequest]:
     return int(fields[2]), ContractRequest.parse(fields[_CONTRACT_START : _CONTRACT_START + 12])
 
 
+_COMBO_LEGS = 35  # placeOrder's field with the number of combo legs (BAG contracts only)
+_COMBO_LEG_FIELDS = 8  # conId, ratio, action, exchange, openClose, shortSaleSlot, ...
+
+
 def place_order(fields: Sequence[str]) -> tuple[ContractRequest, OrderRequest]:
     """placeOrder (no version field): 3, orderId, contract(12), secIdType, secId, action,
     totalQuantity, orderType, lmtPrice, auxPrice, tif, ocaGroup, account, openClose, origin,
-    orderRef (field 26), ... The rest describes order features the simulator does not offer."""
+    orderRef (field 26), transmit … hidden (34); for a BAG contract then the combo legs
+    (field 35: their number, 8 fields each). The rest describes order features the
+    simulator does not offer."""
     order_id = int(fields[1])
     contract = ContractRequest.parse(fields[2:14])
     action, quantity, order_type, limit = fields[16], fields[17], fields[18], fields[19]
     tif, account, order_ref = fields[21], fields[23], fields[26]
+    legs: list[ComboLegRequest] = []
+    if contract.sec_type == "BAG":
+        for i in range(int(fields[_COMBO_LEGS])):
+            start = _COMBO_LEGS + 1 + i * _COMBO_LEG_FIELDS
+            con_id, ratio, leg_action = fields[start : start + 3]
+            legs.append(ComboLegRequest(int(con_id), int(ratio), leg_action.upper()))
+        if not legs:
+            raise ValueError("a BAG order needs combo legs")
     return contract, OrderRequest(
         order_id=order_id,
         action=action.upper(),
@@ -61,6 +75,7 @@ def place_order(fields: Sequence[str]) -> tuple[ContractRequest, OrderRequest]:
         tif=tif.upper(),
         account=account,
         order_ref=order_ref,
+        legs=tuple(legs),
     )
 
 

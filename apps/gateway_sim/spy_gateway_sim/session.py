@@ -20,9 +20,9 @@ from typing import Protocol
 from . import protocol, requests
 from .analytics import Computation
 from .faults import Faults
-from .instruments import ContractRequest, Instrument, match
+from .instruments import COMBO, ContractRequest, Instrument, match
 from .market import MarketModel
-from .orders import Broker, OrderRejectedError
+from .orders import Broker, ComboLeg, OrderRejectedError
 from .protocol import In, Out
 from .streaming import Subscription
 from .wire import (
@@ -58,6 +58,10 @@ class SessionHost(Protocol):
 
     def account_update_messages(self) -> list[list[object]]: ...
 
+    def pnl(self) -> tuple[float, float, float]: ...
+
+    def pnl_single(self, con_id: int) -> tuple[float, float, float, float, float]: ...
+
     def client_in_use(self, client_id: int, asking: ClientSession) -> bool: ...
 
 
@@ -78,6 +82,8 @@ class ClientSession:
         self.wants_positions = False
         self.wants_account_updates = False
         self.account_multi_ids: set[int] = set()
+        self.pnl_requests: set[int] = set()
+        self.pnl_single_requests: dict[int, int] = {}  # request id → contract id
         self._pending: asyncio.Queue[tuple[float, bytes]] | None = None
         self._delayed: asyncio.Task[None] | None = None  # the latency fault's writer
         self._handlers: dict[int, Callable[[list[str]], None]] = {
@@ -102,6 +108,10 @@ class ClientSession:
             In.REQ_ACCOUNT_UPDATES_MULTI: self._req_account_updates_multi,
             In.CANCEL_ACCOUNT_UPDATES_MULTI: self._cancel_account_updates_multi,
             In.REQ_SEC_DEF_OPT_PARAMS: self._req_sec_def_opt_params,
+            In.REQ_PNL: self._req_pnl,
+            In.CANCEL_PNL: lambda fields: self.pnl_requests.discard(int(fields[1])),
+            In.REQ_PNL_SINGLE: self._req_pnl_single,
+            In.CANCEL_PNL_SINGLE: lambda fields: self.pnl_single_requests.pop(int(fields[1]), None),
             In.REQ_COMPLETED_ORDERS: lambda fields: self.send(
                 protocol.end_of(Out.COMPLETED_ORDERS_END)
             ),
@@ -312,15 +322,21 @@ class ClientSession:
     # -- orders -------------------------------------------------------------------------
     def _place_order(self, fields: list[str]) -> None:
         contract, request = requests.place_order(fields)
-        found = self._resolve(contract)
-        if len(found) != 1:
+        market = self.server.market
+        legs = tuple(
+            ComboLeg(instrument, leg.ratio, leg.action)
+            for leg in request.legs
+            if (instrument := market.instrument(leg.con_id)) is not None and instrument.is_option
+        )
+        found = [COMBO] if request.legs else self._resolve(contract)
+        if len(found) != 1 or len(legs) != len(request.legs):
             self.error(
                 request.order_id, 200, "No security definition has been found for the request"
             )
             return
         assert self.client_id is not None
         try:
-            order = self.server.broker.place(self.client_id, request, found[0])
+            order = self.server.broker.place(self.client_id, request, found[0], legs)
         except OrderRejectedError as rejected:
             self.error(request.order_id, rejected.code, rejected.message)
             return
@@ -423,6 +439,32 @@ class ClientSession:
     def _cancel_account_updates_multi(self, fields: list[str]) -> None:
         self.account_multi_ids.discard(int(fields[2]))
 
+    def _req_pnl(self, fields: list[str]) -> None:
+        """reqPnL: 92, reqId, account, modelCode."""
+        self._check_account(fields[2])
+        self.pnl_requests.add(int(fields[1]))
+        self.publish_pnl()
+
+    def _req_pnl_single(self, fields: list[str]) -> None:
+        """reqPnLSingle: 94, reqId, account, modelCode, conId."""
+        self._check_account(fields[2])
+        self.pnl_single_requests[int(fields[1])] = int(fields[4])
+        self.publish_pnl()
+
+    def _check_account(self, account: str) -> None:
+        if account and account != self.server.account:
+            raise ValueError(f"unknown account {account!r}")
+
+    def publish_pnl(self) -> None:
+        """The current figures for every P&L subscription of this client."""
+        messages = [protocol.pnl(req_id, *self.server.pnl()) for req_id in self.pnl_requests]
+        messages += [
+            protocol.pnl_single(req_id, *self.server.pnl_single(con_id))
+            for req_id, con_id in self.pnl_single_requests.items()
+        ]
+        if messages:
+            self.send(*messages)
+
     def _req_account_summary(self, fields: list[str]) -> None:
         req_id, tags = int(fields[2]), fields[4]
         values = self.server.account_values()
@@ -435,7 +477,11 @@ class ClientSession:
 
 def _request_id(msg_id: int, fields: list[str]) -> int:
     """The request (or order) id a malformed request was about, else −1."""
-    index = 1 if msg_id in (In.PLACE_ORDER, In.REQ_SEC_DEF_OPT_PARAMS) else 2
+    index = (
+        1
+        if msg_id in (In.PLACE_ORDER, In.REQ_SEC_DEF_OPT_PARAMS, In.REQ_PNL, In.REQ_PNL_SINGLE)
+        else 2
+    )
     try:
         return int(fields[index])
     except (IndexError, ValueError):

@@ -6,7 +6,8 @@ Fill model (stated, deliberately conservative):
   against the first recorded snapshot at or after that moment, never the one that caused it.
 - At the touch: a buy fills at that snapshot's ask when its limit is at or above it, a sell
   at the bid when its limit is at or below it, for at most the displayed size (all of it
-  when the feed shows no size).
+  when the feed shows no size). A combo (a vertical) fills every leg at its touch when the
+  net price is within its limit, for the smallest displayed size, or none.
 - Queue: no queue position is assumed. What is not filled at once is cancelled, as the live
   trader's short order time-to-live does; a resting (non-marketable) limit never fills.
 - Costs: IB's $0.65 per contract, $1 minimum per order; the spread paid is reported apart
@@ -54,10 +55,9 @@ class FillModel:
 class _Pending:
     ref: str
     order_id: int
-    contract: ContractRef
-    action: Action
+    legs: tuple[tuple[ContractRef, Action], ...]  # one leg, or a combo's
     quantity: int
-    limit: float
+    net_limit: float  # per unit paid (+) or received (−): a sell's limit is negated
     arrives: datetime
 
 
@@ -79,11 +79,19 @@ class SimulatedGateway:
         return True
 
     def place(self, ref, contract, action, quantity, limit) -> int:
-        order_id = next(self._ids)
-        arrives = self.clock() + _millis(self.model.latency_ms)
-        self.pending[ref] = _Pending(ref, order_id, contract, action, quantity, limit, arrives)
-        self.on_order(OrderUpdate(ref, OrderStatus.WORKING, 0, 0.0, order_id))
-        return order_id
+        net = limit if action is Action.BUY else -limit
+        return self._accept(_Pending(ref, 0, ((contract, action),), quantity, net, self.clock()))
+
+    def place_combo(self, ref, legs, quantity, limit) -> int:
+        """A combo is judged as one order: every leg at the touch, or none."""
+        return self._accept(_Pending(ref, 0, tuple(legs), quantity, limit, self.clock()))
+
+    def _accept(self, order: _Pending) -> int:
+        order.order_id = next(self._ids)
+        order.arrives += _millis(self.model.latency_ms)
+        self.pending[order.ref] = order
+        self.on_order(OrderUpdate(order.ref, OrderStatus.WORKING, 0, 0.0, order.order_id))
+        return order.order_id
 
     def cancel(self, ref: str) -> bool:
         order = self.pending.pop(ref, None)
@@ -94,6 +102,9 @@ class SimulatedGateway:
     def broker_state(self) -> BrokerState:
         return BrokerState()
 
+    def broker_pnl(self) -> None:
+        """No broker to reconcile P&L with in a backtest."""
+
     def match(self, market: MarketIndex) -> None:
         """Judge every order that has reached the market by this snapshot."""
         now = market.snapshot.timestamp
@@ -101,16 +112,24 @@ class SimulatedGateway:
             if order.arrives > now:
                 continue
             del self.pending[ref]
-            quote = market.quote(order.contract)
-            filled, price = 0, 0.0
-            if quote is not None:
-                buying = order.action is Action.BUY
+            touches = []  # (contract, action, price, shown, quote) per leg
+            for contract, action in order.legs:
+                quote = market.quote(contract)
+                if quote is None:
+                    break
+                buying = action is Action.BUY
                 price = quote.ask if buying else quote.bid
-                shown = quote.ask_size if buying else quote.bid_size
-                crosses = order.limit >= price if buying else order.limit <= price
-                if price > 0 and crosses:
-                    filled = min(order.quantity, shown if shown else order.quantity)
-            if filled:
+                shown = (quote.ask_size if buying else quote.bid_size) or order.quantity
+                touches.append((contract, action, price, shown, quote))
+            net = sum(p if a is Action.BUY else -p for _, a, p, _, _ in touches)
+            filled = 0
+            if (
+                len(touches) == len(order.legs)
+                and all(price > 0 for _, _, price, _, _ in touches)
+                and order.net_limit >= net - 1e-9
+            ):
+                filled = min(order.quantity, *(shown for _, _, _, shown, _ in touches))
+            for contract, action, price, _, quote in touches if filled else ():
                 mid = 0.5 * (quote.bid + quote.ask)
                 self.spread_paid += abs(price - mid) * filled * CONTRACT_MULTIPLIER
                 self.on_fill(
@@ -118,8 +137,8 @@ class SimulatedGateway:
                         exec_id=f"bt.{next(self._execs)}",
                         order_ref=ref,
                         at=now,
-                        contract=order.contract,
-                        action=order.action,
+                        contract=contract,
+                        action=action,
                         quantity=filled,
                         price=price,
                         commission=max(
@@ -128,8 +147,9 @@ class SimulatedGateway:
                     )
                 )
             status = OrderStatus.FILLED if filled == order.quantity else OrderStatus.CANCELLED
+            average = abs(net) if len(order.legs) == 1 else net
             self.on_order(
-                OrderUpdate(ref, status, filled, price if filled else 0.0, order.order_id)
+                OrderUpdate(ref, status, filled, average if filled else 0.0, order.order_id)
             )
 
 

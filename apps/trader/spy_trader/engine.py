@@ -6,9 +6,11 @@ It is a market-data `Sink` (snapshots and anomaly events arrive from the same pi
 market-data service runs), so the tick → anomaly → order path stays in one process.
 
 Sequence for a signal: strategy → duplicate check (journal) → contract known to IB →
-risk → decision and PENDING orders committed → orders sent. Legs that buy go first; a leg
-that sells is sent only for what its buy legs filled, so a vertical is never a naked short,
-in and out.
+risk → decision and PENDING orders committed → orders sent. A signal whose legs are the
+same size (a vertical, in or out) goes as one combo (BAG) order at the net price: IB fills
+every leg at once or none, so there is no moment with a naked short. Otherwise legs that
+buy go first, and a leg that sells is sent only for what its buy legs filled. The journal
+keeps one row per leg either way; a combo's rows share its orderRef `<signal id>:C`.
 """
 
 from __future__ import annotations
@@ -40,10 +42,18 @@ from spy_core.trading import (
     TradingState,
 )
 
-from .ibkr import BrokerState, OrderUpdate
+from .ibkr import BrokerPnl, BrokerState, ComboLegs, OrderUpdate
 from .journal import Journal, OrderRow
 from .metrics import TraderMetrics
-from .portfolio import Holding, Portfolio, group_of, order_ref, signal_of
+from .portfolio import (
+    Holding,
+    Portfolio,
+    combo_ref,
+    group_of,
+    is_combo_ref,
+    order_ref,
+    signal_of,
+)
 from .risk import Exposure, RiskEngine
 from .settings import TraderSettings
 from .strategy import EdgeStrategy, MarketIndex, Skip, Strategy, deltas_of
@@ -65,9 +75,13 @@ class OrderGateway(Protocol):
         self, ref: str, contract: ContractRef, action: Action, quantity: int, limit: float
     ) -> int | None: ...
 
+    def place_combo(self, ref: str, legs: ComboLegs, quantity: int, limit: float) -> int | None: ...
+
     def cancel(self, ref: str) -> bool: ...
 
     def broker_state(self) -> BrokerState: ...
+
+    def broker_pnl(self) -> BrokerPnl | None: ...
 
 
 class Reporter(Protocol):
@@ -115,6 +129,8 @@ class Engine:
         self._deltas: dict[ContractRef, float] = {}
         self._deltas_at: datetime | None = None
         self._last_pnl: tuple | None = None
+        self._pnl_apart_since: datetime | None = None  # first check beyond tolerance
+        self._pnl_warned = False
         self._day = None
         self._tasks: set[asyncio.Task] = set()
         self._deciding: set[str] = set()  # ids between the duplicate check and the commit
@@ -155,11 +171,16 @@ class Engine:
         for fill in ib.fills:
             self.on_fill(fill)
         for row in self.journal.open_orders():
-            update = ib.orders.get(row.ref)
+            ref = self._ib_ref(row)
+            update = ib.orders.get(ref)
             if update is not None:
-                self._apply_update(row, update)
+                self._apply_update(row, _for_leg(row, update))
                 continue
-            filled = sum(f.quantity for f in ib.fills if f.order_ref == row.ref)
+            filled = sum(
+                f.quantity
+                for f in ib.fills
+                if f.order_ref == ref and f.contract == row.leg.contract
+            )
             if row.order_id is None and filled == 0 and self._waits_for_buys(row):
                 continue  # a sell leg not due yet: its buy legs are still working
             if row.status is OrderStatus.PENDING and filled == 0:
@@ -169,7 +190,7 @@ class Engine:
             status = OrderStatus.FILLED if filled >= row.leg.quantity else OrderStatus.CANCELLED
             self._apply_update(row, OrderUpdate(row.ref, status, filled, 0.0, None, message))
         for ref, update in ib.orders.items():
-            if self.journal.order(ref) is None and update.status is OrderStatus.WORKING:
+            if not self._rows_of(ref) and update.status is OrderStatus.WORKING:
                 _log.error("orphan order %s at IB (unknown to the journal): cancelling", ref)
                 self.metrics.orphans.inc()
                 self.gateway.cancel(ref)
@@ -179,10 +200,24 @@ class Engine:
         self.ready = True
 
     def _waits_for_buys(self, row: OrderRow) -> bool:
-        return row.leg.action is Action.SELL and any(
-            r.is_open and r.leg.action is Action.BUY and r.ref != row.ref
-            for r in self.journal.orders_of(row.signal_id)
+        rows = self.journal.orders_of(row.signal_id)
+        return (
+            row.leg.action is Action.SELL
+            and not _is_combo(rows)
+            and any(r.is_open and r.leg.action is Action.BUY and r.ref != row.ref for r in rows)
         )
+
+    def _ib_ref(self, row: OrderRow) -> str:
+        """The orderRef IB knows this leg's order by: the combo's, or the leg's own."""
+        combo = _is_combo(self.journal.orders_of(row.signal_id))
+        return combo_ref(row.signal_id) if combo else row.ref
+
+    def _rows_of(self, ref: str) -> list[OrderRow]:
+        """The journal rows an IB orderRef stands for (a combo's: every leg)."""
+        if is_combo_ref(ref):
+            return self.journal.orders_of(signal_of(ref))
+        row = self.journal.order(ref)
+        return [] if row is None else [row]
 
     def _adopt_positions(self, positions: dict[ContractRef, tuple[int, float]]) -> None:
         mine = {c: h.quantity for c, h in self.portfolio.holdings.items() if h.quantity}
@@ -300,7 +335,11 @@ class Engine:
         """Send the legs that may go now: buys at once; sells once no buy is working, for
         the quantity the buys filled (all of it when there is no buy leg)."""
         legs = [w for w in self._working.values() if w.row.signal_id == signal_id]
-        buys = [r for r in self.journal.orders_of(signal_id) if r.leg.action is Action.BUY]
+        rows = self.journal.orders_of(signal_id)
+        if _is_combo(rows):
+            self._send_combo(signal_id, rows, legs)
+            return
+        buys = [r for r in rows if r.leg.action is Action.BUY]
         if any(r.is_open for r in buys):
             allowed = None
         elif buys:
@@ -331,6 +370,26 @@ class Engine:
                     continue
             self._send(working, quantity)
 
+    def _send_combo(self, signal_id: str, rows: list[OrderRow], legs: list[_Working]) -> None:
+        """Every leg in one combo order, once: all rows PENDING and none sent yet."""
+        waiting = [w for w in legs if w.sent_at is None and w.row.status is OrderStatus.PENDING]
+        if len(waiting) != len(rows):
+            return
+        ref = combo_ref(signal_id)
+        net = sum(w.row.leg.limit * (1 if w.row.leg.action is Action.BUY else -1) for w in waiting)
+        order_id = self.gateway.place_combo(
+            ref,
+            [(w.row.leg.contract, w.row.leg.action) for w in waiting],
+            waiting[0].row.leg.quantity,
+            round(net, 2),
+        )
+        if order_id is None:
+            _log.warning("combo %s not sent: gateway disconnected; resolved at reconnect", ref)
+            return
+        for working in waiting:
+            working.sent_at = time.monotonic()
+            self._record_sent(working.row, order_id, f"sent in combo {ref} at net {net:.2f}")
+
     def _send(self, working: _Working, quantity: int) -> None:
         row = working.row
         leg = row.leg
@@ -339,16 +398,17 @@ class Engine:
             _log.warning("order %s not sent: gateway disconnected; resolved at reconnect", row.ref)
             return
         working.sent_at = time.monotonic()
+        self._record_sent(row, order_id, "sent")
+
+    def _record_sent(self, row: OrderRow, order_id: int, message: str) -> None:
         self.journal.update_order(row.ref, OrderStatus.PENDING, order_id=order_id)
-        self.metrics.orders.labels(leg.action.value).inc()
-        self._report_order(row, OrderStatus.PENDING, 0, 0.0, order_id, "sent")
+        self.metrics.orders.labels(row.leg.action.value).inc()
+        self._report_order(row, OrderStatus.PENDING, 0, 0.0, order_id, message)
 
     # -- broker callbacks ---------------------------------------------------------------
     def on_order(self, update: OrderUpdate) -> None:
-        row = self.journal.order(update.ref)
-        if row is None:
-            return  # not ours (another strategy or a manual order)
-        self._apply_update(row, update)
+        for row in self._rows_of(update.ref):  # none: not ours (another strategy, by hand)
+            self._apply_update(row, _for_leg(row, update))
 
     def _apply_update(self, row: OrderRow, update: OrderUpdate) -> None:
         status = update.status
@@ -415,14 +475,16 @@ class Engine:
     def _expire_orders(self, cancel_opens: bool) -> None:
         ttl = self.settings.order_ttl_seconds
         now_mono = time.monotonic()
-        for ref, working in list(self._working.items()):
+        asked: dict[str, bool] = {}  # IB ref → cancel sent (a combo's legs share one)
+        for working in list(self._working.values()):
             stale = working.sent_at is not None and now_mono - working.sent_at >= ttl
             flattening = cancel_opens and working.intent is Intent.OPEN and working.sent_at
-            if (
-                (stale or flattening)
-                and self.risk.allow_cancel(self.clock())
-                and self.gateway.cancel(ref)
-            ):
+            if not (stale or flattening):
+                continue
+            ref = self._ib_ref(working.row)
+            if ref not in asked:
+                asked[ref] = self.risk.allow_cancel(self.clock()) and self.gateway.cancel(ref)
+            if asked[ref]:
                 working.sent_at = float("inf")  # asked once; IB confirms with a status
 
     def kill(self, reason: str) -> None:
@@ -430,7 +492,7 @@ class Engine:
         position flattened on the next ticks, nothing new opened until reset."""
         _log.error("KILL SWITCH: %s", reason)
         self.set_state(TradingState.HALTED, reason)
-        for ref in list(self._working):
+        for ref in dict.fromkeys(self._ib_ref(w.row) for w in self._working.values()):
             if self.risk.allow_cancel(self.clock()):
                 self.gateway.cancel(ref)
         if self.market is not None:
@@ -561,6 +623,7 @@ class Engine:
     def _report_pnl(self, now: datetime, exposure: Exposure) -> None:
         """A P&L point when anything in it changed (not every snapshot); metrics always."""
         mids, fairs = self.marks()
+        ib = self._check_pnl(now, mids)
         values = (
             round(self.portfolio.realized_net, 2),
             round(self.portfolio.unrealized(mids), 2),
@@ -570,11 +633,13 @@ class Engine:
             exposure.open_positions,
             round(exposure.premium_at_risk, 2),
             round(exposure.net_delta, 1),
+            None if ib is None else round(ib.realized, 2),
+            None if ib is None else round(ib.unrealized, 2),
         )
         if values == self._last_pnl:
             return
         self._last_pnl = values
-        realized, mid, fair, commissions, state, positions, at_risk, delta = values
+        realized, mid, fair, commissions, state, positions, at_risk, delta, *_ = values
         point = PnlPoint(
             at=now,
             day=now.astimezone(NEW_YORK).date(),
@@ -586,9 +651,48 @@ class Engine:
             open_positions=positions,
             premium_at_risk=at_risk,
             net_delta=delta,
+            ib_realized=values[-2],
+            ib_unrealized=values[-1],
         )
         self.metrics.pnl(point, self.settings.risk)
         self.reporter.publish(point)
+
+    def _check_pnl(self, now: datetime, mids: dict[ContractRef, float]) -> BrokerPnl | None:
+        """Compare our P&L with IB's (in IB's convention, see `Portfolio.ib_view`): the
+        differences go to /metrics; one that stays beyond tolerance for the grace period
+        (IB's figures trail the fills) is logged once and counted. IB's figures or None."""
+        ib = self.gateway.broker_pnl()
+        if ib is None:
+            return None
+        realized, unrealized = self.portfolio.ib_view(mids)
+        apart_realized, apart_unrealized = realized - ib.realized, unrealized - ib.unrealized
+        self.metrics.pnl_difference.labels("realized").set(apart_realized)
+        self.metrics.pnl_difference.labels("unrealized").set(apart_unrealized)
+        s = self.settings
+        held = max(self.portfolio.contracts_held(), 1)
+        beyond = (
+            abs(apart_realized) > s.pnl_tolerance
+            or abs(apart_unrealized) > s.unrealized_pnl_tolerance * held
+        )
+        if not beyond:
+            self._pnl_apart_since, self._pnl_warned = None, False
+        elif self._pnl_apart_since is None:
+            self._pnl_apart_since = now
+        elif not self._pnl_warned and (now - self._pnl_apart_since).total_seconds() >= (
+            s.pnl_grace_seconds
+        ):
+            _log.warning(
+                "P&L apart from IB's for %.0f s: realised ours $%.2f, IB $%.2f; unrealised "
+                "ours $%.2f, IB $%.2f (IB's convention: opening commissions in the cost)",
+                (now - self._pnl_apart_since).total_seconds(),
+                realized,
+                ib.realized,
+                unrealized,
+                ib.unrealized,
+            )
+            self.metrics.pnl_mismatches.inc()
+            self._pnl_warned = True  # once per episode
+        return ib
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -599,3 +703,18 @@ class Engine:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             _log.error("trader task failed", exc_info=task.exception())
+
+
+def _is_combo(rows: Sequence[OrderRow]) -> bool:
+    """A signal's legs go as one combo order when there are several of one size (a
+    vertical): known from its journal rows alone, so a restart decides the same."""
+    return len(rows) > 1 and len({r.leg.quantity for r in rows}) == 1
+
+
+def _for_leg(row: OrderRow, update: OrderUpdate) -> OrderUpdate:
+    """IB's report on a combo order, as it applies to one of its legs (ratio 1: the leg's
+    filled quantity is the combo's; IB's average is the net price, not the leg's)."""
+    if update.ref == row.ref:
+        return update
+    message = update.message or f"combo {update.ref}: net average {update.avg_price:.2f}"
+    return OrderUpdate(row.ref, update.status, update.filled, 0.0, update.order_id, message)

@@ -1,6 +1,7 @@
 """The execution adapter on ib_async 2.1.0: the only module of the trader that imports it.
 
-- Orders are plain LMT DAY orders with `orderRef` = `<signal id>:L<leg>`; the trader's own
+- Orders are plain LMT DAY orders with `orderRef` = `<signal id>:L<leg>`, or one combo
+  (BAG, ratio 1 per leg, net limit) with `<signal id>:C`; the trader's own
   records are keyed by that reference, never by ib_async's Trade objects (ib_async clears
   them on every disconnect) or by orderId alone (IB reissues ids after a gateway restart).
 - Order ids: ib_async takes nextValidId from the handshake; after connecting the adapter
@@ -8,7 +9,8 @@
   IB reports in open orders and executions), so a nextValidId rolled back by a gateway
   restart cannot reuse an id and cross-attribute IB's callbacks.
 - State after a (re)connect comes from IB: ib_async's start-up sync (positions, open orders,
-  completed orders, executions) is read back by `broker_state`.
+  completed orders, executions) is read back by `broker_state`; IB's day P&L (reqPnL,
+  subscribed on every connect) by `broker_pnl`.
 - Error codes are logged with a meaning (`MEANINGS`); rejections end the order REJECTED.
 """
 
@@ -16,11 +18,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from ib_async import IB, Contract, LimitOrder, Option, Trade
+from ib_async import IB, ComboLeg, Contract, LimitOrder, Option, PnL, Trade
 from ib_async import OrderStatus as IbStatus
 
 from spy_core.models import Right
@@ -68,6 +70,9 @@ def meaning(code: int) -> str:
     return MEANINGS.get(code, "see IB's message codes")
 
 
+ComboLegs = Sequence[tuple[ContractRef, Action]]  # a combo's legs, ratio 1 each
+
+
 @dataclass(frozen=True, slots=True)
 class OrderUpdate:
     ref: str
@@ -76,6 +81,14 @@ class OrderUpdate:
     avg_price: float
     order_id: int | None
     message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerPnl:
+    """IB's day P&L for the account (reqPnL), in dollars, commissions in IB's cost basis."""
+
+    realized: float
+    unrealized: float
 
 
 @dataclass
@@ -100,6 +113,7 @@ class IbkrExecution:
         self._contracts: dict[ContractRef, Contract] = {}
         self._unknown: set[ContractRef] = set()
         self._trades: dict[str, Trade] = {}
+        self._pnl: PnL | None = None
 
     # -- connection ---------------------------------------------------------------------
     @property
@@ -127,6 +141,7 @@ class IbkrExecution:
         accounts = self.ib.managedAccounts()
         if not accounts:
             raise ConnectionError("the gateway reported no managed account")
+        self._pnl = self.ib.reqPnL(accounts[0])  # per connection: IB drops it on disconnect
         return accounts[0]
 
     def disconnect(self) -> None:
@@ -170,6 +185,29 @@ class IbkrExecution:
         self._trades[ref] = trade
         return trade.order.orderId
 
+    def place_combo(self, ref: str, legs: ComboLegs, quantity: int, limit: float) -> int | None:
+        """Buy one combo (BAG) of `legs` (ratio 1 each) `quantity` times at a net `limit` per
+        unit (negative: a credit); IB fills every leg or none. The orderId, or None when
+        not connected or a leg was never qualified (nothing sent)."""
+        found = [self._contracts.get(contract) for contract, _ in legs]
+        if not self.connected or any(c is None or not c.conId for c in found):
+            return None
+        bag = Contract(
+            secType="BAG",
+            symbol=legs[0][0].underlying,
+            exchange="SMART",
+            currency="USD",
+            comboLegs=[
+                ComboLeg(conId=c.conId, ratio=1, action=action.value, exchange="SMART")
+                for c, (_, action) in zip(found, legs, strict=True)
+                if c is not None
+            ],
+        )
+        order = LimitOrder("BUY", quantity, round(limit, 2), orderRef=ref, tif="DAY")
+        trade = self.ib.placeOrder(bag, order)
+        self._trades[ref] = trade
+        return trade.order.orderId
+
     def cancel(self, ref: str) -> bool:
         trade = self._trades.get(ref)
         if trade is None or not self.connected or trade.isDone():
@@ -199,6 +237,15 @@ class IbkrExecution:
                     position.avgCost / multiplier,
                 )
         return state
+
+    def broker_pnl(self) -> BrokerPnl | None:
+        """IB's latest day P&L, None until its first report (or while disconnected)."""
+        pnl = self._pnl
+        if pnl is None or not self.connected:
+            return None
+        if not (math.isfinite(pnl.realizedPnL) and math.isfinite(pnl.unrealizedPnL)):
+            return None
+        return BrokerPnl(pnl.realizedPnL, pnl.unrealizedPnL)
 
     # -- callbacks ----------------------------------------------------------------------
     def _update(self, trade: Trade) -> OrderUpdate:

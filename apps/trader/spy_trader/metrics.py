@@ -26,6 +26,15 @@ class TraderMetrics:
             "trader_position_mismatches", "Positions that differed from IB's", registry=r
         )
         self.pnl_dollars = Gauge("trader_pnl_dollars", "Day P&L", ["kind"], registry=r)
+        self.pnl_difference = Gauge(
+            "trader_pnl_difference_dollars",
+            "Our day P&L less IB's (reqPnL), in IB's convention",
+            ["kind"],
+            registry=r,
+        )
+        self.pnl_mismatches = Counter(
+            "trader_pnl_mismatches", "Times our P&L stayed apart from IB's", registry=r
+        )
         self.risk_use = Gauge(
             "trader_risk_use_ratio", "Share of each risk limit in use", ["limit"], registry=r
         )

@@ -46,9 +46,14 @@ class TextReporter:
             if now - self._last_pnl < self._pnl_every:
                 return None
             self._last_pnl = now
+            ib = (
+                ""
+                if record.ib_realized is None or record.ib_unrealized is None
+                else f"  (IB: {record.ib_realized + record.ib_unrealized:+.2f})"
+            )
             return (
                 f"{_t(record)} P&L      realised {record.realized:+.2f}  unrealised "
-                f"{record.unrealized_mid:+.2f} (mid) {record.unrealized_fair:+.2f} (fair)  "
+                f"{record.unrealized_mid:+.2f} (mid){ib} {record.unrealized_fair:+.2f} (fair)  "
                 f"{record.open_positions} open  state {record.state.value}"
             )
         return None

@@ -96,6 +96,13 @@ class TraderSettings(_Settings):
     # a limit that did not fill at the touch has missed the quote).
     order_ttl_seconds: float = Field(default=5.0, gt=0)
     reconcile_seconds: float = Field(default=30.0, gt=0)
+    # Our P&L against IB's (reqPnL): realised must agree to the cent; unrealised differs by
+    # the marks (our last snapshot's mids against IB's marks now), hence a band per contract
+    # held. A difference beyond these for `pnl_grace_seconds` (IB's P&L trails fills) is
+    # logged and counted.
+    pnl_tolerance: float = Field(default=1.0, ge=0)  # dollars, realised
+    unrealized_pnl_tolerance: float = Field(default=10.0, ge=0)  # dollars per contract held
+    pnl_grace_seconds: float = Field(default=5.0, ge=0)
     connect_timeout: float = Field(default=10.0, gt=0)
     metrics_port: int = Field(default=9108, ge=0, le=65535)
     strategy: StrategySettings = StrategySettings()

@@ -6,7 +6,7 @@ Default rules (`EdgeStrategy`):
   half-spread paid to get out) clears `min_edge` per share.
 - Defined risk only: a cheap option is bought outright at the ask; a rich one is sold only
   as a vertical against a wing `wing_strikes` further out of the money (bear call / bull put
-  spread), the wing bought first. Never a naked short.
+  spread), sent as one combo order (the engine's). Never a naked short.
 - Exit at the touch when the finding has cleared and the position can be closed at its fair
   value at entry or better, at take-profit or stop-loss, or at the flatten time.
 
