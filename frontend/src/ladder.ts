@@ -20,6 +20,7 @@ interface Cells {
   // The call side's and the put side's cells as one monospaced line each (padded to the
   // columns' right edges): one fillText per side instead of one per cell. Null: rebuild.
   lines: [string, string] | null;
+  at: number; // its index in the sorted rows
 }
 
 /** Where each side's columns end, in monospace character cells from the side's left edge. */
@@ -195,8 +196,8 @@ export class LadderView {
 
   /** Replace all rows (a REST load). */
   setRows(rows: Row[]): void {
-    this.rows = rows.map((row) => ({ row, text: this.cols.map((col) => cellText(row, col)), lines: null }));
-    this.rows.sort((a, b) => (a.row[0] as number) - (b.row[0] as number));
+    this.rows = rows.map((row) => ({ row, text: this.cols.map((col) => cellText(row, col)), lines: null, at: 0 }));
+    this.sortRows();
     this.byStrike = new Map(this.rows.map((c) => [c.row[0] as number, c]));
     this.layout();
   }
@@ -215,7 +216,7 @@ export class LadderView {
       const k = row[0] as number;
       const cells = this.byStrike.get(k);
       if (!cells) {
-        const fresh = { row, text: this.cols.map((col) => cellText(row, col)), lines: null };
+        const fresh = { row, text: this.cols.map((col) => cellText(row, col)), lines: null, at: 0 };
         this.byStrike.set(k, fresh);
         this.rows.push(fresh);
         reshaped = true;
@@ -232,9 +233,14 @@ export class LadderView {
       this.changed.add(cells);
     }
     if (reshaped) {
-      this.rows.sort((a, b) => (a.row[0] as number) - (b.row[0] as number));
+      this.sortRows();
       this.layout();
     } else this.invalidate(false);
+  }
+
+  private sortRows(): void {
+    this.rows.sort((a, b) => (a.row[0] as number) - (b.row[0] as number));
+    this.rows.forEach((c, i) => (c.at = i));
   }
 
   setAnomalies(open: Iterable<Anomaly>, expiry: string): void {
@@ -448,8 +454,7 @@ export class LadderView {
     const p = palette();
     const w = this.width;
     const { xs, ws, cols } = this;
-    const index = rows === this.rows ? null : new Map(this.rows.map((c, i) => [c, i]));
-    const at = rows.map((c, j) => (index ? (index.get(c) as number) : j));
+    const at = rows.map((c) => c.at);
     const ki = cols.indexOf(STRIKE);
     const mid = xs[ki] ?? w / 2;
     const strikeW = ws[ki] ?? 104;
