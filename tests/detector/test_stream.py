@@ -150,3 +150,14 @@ def test_replaying_the_same_snapshots_gives_the_same_events():
 def test_update_lists_only_open_anomalies():
     update = StreamingDetector().update(snapshot_at(0, 0.03))
     assert update.analysis is not None and update.analysis.anomalies == []
+
+
+def test_a_severity_that_wavers_is_escalated_once():
+    """Medium, low, medium, low…: one escalation when it first reaches medium, not one on
+    every rise (the desk's feed showed the same finding escalated every few seconds)."""
+    detector = StreamingDetector()
+    shifts = [0.05, 0.07] + [0.05, 0.07] * 4
+    events = run(detector, [snapshot_at(i, s) for i, s in enumerate(shifts)])
+    flat = [event for step in events for event, _ in step]
+    assert [e for e in flat if e is AnomalyEventType.OPENED] == [AnomalyEventType.OPENED]
+    assert [e for e in flat if e is AnomalyEventType.ESCALATED] == [AnomalyEventType.ESCALATED]

@@ -46,6 +46,9 @@ class _Open:
     first_seen: datetime
     anomaly: Anomaly
     peak_edge: float
+    # The highest severity announced: a finding whose severity wavers between two levels is
+    # escalated once, when it first reaches the higher one, not on every rise.
+    peak_severity: int = 0
     missing: int = 0
 
 
@@ -150,11 +153,13 @@ class StreamingDetector:
     def _observe(
         self, key: TrackKey, entry: _Open, anomaly: Anomaly, snapshot: ChainSnapshot
     ) -> list[AnomalyEvent]:
-        escalated = _SEVERITY_RANK[anomaly.severity] > _SEVERITY_RANK[entry.anomaly.severity]
+        rank = _SEVERITY_RANK[anomaly.severity]
+        escalated = rank > entry.peak_severity
         entry.anomaly, entry.missing = anomaly, 0
         entry.peak_edge = max(entry.peak_edge, anomaly.edge)
         if not escalated:
             return []
+        entry.peak_severity = rank
         return [self._event(AnomalyEventType.ESCALATED, entry, snapshot)]
 
     def _announce_new(
@@ -176,6 +181,7 @@ class StreamingDetector:
                 snapshot.timestamp,
                 anomaly,
                 anomaly.edge,
+                _SEVERITY_RANK[anomaly.severity],
             )
             state.open[key] = entry
             events.append(self._event(AnomalyEventType.OPENED, entry, snapshot))
