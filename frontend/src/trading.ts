@@ -348,8 +348,9 @@ export class TradingView {
     const signalOf = new Map(this.data.orders.map((o) => [o.order_ref, o.signal_id]));
     const reasons = new Map(this.data.signals.map((s) => [s.signal.id, s.signal.reason]));
     const rows = fills.map((f) => {
-      // An order's reference is `<signal id>:L<leg>` (spy_trader.engine).
-      const signal = signalOf.get(f.order_ref) ?? f.order_ref.replace(/:L\d+$/, "");
+      // An order's reference is `<signal id>:L<leg>`, or `<signal id>:C` for a combo (one order
+      // for every leg of a vertical; spy_trader.engine).
+      const signal = signalOf.get(f.order_ref) ?? f.order_ref.replace(/:(L\d+|C)$/, "");
       return el(
         "tr",
         { class: `side-${f.action === "BUY" ? "buy" : "sell"}` },

@@ -23,6 +23,8 @@ def test_positions_fills_and_pnl_appear_once_the_trader_trades(platform, page_fo
     assert time.endswith(" ET") and contract.split()[1] in {"C", "P"}, fill
     assert side.split()[-1] in {"buy", "sell"} and int(qty) > 0 and float(price) > 0, fill
     assert reason.strip(), "a fill shows the reason of the signal behind it"
+    # The signal's words, not its order reference (`<id>:L0`, or `<id>:C` for a combo).
+    assert not reason.startswith(("SPY-", "SPX")), fill
     # Every fill the backend holds reaches the page (the trader keeps trading meanwhile).
     api = httpx.get(f"{platform.url}api/trades", timeout=5).json()
     shown = min(100, len(api["fills"]))
