@@ -22,6 +22,8 @@ from .models import OptionQuote, Right
 
 # An unbid leg may stand in a parity pair when offered at most this share of its partner.
 _CHEAP_LEG = 0.05
+# Largest weight of one strike's pair in the parity forward, in median weights.
+_MAX_WEIGHT_RATIO = 2.0
 DEFAULT_RATE = 0.04  # when a snapshot carries none; the detector's `default_rate` too
 # Roots that settle at the open of the expiry day (monthly index options).
 AM_SETTLED_ROOTS = frozenset({"SPX", "NDX", "RUT", "VIX", "DJX"})
@@ -78,6 +80,9 @@ def parity_forward(
     order = np.argsort(np.abs(parity_gap), kind="stable")[:nearest]
     candidates = k[order] + parity_gap[order] / discount
     weights = 1.0 / np.maximum(width[order], 0.01)
+    # No pair may outvote the rest: a tight pair one of whose legs is mispriced (an offer a
+    # penny wide, $0.35 through fair) otherwise held the median by its weight alone.
+    weights = np.minimum(weights, _MAX_WEIGHT_RATIO * median(weights))
     forward = _weighted_median(candidates, weights)
     dispersion = _weighted_median(np.abs(candidates - forward), weights)
     # Each strike's mid is off fair by at most half its pair's width (uniform: sd = width/√12,

@@ -11,11 +11,19 @@ from datetime import date, timedelta
 import numpy as np
 
 from spy_core.market_hours import is_market_open
-from spy_core.models import Anomaly, AnomalyKind, ChainSnapshot, Right, Severity, Side
+from spy_core.models import (
+    Anomaly,
+    AnomalyKind,
+    ChainSnapshot,
+    ExerciseStyle,
+    Right,
+    Severity,
+    Side,
+)
 
 from .arbitrage import Violation, static_arbitrage
 from .config import DetectorConfig
-from .fair_value import CalendarFloors, FairValues, fair_values
+from .fair_value import CalendarFloors, FairValues, exercise_value, fair_values
 from .gex import GammaExposure, gamma_exposure
 from .liveness import quote_confidence
 from .slices import ExpirySlice, split_expiries
@@ -202,7 +210,7 @@ def _expiry_anomalies(
     for violation in static_arbitrage(chain, slack):
         if not reportable(violation.kind, violation.amount, math.inf, config):
             continue
-        index, side = _attribute(violation, values)
+        index, side = _attribute(chain, violation, values)
         if (index, side) not in found:
             found[(index, side)] = _arbitrage_anomaly(
                 chain, values, violation, index, side, slack, config, executable
@@ -279,15 +287,24 @@ def _forward_delta(forward: float, strike: float, t: float, vol: float, is_call:
     return 0.5 * math.erfc((-d1 if is_call else d1) / math.sqrt(2.0))
 
 
-def _attribute(violation: Violation, values: FairValues) -> tuple[int, Side]:
+def _attribute(chain: ExpirySlice, violation: Violation, values: FairValues) -> tuple[int, Side]:
     """A violation has a sell leg and buy legs; the mispriced one is the leg furthest from
-    its smile fair value (the sell leg when no smile could be fitted)."""
+    its smile fair value (the sell leg when no smile could be fitted). Furthest from fair,
+    not most profitable: an American in-the-money sale clears an early-exercise allowance
+    and a neighbour's bound, which say whether selling pays, not which leg is off (a call
+    bid $0.36 over fair lost to its neighbour offered $0.06 over fair)."""
     candidates = [(violation.sell, Side.SELL)] if violation.sell is not None else []
     candidates += [(i, Side.BUY) for i in violation.buy]
+    fairs = values.fair
+    if chain.style is ExerciseStyle.AMERICAN:
+        # A deep in-the-money put worth exercising is worth its exercise value, not the
+        # European value the smile gives (0.36 below it six days out at a 5% rate).
+        fairs = np.maximum(fairs, exercise_value(chain))
 
     def deviation(candidate: tuple[int, Side]) -> float:
         i, side = candidate
-        edge = values.sell_edge[i] if side is Side.SELL else values.buy_edge[i]
+        fair = fairs[i]
+        edge = chain.bid[i] - fair if side is Side.SELL else fair - chain.ask[i]
         return -math.inf if math.isnan(edge) else float(edge)
 
     return max(candidates, key=deviation)

@@ -404,9 +404,14 @@ def _american_adjustment(
     The exercise value floors fair only as far as the spot is known: a last trade a few cents
     off the options' own forward would otherwise put every deep in-the-money quote a few
     cents under "fair" (`spot_error`, the disagreement the underlying check allows)."""
-    exercise = np.where(chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot)
+    exercise = exercise_value(chain)
     intrinsic = exercise.clip(min=0.0)
     floor = (exercise - chain.spot_error).clip(min=0.0)
     dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
     bound = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
     return np.maximum(fair, floor), np.where(in_the_money | (intrinsic > 0), bound, 0.0)
+
+
+def exercise_value(chain: ExpirySlice) -> np.ndarray:
+    """What exercising now pays (negative out of the money), at the spot the slice uses."""
+    return np.where(chain.is_call, chain.spot - chain.strike, chain.strike - chain.spot)
