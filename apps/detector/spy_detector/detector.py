@@ -109,6 +109,10 @@ def anomaly_to_dict(anomaly: Anomaly) -> dict:
     return data
 
 
+# Smallest ratio of the two edges of a strike's call and put that both cross the smile on one
+# side for the pair to be read as the fit's miss, not two mispricings (`_pair_against_fit`).
+PAIR_AGREEMENT = 0.5
+
 MARKET_CLOSED_WARNING = {
     "kind": "market_closed",
     "detail": "outside the options' regular session: findings are shown for study and are "
@@ -215,7 +219,7 @@ def _expiry_anomalies(
             found[(index, side)] = _arbitrage_anomaly(
                 chain, values, violation, index, side, slack, config, executable
             )
-    for index, side, edge in _smile_candidates(values, config):
+    for index, side, edge in _smile_candidates(chain, values, config):
         static = found.get((index, side))
         if static is not None and static.edge >= edge:
             continue
@@ -245,12 +249,32 @@ def _expiry_anomalies(
     return list(found.values())
 
 
-def _smile_candidates(values: FairValues, config: DetectorConfig):
+def _smile_candidates(chain: ExpirySlice, values: FairValues, config: DetectorConfig):
     informed = True if values.extrapolated is None else ~values.extrapolated
     with np.errstate(invalid="ignore"):
         for side, edges in ((Side.BUY, values.buy_edge), (Side.SELL, values.sell_edge)):
-            for index in np.flatnonzero((edges >= config.min_edge) & informed):
+            found = (edges >= config.min_edge) & informed
+            found &= ~_pair_against_fit(chain, edges, config.min_edge)
+            for index in np.flatnonzero(found):
                 yield int(index), side, float(edges[index])
+
+
+def _pair_against_fit(chain: ExpirySlice, edges: np.ndarray, min_edge: float) -> np.ndarray:
+    """Quotes whose strike's call and put both cross the smile on the same side by comparable
+    edges (the smaller at least `PAIR_AGREEMENT` of the larger). Parity gives both one vol,
+    so two quotes that agree with each other and not with the fit say the fit is wrong at
+    that strike (an event day's W-shaped smile the spline cannot follow), not that both are
+    mispriced alike; one mispriced leg leaves the other near its usual edge."""
+    against = np.zeros(chain.strike.size, dtype=bool)
+    call = np.flatnonzero(chain.strike[1:] == chain.strike[:-1])  # calls sort first
+    if call.size == 0:
+        return against
+    put = call + 1
+    low, high = np.minimum(edges[call], edges[put]), np.maximum(edges[call], edges[put])
+    with np.errstate(invalid="ignore"):
+        both = (low >= min_edge) & (low >= PAIR_AGREEMENT * high)
+    against[call[both]] = against[put[both]] = True
+    return against
 
 
 def fair_value_error(chain: ExpirySlice, values: FairValues, i: int) -> float:
