@@ -49,7 +49,9 @@ class FairValues:
     fair_error: np.ndarray  # dollars
     vol: np.ndarray
     buy_edge: np.ndarray  # fair − ask (NaN where there is no offer)
-    sell_edge: np.ndarray  # bid − fair − early-exercise allowance (NaN where there is no bid)
+    # bid − the most the quote is worth: an American one's fair plus the bound on its early
+    # exercise premium, or its exercise value (NaN where there is no bid)
+    sell_edge: np.ndarray
     fit: SmileFit | None
     fitted_quotes: int
     bound_quotes: int
@@ -132,12 +134,12 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
         closer = parity_error < fair_error
         fair = np.where(closer, parity, fair)
         fair_error = np.where(closer, parity_error, fair_error)
-    allowance = np.zeros_like(fair)
+    most = fair  # the most the option can be worth, which a sale must clear
     if chain.style is ExerciseStyle.AMERICAN:
-        fair, allowance = _american_adjustment(chain, fair, in_the_money=~otm)
+        fair, most = _american_adjustment(chain, fair, in_the_money=~otm)
     with np.errstate(invalid="ignore"):
         buy_edge = np.where(chain.ask > 0, np.minimum(fair, cap) - chain.ask, np.nan)
-        sell_edge = np.where(chain.bid > 0, chain.bid - np.maximum(fair, floor) - allowance, np.nan)
+        sell_edge = np.where(chain.bid > 0, chain.bid - np.maximum(most, floor), np.nan)
     extrapolated = None
     if fit_quotes.size:
         fitted_range = chain.strike[fit_quotes]
@@ -395,11 +397,14 @@ def _vol_of_half_tick(chain: ExpirySlice, iv_mid: np.ndarray) -> np.ndarray:
 def _american_adjustment(
     chain: ExpirySlice, fair: np.ndarray, in_the_money: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """An American option is worth at least its exercise value and at most the European
-    value plus a bound on the early-exercise premium: K·(1−DF) for puts, the present value
-    of dividends (S − F·DF) for calls. Sell flags on in-the-money quotes (against the forward
-    or the spot) must clear that bound; the same premium also biases the parity forward,
-    which is why it applies on the forward's side too.
+    """(fair, most): an American option is worth at least its exercise value and at most
+    the European value plus a bound on the early-exercise premium: K·(1−DF) for puts, the
+    present value of dividends (S − F·DF) for calls; and at most its exercise value where
+    that is more (deep in the money, exercised now). A sell flag must clear the most; the
+    same premium also biases the parity forward, which is why it applies on the forward's
+    side too. The bound is not added to the exercise value: a deep in-the-money put worth
+    exercising is worth just that (six days out at 5%, the bound is $0.40 a share and hid
+    every sale of such a put up to it).
 
     The exercise value floors fair only as far as the spot is known: a last trade a few cents
     off the options' own forward would otherwise put every deep in-the-money quote a few
@@ -409,7 +414,8 @@ def _american_adjustment(
     floor = (exercise - chain.spot_error).clip(min=0.0)
     dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
     bound = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
-    return np.maximum(fair, floor), np.where(in_the_money | (intrinsic > 0), bound, 0.0)
+    premium = np.where(in_the_money | (intrinsic > 0), bound, 0.0)
+    return np.maximum(fair, floor), np.maximum(fair + premium, floor)
 
 
 def exercise_value(chain: ExpirySlice) -> np.ndarray:
