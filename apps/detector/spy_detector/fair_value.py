@@ -136,7 +136,7 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
         fair_error = np.where(closer, parity_error, fair_error)
     most = fair  # the most the option can be worth, which a sale must clear
     if chain.style is ExerciseStyle.AMERICAN:
-        fair, most = _american_adjustment(chain, fair, in_the_money=~otm)
+        fair, most = _american_adjustment(chain, fair, vol, in_the_money=~otm)
     with np.errstate(invalid="ignore"):
         buy_edge = np.where(chain.ask > 0, np.minimum(fair, cap) - chain.ask, np.nan)
         sell_edge = np.where(chain.bid > 0, chain.bid - np.maximum(most, floor), np.nan)
@@ -395,11 +395,12 @@ def _vol_of_half_tick(chain: ExpirySlice, iv_mid: np.ndarray) -> np.ndarray:
 
 
 def _american_adjustment(
-    chain: ExpirySlice, fair: np.ndarray, in_the_money: np.ndarray
+    chain: ExpirySlice, fair: np.ndarray, vol: np.ndarray, in_the_money: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(fair, most): an American option is worth at least its exercise value and at most
-    the European value plus a bound on the early-exercise premium: K·(1−DF) for puts, the
-    present value of dividends (S − F·DF) for calls; and at most its exercise value where
+    the European value plus a bound on the early-exercise premium: for a put, what a
+    European put struck at K/DF adds (`_put_premium_bound`), for a call the present value
+    of dividends (S − F·DF); and at most its exercise value where
     that is more (deep in the money, exercised now). A sell flag must clear the most; the
     same premium also biases the parity forward, which is why it applies on the forward's
     side too. The bound is not added to the exercise value: a deep in-the-money put worth
@@ -413,9 +414,30 @@ def _american_adjustment(
     intrinsic = exercise.clip(min=0.0)
     floor = (exercise - chain.spot_error).clip(min=0.0)
     dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
-    bound = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
+    bound = np.where(chain.is_call, dividends, _put_premium_bound(chain, vol))
     premium = np.where(in_the_money | (intrinsic > 0), bound, 0.0)
     return np.maximum(fair, floor), np.maximum(fair + premium, floor)
+
+
+def _put_premium_bound(chain: ExpirySlice, vol: np.ndarray) -> np.ndarray:
+    """The early-exercise premium of an American put is at most P(K/DF) − P(K), European
+    puts at its vol: exercising at τ is worth K·e^{r(T−τ)} − S_T at expiry, which a European
+    put struck at K·e^{rT} pays at least. At most K·(1−DF) (the put's slope in strike is at
+    most DF), which it is where the vol is unknown; about half that at the money."""
+    loose = chain.strike * (1.0 - chain.discount)
+    known = np.isfinite(vol)
+    if not known.any():
+        return loose
+    forward = chain.forward.forward
+    shifted, at_strike = black76_price(
+        forward,
+        np.stack([chain.strike / chain.discount, chain.strike]),
+        chain.t,
+        np.where(known, vol, 0.0),
+        chain.discount,
+        False,
+    )
+    return np.where(known, np.minimum(shifted - at_strike, loose), loose)
 
 
 def exercise_value(chain: ExpirySlice) -> np.ndarray:
