@@ -26,6 +26,10 @@ MIN_PARITY_STRIKES = 1
 # Standard errors of disagreement tolerated before the quoted spot counts as stale.
 STALE_SIGMAS = 4.0
 SPOT_PRINT_ERROR = 1e-4  # of spot (1 bp): a spot is a last trade or a mid, not a hedge price
+# An index level (European, cash-settled classes) is computed from its constituents' last
+# trades and disseminated about once a second: in a fast market it trails the options'
+# forward by a few points of SPX (a stale spot is ≥ 0.3% off).
+INDEX_PRINT_ERROR = 3e-4
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,8 @@ def check_underlying(
 
     Spot implied: F·DF·e^{q·t} (F the parity forward, DF the discount factor, q the given
     dividend yield). Tolerance: `STALE_SIGMAS` standard errors of that (the forward's error,
-    the rate's over t) plus one tick and one basis point of spot. A discrete dividend paid
+    the rate's over t) plus one tick and the spot's print error (`SPOT_PRINT_ERROR`,
+    `INDEX_PRINT_ERROR`). A discrete dividend paid
     before expiry lowers the forward, so a quoted spot above the implied one is also
     explained by up to `dividend_allowance` (a fraction of spot) when the expiry is not
     today and the underlying pays dividends (American-style: stocks and ETFs).
@@ -88,9 +93,11 @@ def check_underlying(
     rate_error = implied * nearest.discount_error
     sigma = math.hypot(nearest.forward.error * carry_back, rate_error)
     tick = float(nearest.tick.min()) if nearest.tick.size else 0.0
-    tolerance = STALE_SIGMAS * sigma + tick + SPOT_PRINT_ERROR * implied
+    american = nearest.style is ExerciseStyle.AMERICAN
+    print_error = SPOT_PRINT_ERROR if american else INDEX_PRINT_ERROR
+    tolerance = STALE_SIGMAS * sigma + tick + print_error * implied
     today = now.astimezone(NEW_YORK).date()
-    pays_dividends = nearest.style is ExerciseStyle.AMERICAN and nearest.expiry > today
+    pays_dividends = american and nearest.expiry > today
     allowance = dividend_allowance * implied if pays_dividends else 0.0
     difference = quoted - implied
     agrees = -tolerance <= difference <= tolerance + allowance
