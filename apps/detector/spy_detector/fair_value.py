@@ -333,7 +333,8 @@ def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray, np.nd
     below this bid) bounds nothing: one of the two is mispriced, which the model-free checks
     report; letting it bound would hide the quote's own finding behind its neighbour's.
     Returns (cap, floor, crossed): crossed marks the quotes likely mispriced among those in
-    arbitrage with a neighbour: one crossing several neighbours, or both of a lone pair."""
+    arbitrage with a neighbour: one crossing at least as many neighbours as any it crosses
+    (both of a lone pair)."""
     cap = np.full(chain.strike.size, np.inf)
     floor = np.full(chain.strike.size, -np.inf)
     crossed = np.zeros(chain.strike.size, dtype=bool)
@@ -359,16 +360,16 @@ def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray, np.nd
             side_floor[bad] = np.where(later & bid_below, bid[None, :], -np.inf).max(axis=1)
             earlier = ~later & (np.arange(idx.size)[None, :] != bad[:, None])
             side_cap[bad] = np.where(earlier & ask_above, ask[None, :], np.inf).min(axis=1)
-            # Who is the mispriced one: a quote that crosses several neighbours, not each
-            # neighbour it crosses once (one bid-up wing put crosses every richer put's offer).
+            # Who is the mispriced one: a quote that crosses at least as many neighbours as
+            # any quote it crosses, not each neighbour it crosses once (one bid-up wing put
+            # crosses every richer put's offer; two such puts make each of those offers
+            # cross two, still fewer than either of them).
             crossing = (later & ~bid_below) | (earlier & ~ask_above)
             count = crossing.sum(axis=1)
             partners = np.zeros(idx.size, dtype=np.int64)
             partners[bad] = count
-            lone = count == 1
-            partner = np.argmax(crossing, axis=1)
-            suspect = (count > 1) | (lone & (partners[partner] <= 1))
-            crossed[idx[bad[suspect]]] = True
+            most = np.where(crossing, partners[None, :], 0).max(axis=1)
+            crossed[idx[bad[(count > 0) & (count >= most)]]] = True
         floor[idx], cap[idx] = side_floor, side_cap
     return cap, floor, crossed
 
