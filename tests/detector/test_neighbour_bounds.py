@@ -49,8 +49,8 @@ def _crossings(chain, i):
 
 def _reference(chain, i):
     """Cap: lowest ask of richer same-side quotes whose ask is above i's bid; floor: highest
-    bid of cheaper ones whose bid is below i's ask; crossed (the suspect): i crosses several
-    neighbours, or exactly one that crosses nothing else."""
+    bid of cheaper ones whose bid is below i's ask; crossed (the suspect): i crosses at
+    least as many neighbours as any neighbour it crosses does."""
     cap, floor = math.inf, -math.inf
     crossings = _crossings(chain, i)
     for j in range(chain.strike.size):
@@ -64,8 +64,8 @@ def _reference(chain, i):
             cap = min(cap, ask_j)
         else:
             floor = max(floor, chain.bid[j])
-    lone_pair = len(crossings) == 1 and len(_crossings(chain, crossings[0])) <= 1
-    return cap, floor, len(crossings) > 1 or lone_pair
+    most = max((len(_crossings(chain, j)) for j in crossings), default=0)
+    return cap, floor, bool(crossings) and len(crossings) >= most
 
 
 @settings(max_examples=300, deadline=None)
