@@ -22,6 +22,9 @@ from .models import OptionQuote, Right
 
 # An unbid leg may stand in a parity pair when offered at most this share of its partner.
 _CHEAP_LEG = 0.05
+# Narrowest pair width (dollars, both legs) the consistency of parity candidates assumes:
+# one tick a leg, since a quote's mid sits within half a tick of fair at best.
+_MIN_PAIR_WIDTH = 0.02
 # Largest weight of one strike's pair in the parity forward, in median weights.
 _MAX_WEIGHT_RATIO = 2.0
 DEFAULT_RATE = 0.04  # when a snapshot carries none; the detector's `default_rate` too
@@ -54,7 +57,8 @@ def parity_forward(
     nearest: int = 6,
 ) -> ForwardEstimate:
     """Weighted median of K + (C_mid − P_mid)/DF over the `nearest` strikes where both sides
-    have a two-sided market and |C_mid − P_mid| is smallest (the strikes nearest the forward).
+    have a two-sided market and |C_mid − P_mid| is smallest (the strikes nearest the forward),
+    among those consistent with most of the twice as many nearest (`_consistent`).
 
     Weights are 1/(call spread + put spread), so tight markets dominate; the median makes one
     mispriced quote unable to move the forward. `fallback` (the carry forward) is returned
@@ -77,7 +81,10 @@ def parity_forward(
     k = strike[two_sided]
     parity_gap = 0.5 * (call_bid + call_ask - put_bid - put_ask)[two_sided]
     width = (call_ask - call_bid + put_ask - put_bid)[two_sided]
-    order = np.argsort(np.abs(parity_gap), kind="stable")[:nearest]
+    # The nearest twice over, then those consistent with the most others (`_consistent`).
+    pool = np.argsort(np.abs(parity_gap), kind="stable")[: 2 * nearest]
+    pool_candidates = k[pool] + parity_gap[pool] / discount
+    order = pool[_consistent(pool_candidates, width[pool] / discount)][:nearest]
     candidates = k[order] + parity_gap[order] / discount
     weights = 1.0 / np.maximum(width[order], 0.01)
     # No pair may outvote the rest: a tight pair one of whose legs is mispriced (an offer a
@@ -94,6 +101,24 @@ def parity_forward(
     quoted = float(1.0 / np.sqrt(np.sum(leg_sd**-2.0)))
     excess = median(np.abs(candidates - forward) / leg_sd) / (np.sqrt(3.0) / 2.0)
     return ForwardEstimate(forward, int(order.size), dispersion, quoted * max(1.0, excess))
+
+
+def _consistent(candidates: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Indices (ascending) of the candidates whose intervals, candidate ± half its pair's
+    width (where fair lies when both legs' quotes contain it), share the point most of them
+    cover, when that is a majority; else all of them. Three penny-wide pairs at the money,
+    two with a leg $0.46 through fair, held the weighted median against six wider pairs
+    agreeing to a cent. Without a majority no pair is singled out: months out, early
+    exercise tilts an American chain's candidates steadily with the strike."""
+    half = 0.5 * np.maximum(spread, _MIN_PAIR_WIDTH)
+    low, high = candidates - half, candidates + half
+    points = np.concatenate([low, high])
+    covers = (low[None, :] <= points[:, None]) & (points[:, None] <= high[None, :])
+    counts = covers.sum(axis=1)
+    best = int(np.argmax(counts))
+    if 2 * counts[best] <= candidates.size:
+        return np.arange(candidates.size)
+    return np.flatnonzero(covers[best])
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
