@@ -1,17 +1,19 @@
 """What the dashboard needs beyond the history reads: its runtime config, the exchange
-session (from `spy_core.market_hours`, the one calendar), and the strike ladder's quotes
-(posted by the market-data service, held in memory: only the latest matters)."""
+session (from `spy_core.market_hours`, the one calendar, at the market clock's now:
+`spy_backend.market_clock`), and the strike ladder's quotes (posted by the market-data
+service, held in memory: only the latest matters)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from spy_core import market_hours
 
+from ..deps import ServicesDep
 from ..realtime.ladder import LadderFeed
 from ..wire import WRITE_ERRORS, StrictJsonRoute
 
@@ -25,7 +27,7 @@ class LadderPost(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     underlying: str = Field(min_length=1, max_length=16, pattern=r"^[A-Z0-9.]+$")
-    timestamp: str = Field(max_length=40)
+    timestamp: str = Field(max_length=40)  # the snapshot's market time, ISO with its offset
     spot: float = Field(gt=0)
     expiry: str = Field(max_length=10)
     forward: float = Field(gt=0)
@@ -36,6 +38,17 @@ class LadderPost(BaseModel):
         max_length=400
     )
     wall_ms: float | None = None
+
+    @field_validator("timestamp")
+    @classmethod
+    def _aware(cls, value: str) -> str:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("not an ISO 8601 date and time") from None
+        if moment.tzinfo is None:
+            raise ValueError("needs a UTC offset")
+        return value
 
 
 def feed(request: Request) -> LadderFeed:
@@ -64,15 +77,22 @@ def _session(found: market_hours.Session | None) -> dict | None:
 
 
 @router.get("/api/session")
-async def session() -> dict:
-    """Today's NYSE session (ET day), whether the market is open now, and the next one."""
-    now = datetime.now(UTC)
+async def session(services: ServicesDep) -> dict:
+    """The NYSE session of the market clock's ET day, where the market stands in it, and the
+    next one. `clock` says whose time it is: `real` (a live feed: the machine's) or
+    `simulated` (a simulator or a replay: the latest snapshot's, run on at `rate` market
+    seconds per wall second); `now` is null until simulated data has arrived."""
+    clock = services.market_clock
+    now = clock.now()
+    answer: dict = {"clock": clock.kind.value, "now": None, "rate": clock.rate}
+    if now is None:
+        return answer | {"open": None, "phase": None, "session": None, "next": None}
     today = now.astimezone(market_hours.NEW_YORK).date()
-    current = market_hours.session(today)
-    return {
+    return answer | {
         "now": now.isoformat(),
         "open": market_hours.is_market_open(now),
-        "session": _session(current),
+        "phase": market_hours.phase(now).value,
+        "session": _session(market_hours.session(today)),
         "next": _session(market_hours.next_session(today)),
     }
 
@@ -90,4 +110,5 @@ async def ladder(request: Request) -> dict | None:
 )
 async def post_ladder(body: LadderPost, request: Request) -> None:
     feed(request).update(body.model_dump())
+    request.app.state.services.market_clock.observe(datetime.fromisoformat(body.timestamp))
     request.app.state.services.broadcaster.ladder(feed(request))
