@@ -17,6 +17,7 @@ from spy_backend.market_clock import MarketClock, MarketClockKind
 from spy_backend.realtime.broadcaster import MAX_MESSAGE_BYTES
 from spy_backend.realtime.ladder import LadderFeed
 from spy_backend.realtime.protocol import invocation
+from spy_backend.realtime.smile import smile_message
 from spy_backend.settings import Settings
 from spy_core import market_hours
 from spy_core.synthetic import sample_chain
@@ -42,7 +43,7 @@ def test_ladder_is_the_band_with_every_field() -> None:
     inside = [k for k in strikes if spot * (1 - BAND) <= k <= spot * (1 + BAND)]
     assert len(strikes) - len(inside) <= 2  # one strike beyond each edge
     assert any(row[1] is not None and row[19] is not None for row in ladder["rows"])
-    assert len(ladder["smile"]) > len(strikes)  # the smile covers the whole chain
+    assert len(ladder["smile"]) > len(strikes)  # the smile reaches past the band
 
 
 def test_deltas_chain_carry_only_changes_and_fit_a_hub_message() -> None:
@@ -77,18 +78,15 @@ def test_the_smile_is_pushed_whole_once_per_change() -> None:
     feed.update(first)
     feed.take()
     smile = feed.take_smile()
-    assert smile == {
-        "t": first["timestamp"],
-        "x": first["expiry"],
-        "s": first["spot"],
-        "smile": first["smile"],
-    }
+    assert smile == smile_message(
+        first["timestamp"], first["expiry"], first["spot"], first["smile"]
+    )
     assert feed.take_smile() is None  # unchanged: not sent again
     moved = copy.deepcopy(first)
     moved["smile"][0][3] += 0.001
     feed.update(moved)
     feed.take()
-    assert feed.take_smile()["smile"] == moved["smile"]
+    assert feed.take_smile()["f"][0] == round(moved["smile"][0][3] * 1e4)
 
 
 def test_unwatched_posts_become_state_without_messages() -> None:
