@@ -49,10 +49,10 @@ class LadderFeed:
 
     def take_smile(self) -> dict | None:
         """The whole smile of the last broadcast state as a `smile` message (columns that fit
-        one message: `realtime.smile`), or None when it is the one sent before. Not a delta:
-        the fit moves every strike's fitted vol at once."""
+        one message: `realtime.smile`), or None when it is empty or the one sent before. Not
+        a delta: the fit moves every strike's fitted vol at once."""
         smile = None if self._sent is None else self._sent.get("smile")
-        if smile is None or smile == self._smile_sent:
+        if not smile or smile == self._smile_sent:
             return None
         self._smile_sent = smile
         sent = self._sent
