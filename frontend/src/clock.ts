@@ -13,6 +13,11 @@ export class MarketClock {
   private anchor: { wall: number; market: number } | null = null;
   private shown = -Infinity;
 
+  /** Market milliseconds per wall millisecond. */
+  get pace(): number {
+    return this.kind === "simulated" ? this.rate : 1;
+  }
+
   /** /api/session's answer, received at `wall` (ms). `now` is null while simulated data has
    * not arrived. */
   fromServer(kind: ClockKind, now: string | null, rate: number, wall = Date.now()): void {
@@ -38,8 +43,7 @@ export class MarketClock {
   /** The market's now, or null when the simulated clock is not known yet. */
   now(wall = Date.now()): Date | null {
     if (!this.anchor) return this.kind === "real" ? new Date(wall) : null;
-    const pace = this.kind === "real" ? 1 : this.rate;
-    this.shown = Math.max(this.shown, this.anchor.market + (wall - this.anchor.wall) * pace);
+    this.shown = Math.max(this.shown, this.anchor.market + (wall - this.anchor.wall) * this.pace);
     return new Date(this.shown);
   }
 }

@@ -467,6 +467,21 @@ function phaseAt(s: SessionInfo, now: Date): keyof typeof PHASE_KEY {
 }
 
 function tick(): void {
+  tickClock();
+  setText($("latency"), state.lastLatency == null ? fmt.DASH : `${fmt.int(state.lastLatency)} ms`);
+  renderConn();
+  setText($("dropped"), fmt.int(state.dropped));
+}
+
+/** The clocks, the session and the countdown: each market second while the simulator runs
+ * faster than real time (at most 10 times a wall second), else each second. */
+function clockLoop(): void {
+  tickClock();
+  const pace = clock.kind === "simulated" ? clock.pace : 1;
+  window.setTimeout(clockLoop, pace > 1 ? Math.max(100, 1000 / pace) : 1000);
+}
+
+function tickClock(): void {
   const now = clock.now();
   const simulated = clock.kind === "simulated";
   setText($("etclock"), now ? fmt.etTime(now) : fmt.DASH);
@@ -505,9 +520,6 @@ function tick(): void {
     setText($("sessionClose"), "");
     setText(cd, fmt.DASH);
   }
-  setText($("latency"), state.lastLatency == null ? fmt.DASH : `${fmt.int(state.lastLatency)} ms`);
-  renderConn();
-  setText($("dropped"), fmt.int(state.dropped));
 }
 
 // ---- alerts ------------------------------------------------------------------------------
@@ -880,6 +892,7 @@ async function start(): Promise<void> {
     benchTable,
   };
   setInterval(tick, 1000);
+  clockLoop();
   setInterval(() => {
     if (current === "gamma") void refreshGex();
   }, 3000);
