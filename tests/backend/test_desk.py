@@ -125,10 +125,13 @@ async def test_ladder_post_needs_the_token_and_is_read_back(client: httpx.AsyncC
             break
         await asyncio.sleep(0.01)
     assert body["seq"] == 1 and body["rows"] == ladder["rows"]
-    bad = {**ladder, "rows": [[1.0, 2.0]]}
-    assert (
-        await client.post("/api/ladder/updates", json=bad, headers=auth(client))
-    ).status_code == 422
+    for bad in (
+        {**ladder, "rows": [[1.0, 2.0]]},
+        {**ladder, "timestamp": "2026-03-06T10:00:00"},  # no UTC offset: whose 10:00?
+        {**ladder, "timestamp": "yesterday"},
+    ):
+        answer = await client.post("/api/ladder/updates", json=bad, headers=auth(client))
+        assert answer.status_code == 422
 
 
 SATURDAY = datetime(2026, 3, 7, 15, 0, tzinfo=UTC)  # 10:00 ET on a Saturday: no session

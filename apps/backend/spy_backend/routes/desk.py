@@ -5,16 +5,16 @@ service, held in memory: only the latest matters)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from spy_core import market_hours
 
 from ..deps import ServicesDep
 from ..realtime.ladder import LadderFeed
+from ..schemas import IsoDateTime
 from ..wire import WRITE_ERRORS, StrictJsonRoute
 
 router = APIRouter(tags=["desk"])  # reads: behind the read token when reads are protected
@@ -27,7 +27,7 @@ class LadderPost(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     underlying: str = Field(min_length=1, max_length=16, pattern=r"^[A-Z0-9.]+$")
-    timestamp: str = Field(max_length=40)  # the snapshot's market time, ISO with its offset
+    timestamp: IsoDateTime  # the snapshot's market time
     spot: float = Field(gt=0)
     expiry: str = Field(max_length=10)
     forward: float = Field(gt=0)
@@ -38,17 +38,6 @@ class LadderPost(BaseModel):
         max_length=400
     )
     wall_ms: float | None = None
-
-    @field_validator("timestamp")
-    @classmethod
-    def _aware(cls, value: str) -> str:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError("not an ISO 8601 date and time") from None
-        if moment.tzinfo is None:
-            raise ValueError("needs a UTC offset")
-        return value
 
 
 def feed(request: Request) -> LadderFeed:
@@ -109,6 +98,6 @@ async def ladder(request: Request) -> dict | None:
     responses={**WRITE_ERRORS, 413: {"description": "body too big"}},
 )
 async def post_ladder(body: LadderPost, request: Request) -> None:
-    feed(request).update(body.model_dump())
-    request.app.state.services.market_clock.observe(datetime.fromisoformat(body.timestamp))
+    feed(request).update(body.model_dump(mode="json"))
+    request.app.state.services.market_clock.observe(body.timestamp)
     request.app.state.services.broadcaster.ladder(feed(request))
