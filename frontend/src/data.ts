@@ -67,12 +67,31 @@ export interface Anomaly {
   detail?: string;
 }
 
-/** The `smile` target: the front expiry's whole smile, pushed when it changes. */
+/** The `smile` target as sent: the front expiry's whole smile in integer columns
+ * (spy_backend.realtime.smile): strike j is k0 + (ki ? ki[j] : j)·dk; IVs in 0.0001, fair
+ * values in cents; a null entry is a missing value, a column left out has none. At least one
+ * strike: an empty smile is not sent. */
 export interface SmileMessage {
   t: string;
   x: string;
   s: number;
-  smile: (number | null)[][]; // [strike, iv_bid, iv_ask, fit_iv, fair]
+  k0?: number;
+  dk?: number;
+  ki?: number[];
+  b?: (number | null)[];
+  a?: (number | null)[];
+  f?: (number | null)[];
+  v?: (number | null)[];
+}
+
+export type SmileRow = (number | null)[]; // [strike, iv_bid, iv_ask, fit_iv, fair]
+
+/** A smile as the page uses it, from a `smile` message or a REST ladder. */
+export interface Smile {
+  t: string;
+  x: string;
+  s: number;
+  rows: SmileRow[];
 }
 
 export interface AnomalyEvent {
@@ -123,11 +142,24 @@ export interface FlowPoint {
   flow: { increment: FlowTotals; session: FlowTotals };
 }
 
+export interface SessionDay {
+  day: string;
+  open: string;
+  close: string;
+  early_close: boolean;
+}
+
+/** /api/session: the session at the market clock's now. `clock` says whose time: the real
+ * one (a live feed) or the data's own (a simulator or a replay), which runs `rate` market
+ * seconds per wall second; `now` is null until simulated data has arrived. */
 export interface SessionInfo {
-  now: string;
-  open: boolean;
-  session: { day: string; open: string; close: string; early_close: boolean } | null;
-  next: { day: string; open: string; close: string; early_close: boolean } | null;
+  clock: "real" | "simulated";
+  now: string | null;
+  rate: number;
+  open: boolean | null;
+  phase: "pre" | "open" | "after" | "closed" | null;
+  session: SessionDay | null;
+  next: SessionDay | null;
 }
 
 // The trader's records (spy_core.trading) as /api/positions|trades|signals|pnl answer them.
@@ -253,14 +285,46 @@ export function validDelta(v: unknown): v is LadderDelta {
   );
 }
 
+const SMILE_COLUMNS = [
+  ["b", 1e-4],
+  ["a", 1e-4],
+  ["f", 1e-4],
+  ["v", 0.01],
+] as const;
+const MAX_SMILE_STRIKES = 2000;
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isColumn = (v: unknown): v is (number | null)[] =>
+  Array.isArray(v) && v.length <= MAX_SMILE_STRIKES && v.every((x) => x === null || Number.isSafeInteger(x));
+
 export function validSmile(v: unknown): v is SmileMessage {
-  return (
-    isObj(v) &&
-    isStr(v.t) &&
-    isNum(v.s) &&
-    Array.isArray(v.smile) &&
-    v.smile.every((r) => Array.isArray(r) && r.length === 5 && isNum(r[0]) && r.every((x) => x === null || isNum(x)))
-  );
+  if (!isObj(v) || !isStr(v.t) || !isStr(v.x) || !isNum(v.s)) return false;
+  const columns = SMILE_COLUMNS.map(([name]) => v[name]).filter((c) => c !== undefined);
+  if (!columns.every(isColumn)) return false;
+  const n = columns.length ? (columns[0] as unknown[]).length : 0;
+  if (!columns.every((c) => (c as unknown[]).length === n)) return false;
+  if (n === 0 || !isNum(v.k0) || !isNum(v.dk) || !(v.dk > 0)) return false;
+  if (v.ki === undefined) return true;
+  return Array.isArray(v.ki) && v.ki.length === n && v.ki.every(isCount);
+}
+
+/** A valid `smile` message's rows, strikes to the cent. */
+export function decodeSmile(m: SmileMessage): Smile {
+  const columns = SMILE_COLUMNS.map(([name, unit]) => [m[name], unit] as const);
+  const n = Math.max(0, ...columns.map(([c]) => c?.length ?? 0));
+  const rows: SmileRow[] = [];
+  for (let j = 0; j < n; j++) {
+    const strike = Math.round(((m.k0 as number) + (m.ki ? m.ki[j] : j) * (m.dk as number)) * 100) / 100;
+    const values = columns.map(([c, unit]) => {
+      const value = c?.[j];
+      return value == null ? null : Math.round(value * unit * 1e4) / 1e4;
+    });
+    rows.push([strike, ...values]);
+  }
+  return { t: m.t, x: m.x, s: m.s, rows };
+}
+
+export function validSession(v: unknown): v is SessionInfo {
+  return isObj(v) && (v.clock === "real" || v.clock === "simulated") && (v.now === null || isStr(v.now)) && isNum(v.rate);
 }
 
 export function validLadder(v: unknown): v is Ladder {
@@ -314,7 +378,7 @@ export interface LiveHandlers {
   anomalies(events: AnomalyEvent[], dropped: number): void;
   market(m: MarketMessage): void;
   ladder(d: LadderDelta, receivedAt: number): void;
-  smile(m: SmileMessage): void;
+  smile(m: Smile): void;
   dropped(): void;
   /** The trader posted records (`trading` target): re-read the trading views. */
   trading(): void;
@@ -375,7 +439,7 @@ export class Live {
     );
     this.conn.on("market", guard(validMarket, (m) => h.market(m)));
     this.conn.on("ladder", guard(validDelta, (d) => h.ladder(d, performance.now())));
-    this.conn.on("smile", guard(validSmile, (m) => h.smile(m)));
+    this.conn.on("smile", guard(validSmile, (m) => h.smile(decodeSmile(m))));
     this.conn.on("trading", guard(isObj, () => h.trading()));
     this.conn.onreconnecting(() => h.state("reconnecting"));
     this.conn.onreconnected(async () => {

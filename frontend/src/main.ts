@@ -1,6 +1,7 @@
 // The desk: header, tabs and views wired to the data layer.
 import "./style.css";
 import { FlowChart, GammaChart, SmileChart } from "./charts";
+import { MarketClock } from "./clock";
 import {
   Api,
   type AnomalyEvent,
@@ -13,8 +14,10 @@ import {
   loadConfig,
   type MarketMessage,
   type SessionInfo,
+  type SmileRow,
   validEvent,
   validLadder,
+  validSession,
   backoff,
 } from "./data";
 import { $, el, setText, tx } from "./dom";
@@ -35,7 +38,6 @@ const state = {
   openAnomalies: 0,
   session: null as SessionInfo | null,
   sessionFetchedAt: 0,
-  serverOffset: 0,
   ladderSeq: -1,
   ladderExpiry: "",
   events: [] as AnomalyEvent[], // newest first
@@ -94,7 +96,7 @@ function buildHeader(): void {
       stat("last", "spot", el("span", { class: "delta", id: "change" })),
       stat("session", "status", el("span", { class: "sub", id: "sessionClose" })),
       stat("closesIn", "countdown"),
-      stat("etClock", "etclock"),
+      stat("etClock", "etclock", el("span", { class: "sub clock-kind", id: "clockKind", hidden: "", "data-i18n": "clockSim" })),
       stat("localClock", "localclock"),
       stat("marketTime", "mtime"),
       stat("connection", "conn"),
@@ -370,7 +372,7 @@ function refreshTrading(): void {
   }, 1000);
 }
 
-function renderSmileTable(rows: (number | null)[][]): void {
+function renderSmileTable(rows: SmileRow[]): void {
   const table = $("smileTable");
   table.replaceChildren(
     el("thead", {}, el("tr", {}, ...(["strike", "smileBid", "smileAsk", "smileFit", "fair"] as Key[]).map((k) => el("th", { scope: "col", "data-i18n": k, text: t(k) })))),
@@ -454,37 +456,70 @@ function renderSpot(): void {
   setText($("mtime"), state.marketTime ? fmt.etTime(state.marketTime) : fmt.DASH);
 }
 
+const PHASE_KEY = { pre: "marketPre", open: "marketOpen", after: "marketAfter", closed: "marketClosed" } as const;
+
+/** Where `now` stands in the session of its ET day (the server's answer for that day). */
+function phaseAt(s: SessionInfo, now: Date): keyof typeof PHASE_KEY {
+  const today = s.session;
+  if (!today) return "closed";
+  if (now < new Date(today.open)) return "pre";
+  return now < new Date(today.close) ? "open" : "after";
+}
+
 function tick(): void {
-  const now = new Date(Date.now() + state.serverOffset);
-  setText($("etclock"), fmt.etTime(now));
-  setText($("localclock"), fmt.localTime(now));
+  tickClock();
+  setText($("latency"), state.lastLatency == null ? fmt.DASH : `${fmt.int(state.lastLatency)} ms`);
+  renderConn();
+  setText($("dropped"), fmt.int(state.dropped));
+}
+
+/** The clocks, the session and the countdown: each market second while the simulator runs
+ * faster than real time (at most 10 times a wall second), else each second. */
+function clockLoop(): void {
+  tickClock();
+  const pace = clock.kind === "simulated" ? clock.pace : 1;
+  window.setTimeout(clockLoop, pace > 1 ? Math.max(100, 1000 / pace) : 1000);
+}
+
+function tickClock(): void {
+  const now = clock.now();
+  const simulated = clock.kind === "simulated";
+  setText($("etclock"), now ? fmt.etTime(now) : fmt.DASH);
+  const kind = $("clockKind");
+  kind.hidden = !simulated;
+  kind.title = t("clockSimLabel");
+  // Your time is the real one, whatever clock the market runs on.
+  setText($("localclock"), fmt.localTime(simulated || !now ? new Date() : now));
   const s = state.session;
   const status = $("status");
   const cd = $("countdown");
   const cdLabel = cd.previousElementSibling as HTMLElement;
-  if (s) {
-    const openNow = s.session != null && now >= new Date(s.session.open) && now < new Date(s.session.close);
-    setText(status, t(openNow ? "marketOpen" : "marketClosed"));
-    status.className = `value ${openNow ? "open" : "closed"}`;
+  if (s && now) {
+    if (s.next && now >= new Date(s.next.open)) refreshSession(); // a new day: its session
+    const phase = phaseAt(s, now);
+    setText(status, t(PHASE_KEY[phase]));
+    status.className = `value ${phase === "open" ? "open" : "closed"}`;
     const today = s.session;
     setText(
       $("sessionClose"),
       today ? t(today.early_close ? "earlyClose" : "regularClose", { time: fmt.etShort(today.close) }) : t("noSession"),
     );
-    if (openNow && today) {
+    if (phase === "open" && today) {
       cdLabel.dataset.i18n = "closesIn";
       setText(cdLabel, t("closesIn"));
       setText(cd, fmt.duration(new Date(today.close).getTime() - now.getTime()));
     } else {
-      const next = today && now < new Date(today.open) ? today : s.next;
+      const next = today && phase === "pre" ? today : s.next;
       cdLabel.dataset.i18n = "opensIn";
       setText(cdLabel, t("opensIn"));
       setText(cd, next ? fmt.duration(new Date(next.open).getTime() - now.getTime()) : fmt.DASH);
     }
+  } else {
+    setText(status, fmt.DASH);
+    status.className = "value";
+    setText($("sessionClose"), "");
+    setText(cd, fmt.DASH);
   }
-  setText($("latency"), state.lastLatency == null ? fmt.DASH : `${fmt.int(state.lastLatency)} ms`);
-  renderConn();
-  setText($("dropped"), fmt.int(state.dropped));
 }
 
 // ---- alerts ------------------------------------------------------------------------------
@@ -568,7 +603,10 @@ function onMarket(m: MarketMessage, live: boolean): void {
   state.marketTime = m.timestamp;
   state.openAnomalies = m.open_anomalies;
   state.warnings = Array.isArray(m.warnings) ? m.warnings.filter((x) => typeof x === "string") : [];
-  if (live) state.lastData = Date.now();
+  if (live) {
+    state.lastData = Date.now();
+    marketTimeArrived(m.timestamp);
+  }
   if (state.openSpot == null) state.openSpot = m.spot;
   if (m.gex) {
     state.gex = { ...m.gex, by_strike: state.gex?.by_strike ?? [] };
@@ -618,6 +656,7 @@ function onLadder(d: LadderDelta, receivedAt: number): void {
   }
   state.ladderSeq = d.seq;
   state.lastData = Date.now();
+  marketTimeArrived(d.t);
   if (d.x !== state.ladderExpiry) {
     state.ladderExpiry = d.x;
     renderLadderHead();
@@ -629,13 +668,20 @@ function onLadder(d: LadderDelta, receivedAt: number): void {
   ladder.applyRows(d.rows, d.gone);
 }
 
+/** A live update's market time: the simulated clock follows it (a first one asks for the
+ * session the clock is in). */
+function marketTimeArrived(at: string): void {
+  clock.observe(at);
+  if (clock.kind === "simulated" && state.session?.now == null) refreshSession();
+}
+
 async function resync(): Promise<void> {
   try {
     const [market, page, lad, sess] = await Promise.all([
       api.get<{ analysis: (MarketMessage & { flow: { session: MarketMessage["flow"] } }) | null }>("/api/market"),
       api.get<{ items: unknown[]; next_cursor: string | null }>("/api/anomalies?limit=100"),
       api.get<Ladder | null>("/api/ladder"),
-      api.get<SessionInfo>("/api/session"),
+      api.get<unknown>("/api/session"),
     ]);
     setSession(sess);
     if (market.analysis) {
@@ -655,10 +701,21 @@ async function resync(): Promise<void> {
   }
 }
 
-function setSession(s: SessionInfo): void {
+const clock = new MarketClock();
+
+function setSession(s: unknown): void {
+  if (!validSession(s)) return;
   state.session = s;
-  state.serverOffset = Date.parse(s.now) - Date.now();
-  if (Math.abs(state.serverOffset) < 2000) state.serverOffset = 0;
+  state.sessionFetchedAt = Date.now();
+  clock.fromServer(s.clock, s.now, s.rate);
+}
+
+/** Re-read /api/session (at most every 5 s): the market clock reached another day, or the
+ * simulated clock was not known yet. */
+function refreshSession(): void {
+  if (!api || Date.now() - state.sessionFetchedAt < 5000) return;
+  state.sessionFetchedAt = Date.now();
+  void api.get<unknown>("/api/session").then(setSession).catch(() => undefined);
 }
 
 async function loadFlow(): Promise<void> {
@@ -697,7 +754,7 @@ async function panFlow(fraction: number): Promise<void> {
 }
 
 /** A smile from the hub's `smile` target or a REST load: the table only when it is seen. */
-function showSmile(rows: (number | null)[][], spot: number, at: string): void {
+function showSmile(rows: SmileRow[], spot: number, at: string): void {
   smile.rows = rows;
   smile.spot = spot;
   smileAt = at;
@@ -816,6 +873,7 @@ async function start(): Promise<void> {
   api = new Api(config.apiBase);
   window.__desk = {
     state,
+    clock,
     ladder,
     get strikes() {
       return ladder.strikes;
@@ -834,6 +892,7 @@ async function start(): Promise<void> {
     benchTable,
   };
   setInterval(tick, 1000);
+  clockLoop();
   setInterval(() => {
     if (current === "gamma") void refreshGex();
   }, 3000);
@@ -842,7 +901,7 @@ async function start(): Promise<void> {
   setInterval(() => {
     if (current === "trading") void trading.load();
   }, 5000);
-  setInterval(() => void api.get<SessionInfo>("/api/session").then(setSession).catch(() => undefined), 60_000);
+  setInterval(() => void api.get<unknown>("/api/session").then(setSession).catch(() => undefined), 60_000);
   const live = new Live(config.hubUrl.startsWith("http") ? config.hubUrl : new URL(config.hubUrl, location.href).href, {
     state(s, retryInMs) {
       state.conn = s;
@@ -860,7 +919,7 @@ async function start(): Promise<void> {
     ladder: onLadder,
     smile(m) {
       state.smilePushes++;
-      showSmile(m.smile, m.s, m.t);
+      showSmile(m.rows, m.s, m.t);
     },
     dropped() {
       state.dropped++;

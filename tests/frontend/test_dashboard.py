@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -66,6 +69,13 @@ def test_the_smile_is_pushed_not_polled(platform, page_for) -> None:
     wait_live(page)
     page.wait_for_function("() => window.__desk.state.smilePushes >= 2", timeout=20_000)
     page.wait_for_selector("#smileTable tbody tr", state="attached")  # in a closed <details>
+    # Decoded from the message's columns: whole strikes, IVs as percentages, fair values.
+    first = page.evaluate(
+        "[...document.querySelectorAll('#smileTable tbody tr:first-child td')]"
+        ".map(td => td.textContent)"
+    )
+    assert re.fullmatch(r"\d{3}", first[0]) and all("%" in cell for cell in first[1:4]), first
+    assert "$" in first[4], first
     updated = page.inner_text("#smileUpdated")
     page.wait_for_function(
         f"() => document.querySelector('#smileUpdated').textContent !== {updated!r}",
@@ -92,11 +102,21 @@ def test_malformed_and_unknown_messages_are_dropped_and_counted(platform, page_f
           {type: 1, target: 'market', arguments: [null]},
           {type: 1, target: 'anomalies', arguments: [{events: [{id: 1}], dropped: 0}]},
           {type: 1, target: 'nonsense', arguments: [1]},
+          // the smile: rows of floats (the old shape), ragged columns, a float where the
+          // columns hold integers, grid indexes of the wrong length, no step, no strike
+          ...[
+            {smile: [[1, 2, 3, 4, 5]]},
+            {k0: 1, dk: 1, b: [1, 2], a: [1]},
+            {k0: 1, dk: 1, f: [0.1234]},
+            {k0: 1, dk: 1, ki: [0], f: [1, 2]},
+            {k0: 1, dk: 0, f: [1]},
+            {},
+          ].map(m => ({type: 1, target: 'smile', arguments: [{t: 'x', x: 'y', s: 1, ...m}]})),
         ];
         for (const f of frames) conn._processIncomingData(JSON.stringify(f) + rs);
       }"""
     )
-    assert page.evaluate("window.__desk.state.dropped") == before + 4
+    assert page.evaluate("window.__desk.state.dropped") == before + 10
     wait_live(page)
     assert page.evaluate("window.__desk.state.conn") == "live"
     assert console.errors == []
@@ -172,3 +192,65 @@ def test_screenshots_of_every_view_in_both_languages_and_sizes(platform, page_fo
                 assert width <= viewport["width"] + 1, f"{lang} phone page is {width}px wide"
             page.context.close()
     assert all(p.stat().st_size > 10_000 for p in saved)
+
+
+CLOCK_LABELS = {
+    "en": {"open": "Market open", "closes": "Close in", "sim": "SIM"},
+    "es": {"open": "Mercado abierto", "closes": "Cierre en", "sim": "SIMULADO"},
+}
+
+
+def _seconds(et: str) -> int:
+    hours, minutes, seconds = (int(x) for x in et.removesuffix(" ET").split(":"))
+    return hours * 3600 + minutes * 60 + seconds
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_header_follows_the_simulated_market_clock(platform, page_for, lang) -> None:
+    """The simulator plays its own session (today's or the latest, 10 market seconds a
+    second): whatever the real day and hour, the header says the market is open, on the
+    simulator's ET time, labelled as simulated, counting down to that session's close."""
+    labels = CLOCK_LABELS[lang]
+    page, console = page_for(platform.url, lang=lang)
+    wait_live(page)
+    page.wait_for_function(
+        "() => window.__desk.state.session?.clock === 'simulated' && window.__desk.state.marketTime"
+    )
+    page.wait_for_function(  # the header's next tick (once a second)
+        f"() => document.querySelector('#status').textContent === {labels['open']!r}",
+        timeout=5_000,
+    )
+    assert page.is_visible("#clockKind") and page.inner_text("#clockKind") == labels["sim"]
+    header = page.evaluate(
+        """() => ({
+          clock: document.querySelector('#etclock').textContent,
+          data: document.querySelector('#mtime').textContent,
+          countdownLabel: document.querySelector('#countdown').previousElementSibling.textContent,
+          countdown: document.querySelector('#countdown').textContent,
+          local: document.querySelector('#localclock').textContent,
+          close: window.__desk.state.session.session.close,
+          now: window.__desk.clock.now().getTime(),
+        })"""
+    )
+    assert header["countdownLabel"] == labels["closes"]
+    # The ET clock is the data's market time (snapshots every 10 market seconds or so), not
+    # the real time.
+    assert abs(_seconds(header["clock"]) - _seconds(header["data"])) <= 30, header
+    close_ms = datetime.fromisoformat(header["close"]).timestamp() * 1000
+    hours, minutes, seconds = (int(x) for x in header["countdown"].split(":"))
+    left = hours * 3600 + minutes * 60 + seconds
+    assert abs(left - (close_ms - header["now"]) / 1000) <= 15, header
+    # "Your time" is the real time where the browser is (Europe/Madrid in these tests).
+    madrid = datetime.now(ZoneInfo("Europe/Madrid"))
+    local = [int(x) for x in re.findall(r"\d+", header["local"])[:2]]
+    assert local[0] == madrid.hour and abs(local[1] - madrid.minute) <= 1, header
+    # The clock runs on at the simulator's pace and never goes back.
+    readings = []
+    for _ in range(6):
+        readings.append(page.evaluate("window.__desk.clock.now().getTime()"))
+        page.wait_for_timeout(500)
+    steps = [b - a for a, b in itertools.pairwise(readings)]
+    assert all(step >= 0 for step in steps), steps
+    assert 10_000 <= readings[-1] - readings[0] <= 60_000, steps  # ~25 market s in 2.5 s
+    shot(page, f"header-clock-{lang}")
+    assert console.errors == []

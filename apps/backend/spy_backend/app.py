@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .deps import ServiceToken
 from .limits import BodyLimit
+from .market_clock import MarketClock
 from .metrics import Metrics
 from .observe import RequestMetrics
 from .realtime.azure import AzureSignalR
@@ -105,5 +106,6 @@ def _build_services(settings: Settings, app_metrics: Metrics) -> Services:
         storage=open_storage(settings),
         hub=hub,
         broadcaster=broadcaster,
+        market_clock=MarketClock(settings.market_clock),
         azure=azure,
     )

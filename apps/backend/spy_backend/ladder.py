@@ -1,6 +1,7 @@
 """The desk's quote picture, built on the market-data side from a snapshot: the front
 expiry's quotes inside the spot ±1% band (the strike ladder) and the out-of-the-money smile
-(bid/ask implied vols, the detector's fitted vol and fair value per strike).
+(bid/ask implied vols, the detector's fitted vol and fair value per strike, between the
+outermost strikes with a bid).
 
 Rows are compact arrays (documented in docs/dashboard.md) so a band of ~15 strikes fits in
 one hub message under 2 KB. Built at most once per `ladder_interval` by `HttpSink`.
@@ -38,6 +39,14 @@ def _num(value: float | None, digits: int) -> float | None:
     return int(rounded) if rounded == int(rounded) and digits == 0 else rounded
 
 
+def _two_sided(smile: list[list]) -> list[list]:
+    """The smile from the first to the last strike with a bid (all of it when none has one).
+    Past them the wings are ask-only: no market, and their IVs (hundreds of percent on a
+    0DTE) would flatten the chart's scale and take most of the `smile` message."""
+    bid = [i for i, row in enumerate(smile) if row[1] is not None]
+    return smile[bid[0] : bid[-1] + 1] if bid else smile
+
+
 def build_ladder(snapshot: ChainSnapshot, config: DetectorConfig | None = None) -> dict | None:
     """The `ladder` record of the front live expiry, or None when there is none to fit."""
     config = config or DetectorConfig()
@@ -69,9 +78,8 @@ def build_ladder(snapshot: ChainSnapshot, config: DetectorConfig | None = None) 
         fit_iv = _num(values.vol[i], 4)
         otm = strike >= forward if call else strike < forward
         if otm:
-            smile.append(
-                [strike, _num(ivs[0, i], 4), _num(ivs[1, i], 4), fit_iv, _num(values.fair[i], 3)]
-            )
+            iv_bid = _num(ivs[0, i], 4) if quote.bid > 0 else None  # no bid, no bid IV
+            smile.append([strike, iv_bid, _num(ivs[1, i], 4), fit_iv, _num(values.fair[i], 3)])
         if strike not in band:
             continue
         row = by_strike.setdefault(strike, [strike, *([None] * 18), None])
@@ -96,7 +104,7 @@ def build_ladder(snapshot: ChainSnapshot, config: DetectorConfig | None = None) 
         "expiry": chain.expiry.isoformat(),
         "forward": round(forward, 4),
         "rows": [by_strike[k] for k in sorted(by_strike)],
-        "smile": smile,
+        "smile": _two_sided(sorted(smile, key=lambda row: row[0])),
         # Wall clock when built: the dashboard shows build-to-screen latency from it.
         "wall_ms": round(time.time() * 1000, 1),
     }

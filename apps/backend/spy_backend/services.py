@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import anyio.to_thread
 
+from .market_clock import MarketClock
 from .metrics import Metrics
 from .realtime.azure import AzureSignalR
 from .realtime.broadcaster import Broadcaster
@@ -23,6 +24,7 @@ class Services:
     storage: Storage
     hub: LocalHub
     broadcaster: Broadcaster
+    market_clock: MarketClock
     azure: AzureSignalR | None = None
     ingest: IngestWatch = field(default_factory=IngestWatch)
 

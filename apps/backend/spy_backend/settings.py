@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .market_clock import MarketClockKind
+
 
 class Environment(StrEnum):
     DEV = "dev"
@@ -75,6 +77,9 @@ class Settings(BaseSettings):
     # the backend only (on-prem over the VPN in the cloud): the dashboard reads the trader's
     # state and sends the operator's kill switch through `/api/trader`. Unset: no trader.
     trader_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    # Whose clock the desk's session header follows (`market_clock`): the machine's for a
+    # live feed, the data's own when it comes from a simulator or a replay.
+    market_clock: MarketClockKind = MarketClockKind.REAL
     # Static dashboard to serve at / when present.
     frontend_dir: Path | None = None
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")

@@ -146,7 +146,12 @@ async def _up(args: argparse.Namespace) -> int:
     from spy_marketdata.settings import MarketDataSettings
     from spy_marketdata.sinks import FanOut, TextSink
 
-    overrides: dict = {"log_json": False, "log_level": "DEBUG" if args.verbose else "WARNING"}
+    overrides: dict = {
+        "log_json": False,
+        "log_level": "DEBUG" if args.verbose else "WARNING",
+        # The simulator plays its own day: the desk's session header follows its clock.
+        "market_clock": "simulated",
+    }
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
     if not args.no_trader:

@@ -142,6 +142,25 @@ def is_market_open(now: datetime) -> bool:
     return current is not None and current.open <= now < current.close
 
 
+class Phase(StrEnum):
+    """Where `now` stands in the NYSE day (regular hours; SPY options trade only then)."""
+
+    PRE = "pre"  # a session day, before the open
+    OPEN = "open"
+    AFTER = "after"  # a session day, after the close (early or regular)
+    CLOSED = "closed"  # no session that day: a weekend or a holiday
+
+
+def phase(now: datetime) -> Phase:
+    """`now` (aware) in its ET day's session."""
+    current = session(now.astimezone(NEW_YORK).date())
+    if current is None:
+        return Phase.CLOSED
+    if now < current.open:
+        return Phase.PRE
+    return Phase.OPEN if now < current.close else Phase.AFTER
+
+
 def next_session(after: date) -> Session:
     """The first session strictly after `after`."""
     day = after + timedelta(days=1)

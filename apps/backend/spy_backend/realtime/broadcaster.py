@@ -14,7 +14,8 @@ Two hub targets (documented in docs/backend.md):
 - `ladder`: the strike ladder's band quotes as numbered deltas (`realtime.ladder`), the
   lowest priority: sent when nothing else waits, at most one post per `state_interval`.
 - `smile`: the front expiry's whole smile after a ladder broadcast when it changed, at most
-  one per `_smile_gap()` (the Smile tab is pushed, not polled).
+  one per `_smile_gap()` (the Smile tab is pushed, not polled), in columns that fit one
+  message (`realtime.smile`).
 """
 
 from __future__ import annotations
@@ -31,14 +32,13 @@ from opentelemetry.context import Context
 
 from .. import signals
 from ..metrics import Metrics
-from .budget import MessageBudget, units
+from .budget import MAX_MESSAGE_BYTES, MessageBudget, units
 from .ladder import LadderFeed
 from .protocol import invocation
 from .targets import ANOMALIES, LADDER, MARKET, SMILE, TRADING, Target
 
 _log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 2000  # under Azure's 2 KB unit, with room for framing
 MAX_PENDING_EVENTS = 500
 
 

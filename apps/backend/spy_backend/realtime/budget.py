@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 UNIT_BYTES = 2048  # Azure counts a message in 2 KB units
+MAX_MESSAGE_BYTES = 2000  # what one message may take: under one unit, with room for framing
 
 
 def units(frame_bytes: int) -> int:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 
+from .smile import smile_message
+
 MAX_BYTES = 1900  # under the broadcaster's 2,000-byte message limit, with framing
 
 
@@ -46,16 +48,16 @@ class LadderFeed:
             self.seq += 1
 
     def take_smile(self) -> dict | None:
-        """The whole smile of the last broadcast state (`smile` target: `{"t", "x", "s",
-        "smile": [[strike, iv_bid, iv_ask, fit_iv, fair], ...]}`), or None when it is the
-        one sent before. Not a delta: the fit moves every strike's fitted vol at once."""
+        """The whole smile of the last broadcast state as a `smile` message (columns that fit
+        one message: `realtime.smile`), or None when it is empty or the one sent before. Not
+        a delta: the fit moves every strike's fitted vol at once."""
         smile = None if self._sent is None else self._sent.get("smile")
-        if smile is None or smile == self._smile_sent:
+        if not smile or smile == self._smile_sent:
             return None
         self._smile_sent = smile
         sent = self._sent
         assert sent is not None
-        return {"t": sent["timestamp"], "x": sent["expiry"], "s": sent["spot"], "smile": smile}
+        return smile_message(sent["timestamp"], sent["expiry"], sent["spot"], smile)
 
     def take(self) -> list[dict]:
         """The delta messages from the last broadcast state to the latest post."""

@@ -1,10 +1,10 @@
 """What the dashboard needs beyond the history reads: its runtime config, the exchange
-session (from `spy_core.market_hours`, the one calendar), and the strike ladder's quotes
-(posted by the market-data service, held in memory: only the latest matters)."""
+session (from `spy_core.market_hours`, the one calendar, at the market clock's now:
+`spy_backend.market_clock`), and the strike ladder's quotes (posted by the market-data
+service, held in memory: only the latest matters)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from spy_core import market_hours
 
+from ..deps import ServicesDep
 from ..realtime.ladder import LadderFeed
+from ..schemas import IsoDateTime
 from ..wire import WRITE_ERRORS, StrictJsonRoute
 
 router = APIRouter(tags=["desk"])  # reads: behind the read token when reads are protected
@@ -25,7 +27,7 @@ class LadderPost(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     underlying: str = Field(min_length=1, max_length=16, pattern=r"^[A-Z0-9.]+$")
-    timestamp: str = Field(max_length=40)
+    timestamp: IsoDateTime  # the snapshot's market time
     spot: float = Field(gt=0)
     expiry: str = Field(max_length=10)
     forward: float = Field(gt=0)
@@ -64,15 +66,22 @@ def _session(found: market_hours.Session | None) -> dict | None:
 
 
 @router.get("/api/session")
-async def session() -> dict:
-    """Today's NYSE session (ET day), whether the market is open now, and the next one."""
-    now = datetime.now(UTC)
+async def session(services: ServicesDep) -> dict:
+    """The NYSE session of the market clock's ET day, where the market stands in it, and the
+    next one. `clock` says whose time it is: `real` (a live feed: the machine's) or
+    `simulated` (a simulator or a replay: the latest snapshot's, run on at `rate` market
+    seconds per wall second); `now` is null until simulated data has arrived."""
+    clock = services.market_clock
+    now = clock.now()
+    answer: dict = {"clock": clock.kind.value, "now": None, "rate": clock.rate}
+    if now is None:
+        return answer | {"open": None, "phase": None, "session": None, "next": None}
     today = now.astimezone(market_hours.NEW_YORK).date()
-    current = market_hours.session(today)
-    return {
+    return answer | {
         "now": now.isoformat(),
         "open": market_hours.is_market_open(now),
-        "session": _session(current),
+        "phase": market_hours.phase(now).value,
+        "session": _session(market_hours.session(today)),
         "next": _session(market_hours.next_session(today)),
     }
 
@@ -89,5 +98,6 @@ async def ladder(request: Request) -> dict | None:
     responses={**WRITE_ERRORS, 413: {"description": "body too big"}},
 )
 async def post_ladder(body: LadderPost, request: Request) -> None:
-    feed(request).update(body.model_dump())
+    feed(request).update(body.model_dump(mode="json"))
+    request.app.state.services.market_clock.observe(body.timestamp)
     request.app.state.services.broadcaster.ladder(feed(request))
