@@ -39,11 +39,14 @@ def test_compaction_keeps_every_unacknowledged_record_and_bounds_the_file(
         acked += take
         assert ids(spool) == list(range(acked, appended))
         unacked_bytes = sum(len(line) + 1 for line in spool.peek(len(spool)))
+        assert spool.bytes == unacked_bytes
         # at most: the threshold, plus the tail twice, plus one step's appends
         assert spool.size <= 512 + 2 * unacked_bytes + 31 * 40
         assert path.stat().st_size == spool.size
     spool.close()
-    assert ids(Spool(path, compact_bytes=512)) == list(range(acked, appended))
+    reopened = Spool(path, compact_bytes=512)
+    assert ids(reopened) == list(range(acked, appended))
+    assert reopened.bytes == sum(len(line) + 1 for line in reopened.peek(len(reopened)))
 
 
 def test_a_long_run_stays_small(tmp_path: Path) -> None:
@@ -92,6 +95,7 @@ def test_killed_at_any_moment_it_loses_and_repeats_nothing(tmp_path: Path) -> No
         acks = [line for line in output if line.startswith("ack ")]
         spool = Spool(path, compact_bytes=2048)
         pending = ids(spool)
+        assert spool.bytes == sum(len(x) + 1 for x in spool.peek(len(spool)))
         assert pending == list(range(pending[0], pending[-1] + 1)) if pending else True
         if acks:
             first, take = map(int, acks[-1].split()[1:])

@@ -1,6 +1,6 @@
 """Monitoring: the Helm release's pins and values, the alert rules and dashboards (every
-expression parses as PromQL and reads only metric names the apps define), ServiceMonitors
-that select real Services, the Alertmanager route."""
+expression parses as PromQL and reads only metrics that an app a scrape job targets really
+serves), ServiceMonitors that select real Services, the Alertmanager route."""
 
 from __future__ import annotations
 
@@ -10,22 +10,22 @@ from pathlib import Path
 
 import promql_parser
 import pytest
+from prometheus_client import CollectorRegistry
 
 from infra.k3s import alerts, dashboards, monitoring
+from spy_backend.metrics import Metrics as BackendMetrics
 from spy_core import metric_names
+from spy_marketdata.metrics import MarketDataMetrics
+from spy_marketdata.status import ServiceStatus
+from spy_trader.metrics import TraderMetrics
 from tests.infra.conftest import evaluated
 from tests.infra.k3s_objects import named, of_kind, release
 
-APPS = Path(__file__).resolve().parents[2] / "apps"
-DEFINITION = re.compile(
-    r"\b(Counter|Gauge|Histogram|Summary)(?:MetricFamily)?\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"",
-    re.S,
-)
 SUFFIXES = {
-    "Counter": ("_total", "_created"),
-    "Gauge": ("",),
-    "Histogram": ("_bucket", "_sum", "_count", "_created"),
-    "Summary": ("", "_sum", "_count", "_created"),
+    "counter": ("_total", "_created"),
+    "gauge": ("",),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "summary": ("", "_sum", "_count", "_created"),
 }
 EXPORTERS = {
     # kube-state-metrics (a dependency of the chart)
@@ -40,13 +40,22 @@ EXPORTERS = {
 """Series of the chart's own exporters, not of our apps."""
 
 
-def defined_in_apps() -> dict[str, str]:
-    """Every prometheus_client family defined in apps/ (source scan), name -> type."""
-    found = {}
-    for path in APPS.rglob("*.py"):
-        for kind, name in DEFINITION.findall(path.read_text()):
-            found[name] = kind
-    return found
+def app_registries() -> dict[str, CollectorRegistry]:
+    """The registry each app serves at /metrics, built by the app's own class (the key is
+    the app as `metric_names.EXPORTED_BY` and the k3s labels name it)."""
+    return {
+        "marketdata": MarketDataMetrics(ServiceStatus).registry,
+        "trader": TraderMetrics().registry,
+        "backend": BackendMetrics().registry,
+    }
+
+
+def served() -> dict[str, dict[str, str]]:
+    """app -> {family name: type} of what its registry serves."""
+    return {
+        app: {family.name: family.type for family in registry.collect()}
+        for app, registry in app_registries().items()
+    }
 
 
 def series(families: dict[str, str]) -> set[str]:
@@ -54,17 +63,36 @@ def series(families: dict[str, str]) -> set[str]:
 
 
 def contract_kinds() -> dict[str, str]:
-    """Types of the pending names, from the comment after each in spy_core.metric_names."""
+    """Types of the contract's names, from the comment after each in spy_core.metric_names."""
     text = Path(metric_names.__file__).read_text()
     kinds = {}
     for constant, kind in re.findall(r"^(\w+) = \"\w+\"\s+# (Counter|Gauge|Histogram)", text, re.M):
-        kinds[getattr(metric_names, constant)] = kind
+        kinds[getattr(metric_names, constant)] = kind.lower()
     return kinds
 
 
-def allowed_series() -> set[str]:
-    pending = {n: k for n, k in contract_kinds().items() if n in metric_names.PENDING}
-    return series(defined_in_apps()) | series(pending) | EXPORTERS
+def scraped_apps(stack) -> set[str]:
+    """The apps the stack's scrape jobs target: ServiceMonitors by the app label they
+    select, the backend's ScrapeConfig by its job."""
+    apps = {
+        sm["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
+        for sm in of_kind(stack, "ServiceMonitor")
+    }
+    for scrape in of_kind(stack, "ScrapeConfig"):
+        apps |= {static["labels"]["job"] for static in scrape["spec"]["staticConfigs"]}
+    return apps
+
+
+def rendered_queries(stack) -> list[str]:
+    """Every expression the stack gives Prometheus and Grafana: the PrometheusRule's alerts
+    and the dashboard ConfigMaps' targets."""
+    rule = named(stack, "PrometheusRule", "spy-platform")
+    exprs = [r["expr"] for group in rule["spec"]["groups"] for r in group["rules"]]
+    for cm in of_kind(stack, "ConfigMap"):
+        if cm["metadata"]["name"].startswith("dashboard-"):
+            (text,) = cm["data"].values()
+            exprs += [t["expr"] for p in json.loads(text)["panels"] for t in p["targets"]]
+    return exprs
 
 
 def metric_names_in(expr: str) -> set[str]:
@@ -91,30 +119,37 @@ def all_queries() -> list[str]:
     return [a.expr for a in ALERTS] + dashboards.queries(metric_names)
 
 
-def test_the_scan_finds_the_apps_real_metrics():
-    found = defined_in_apps()
-    assert found["spy_http_requests"] == "Counter"
-    assert found["spy_marketdata_snapshots"] == "Counter"
-    assert set(contract_kinds()) >= metric_names.PENDING
-
-
-def test_every_contract_name_is_defined_by_an_app_or_pending():
-    """The contract holds: a name is either defined with prometheus_client in apps/ (with the
-    contract's type) or listed as pending."""
-    found, kinds = defined_in_apps(), contract_kinds()
-    for names in metric_names.EXPORTED_BY.values():
+def test_each_app_serves_its_contract_names_with_their_types():
+    """The contract holds: every name in EXPORTED_BY is in that app's registry with the
+    contract's type, unless pending; a pending name is not served yet (else it is stale)."""
+    families, kinds = served(), contract_kinds()
+    assert set(kinds) == {n for names in metric_names.EXPORTED_BY.values() for n in names}
+    for app, names in metric_names.EXPORTED_BY.items():
         for name in names:
-            if name not in metric_names.PENDING:
-                assert name in found, name
-                assert kinds.get(name, found[name]) == found[name], name
+            if name in metric_names.PENDING:
+                assert name not in families[app], f"{name} is served by {app}: not pending"
+            else:
+                assert families[app].get(name) == kinds[name], (app, name)
 
 
 @pytest.mark.parametrize("expr", all_queries())
-def test_every_query_parses_and_reads_only_known_metrics(expr):
-    names = metric_names_in(expr)
-    assert names, expr
-    unknown = names - allowed_series()
-    assert not unknown, f"{expr}: {unknown}"
+def test_every_query_parses_and_names_metrics(expr):
+    assert metric_names_in(expr), expr
+
+
+def test_every_alert_and_dashboard_metric_is_served_by_a_scraped_app(stack):
+    """What the rendered rules and dashboards read is served by an app one of the stack's
+    scrape jobs targets (or a chart exporter, or a contract name still pending)."""
+    apps = scraped_apps(stack)
+    assert apps == set(metric_names.EXPORTED_BY)
+    families = served()
+    pending = {n: k for n, k in contract_kinds().items() if n in metric_names.PENDING}
+    allowed = set().union(*(series(families[app]) for app in apps)) | series(pending) | EXPORTERS
+    queries = rendered_queries(stack)
+    assert len(queries) == len(all_queries())
+    for expr in queries:
+        unknown = metric_names_in(expr) - allowed
+        assert not unknown, f"{expr}: {unknown}"
 
 
 def test_the_name_walk_sees_through_functions_and_operators():

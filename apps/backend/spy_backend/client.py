@@ -103,6 +103,11 @@ class HttpSink:
         """Records not yet acknowledged by the backend."""
         return len(self._spool)
 
+    @property
+    def spooled_bytes(self) -> int:
+        """Bytes of those records in the spool (the `spy_sink_spool_bytes` gauge)."""
+        return self._spool.bytes
+
     def publish_snapshot(self, snapshot: ChainSnapshot) -> None:
         if (
             self._send_snapshots

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from spy_core import metric_names as names
+
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
 
@@ -17,7 +19,7 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
-            "spy_http_requests", "HTTP requests", ("method", "route", "status"), registry=r
+            names.BACKEND_REQUESTS, "HTTP requests", ("method", "route", "status"), registry=r
         )
         self.request_seconds = Histogram(
             "spy_http_request_seconds",
@@ -27,7 +29,7 @@ class Metrics:
             registry=r,
         )
         self.ingested = Counter(
-            "spy_ingested_records",
+            names.BACKEND_INGESTED,
             "records posted, by kind and whether new",
             ("kind", "new"),
             registry=r,

@@ -56,6 +56,12 @@ class Spool:
         """Bytes in the spool file."""
         return self._end
 
+    @property
+    def bytes(self) -> int:
+        """Bytes of the unacknowledged records: a running total (no file scan), so a metric
+        can read it at every scrape."""
+        return self._pending_bytes
+
     def _read_offset(self) -> int:
         """The acknowledged offset, if it belongs to the current file (else 0: see above)."""
         try:

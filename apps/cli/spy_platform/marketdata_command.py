@@ -43,7 +43,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         help="also write each analysis (open anomalies, GEX, flow)",
     )
     marketdata.add_argument(
-        "--health-port", type=int, metavar="PORT", help="serve GET /health and /ready on PORT"
+        "--health-port",
+        type=int,
+        metavar="PORT",
+        help="serve GET /health, /ready and /metrics on PORT",
     )
     marketdata.add_argument(
         "--backend-url",
@@ -145,9 +148,13 @@ async def _serve(args: argparse.Namespace) -> int:
             sinks.append(backend)
         sink = FanOut(*sinks)
         service = MarketDataService(settings, sink)
+        if backend is not None:
+            service.metrics.spool_bytes.set_function(lambda: backend.spooled_bytes)
         health = None
         if getattr(args, "health_port", None) is not None:
-            health = await serve_health(lambda: service.status, args.host, args.health_port)
+            health = await serve_health(
+                lambda: service.status, service.metrics.registry, args.host, args.health_port
+            )
         _stop_on_signals(service.stop, args.duration)
         try:
             await service.run()

@@ -94,6 +94,8 @@ async def _trade(settings, args: argparse.Namespace, token: str) -> int:
     except ConfigurationError as problem:
         print(f"refusing to start: {problem}", file=sys.stderr)
         return 2
+    if sink is not None:
+        service.engine.metrics.spool_bytes.set_function(lambda: sink.spooled_bytes)
     http = BackendServer(create_app(service, token), "127.0.0.1", args.http_port, own_signals=False)
     serving = asyncio.create_task(http.serve())
     loop = asyncio.get_running_loop()

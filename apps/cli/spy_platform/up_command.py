@@ -285,6 +285,7 @@ def _trader(args, settings, base: str, token: str, sim) -> _LocalTrader:
         FanOutReporter(TextReporter(sys.stdout), sink),
         clock=sim.now,  # the gateway's clock, which stamps the snapshots too
     )
+    service.engine.metrics.spool_bytes.set_function(lambda: sink.spooled_bytes)
     http = BackendServer(
         create_app(service, token), "127.0.0.1", args.trader_port, own_signals=False
     )

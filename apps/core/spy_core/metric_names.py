@@ -3,9 +3,11 @@ rules, Grafana dashboards: infra/k3s). One definition, so a rename cannot silent
 dashboard or mute an alert (the system this replaces drifted exactly there).
 
 Names are the *family* names given to prometheus_client; a Counter is exposed with `_total`,
-a Histogram with `_bucket`/`_sum`/`_count`. `EXPORTED_BY` says which app defines each with
-prometheus_client today; a name whose app does not define it yet is listed in `PENDING` (the
-contract that app must implement), and the monitoring tests accept it only from there.
+a Histogram with `_bucket`/`_sum`/`_count`. The apps import them from here (never a copy of the
+string). `EXPORTED_BY` says which app's /metrics serves each; the monitoring tests build each
+app's registry and check it does, and that every name an alert or dashboard reads is served by
+an app a scrape job targets. A name an app does not serve yet would be listed in `PENDING`
+(the contract that app must implement); none is today.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ TICK_TO_ANOMALY_SECONDS = "spy_marketdata_tick_to_anomaly_seconds"  # Histogram:
 OPEN_ANOMALIES = "spy_marketdata_open_anomalies"  # Gauge: findings currently open
 SPOOL_BYTES = "spy_sink_spool_bytes"  # Gauge: unacknowledged bytes spooled for the backend
 
-# Trader (apps/trader, spy_trader.metrics): the names as that package defines them.
+# Trader (apps/trader, spy_trader.metrics), on its HTTP port at /metrics.
 TRADER_ORDERS = "trader_orders"  # Counter, label action
 TRADER_FILLS = "trader_fills"  # Counter
 TRADER_ORDER_REJECTIONS = "trader_order_rejections"  # Counter: orders IB rejected
@@ -60,19 +62,5 @@ EXPORTED_BY = {
     "backend": (BACKEND_REQUESTS, BACKEND_INGESTED),
 }
 
-PENDING = frozenset(
-    {
-        # apps/marketdata's /metrics (spy_marketdata.metrics) exports the status-derived names
-        # (market open, gateway connected, snapshots); the pipeline's tick counter, latency
-        # histograms, open-anomaly gauge and the spool gauge are still to be instrumented.
-        TICKS,
-        SNAPSHOT_SECONDS,
-        TICK_TO_ANOMALY_SECONDS,
-        OPEN_ANOMALIES,
-        SPOOL_BYTES,
-        # apps/trader is being built on its own branch (it defines the trader_* names above);
-        # the spool gauge is not defined by any app yet.
-        *EXPORTED_BY["trader"],
-    }
-)
-"""Names no app defines with prometheus_client in this tree yet: the contract to implement."""
+PENDING: frozenset[str] = frozenset()
+"""Names an app in `EXPORTED_BY` does not serve yet: the contract to implement (none today)."""

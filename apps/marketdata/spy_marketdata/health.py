@@ -1,7 +1,8 @@
 """A small HTTP endpoint for probes and scrapes: `GET /health` (200 while the service can
 recover by itself, 503 once it stopped or failed), `GET /ready` (200 while it publishes
-snapshots, else 503), both with the status as JSON, and `GET /metrics` (Prometheus, from the
-same status: metrics.py). Kubernetes probes and the ServiceMonitor (infra/k3s) point here."""
+snapshots, else 503), both with the status as JSON, and `GET /metrics` (Prometheus: the
+service's registry, metrics.py). Kubernetes probes and the ServiceMonitor (infra/k3s) point
+here."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import json
 import logging
 from collections.abc import Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from .metrics import render
 from .status import ServiceStatus
 
 _log = logging.getLogger(__name__)
@@ -20,7 +20,10 @@ _REASONS = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}
 
 
 async def serve_health(
-    status: Callable[[], ServiceStatus], host: str = "127.0.0.1", port: int = 0
+    status: Callable[[], ServiceStatus],
+    metrics: CollectorRegistry,
+    host: str = "127.0.0.1",
+    port: int = 0,
 ) -> asyncio.Server:
     """Start serving; close the returned server to stop."""
 
@@ -33,7 +36,7 @@ async def serve_health(
             checks = {"/health": current.healthy, "/ready": current.ready}
             content_type = "application/json"
             if path == "/metrics":
-                code, payload = 200, render(lambda: current)
+                code, payload = 200, generate_latest(metrics)
                 content_type = CONTENT_TYPE_LATEST
             elif path in checks:
                 code = 200 if checks[path] else 503

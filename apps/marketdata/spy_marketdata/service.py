@@ -8,6 +8,9 @@ least every `interval` wall seconds, timestamped by the clock the service is giv
 pipeline outlives connections, so the detector's open anomalies and ids carry over a
 reconnect and nothing is published twice. Outside the NYSE session (by that clock) there
 are no option lines and no snapshots; the state says 'market closed'.
+
+`metrics` (metrics.py) counts the ticks, times each snapshot's assembly and tells the pipeline
+when the oldest tick a snapshot holds arrived (for the tick → anomaly latency).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from spy_core.models import ContractKey
 
 from .book import ChainBook, TopOfBook
 from .clock import GatewayClock
+from .metrics import MarketDataMetrics
 from .pipeline import Pipeline
 from .planning import changes, session_date, strikes_in_band, todays_expiry, wanted_contracts
 from .settings import ClockSource, MarketDataSettings
@@ -54,8 +58,9 @@ class MarketDataService:
         self.settings = settings
         self.source = source
         self.book = ChainBook(settings.underlying)
-        self.pipeline = Pipeline(sink, settings.detector, settings.stream)
         self.status = ServiceStatus()
+        self.metrics = MarketDataMetrics(lambda: self.status)
+        self.pipeline = Pipeline(sink, settings.detector, settings.stream, self.metrics)
         if clock is None:
             clock = (
                 GatewayClock(source.current_time)
@@ -73,6 +78,7 @@ class MarketDataService:
         self._lost = asyncio.Event()
         self._stop = asyncio.Event()
         self._ticked = False
+        self._oldest_tick: float | None = None  # perf_counter of the first tick not snapshot
 
     # -- control ------------------------------------------------------------------------
     def stop(self) -> None:
@@ -184,7 +190,7 @@ class MarketDataService:
         # (re)connect are whole and the detector does not see contracts as missing.
         with contextlib.suppress(TimeoutError):
             await self._until(lambda: self.book.quote_count >= len(self._ids), 2 * s.interval)
-        self.status.state = State.STREAMING
+        self._start_streaming()
         loop = asyncio.get_running_loop()
         streamed, last_snapshot = False, -float("inf")
         next_resync = loop.time() + s.clock_resync
@@ -211,14 +217,24 @@ class MarketDataService:
                 next_resync = loop.time() + s.clock_resync
                 self._background(self.clock.sync(edges=1))
 
+    def _start_streaming(self) -> None:
+        # Ticks that came before (the warm-up, a closed market) waited on purpose: counted in
+        # the tick → anomaly latency they would page for a slow pipeline that is not.
+        self._oldest_tick = None
+        self.status.state = State.STREAMING
+
     def _snapshot(self, now) -> bool:
+        started = time.perf_counter()
         snapshot = self.book.snapshot(now)
+        if snapshot is not None:
+            self.metrics.snapshot_seconds.observe(time.perf_counter() - started)
         self.status.spot = self.book.spot
         self.status.market_data_type = self.source.market_data_type
         self.status.lines = self.source.lines
         self.status.rejected_updates = dict(self.book.rejected)
-        if snapshot is None or self.pipeline.process(snapshot) is None:
-            return False
+        if snapshot is None or self.pipeline.process(snapshot, self._oldest_tick) is None:
+            return False  # its ticks are in the next snapshot: their wait goes on
+        self._oldest_tick = None
         self.status.last_snapshot = snapshot.timestamp
         self.status.snapshots = self.pipeline.counts.snapshots
         self.status.events = self.pipeline.counts.events
@@ -249,12 +265,15 @@ class MarketDataService:
         self.status.expiry = None
         await self._wait_for_open()
         await self._plan()
-        self.status.state = State.STREAMING
+        self._start_streaming()
 
     # -- callbacks from the source ------------------------------------------------------
     def _on_updates(self, updates: list[TopOfBook]) -> None:
         for update in updates:
             self.book.apply(update)
+        self.metrics.ticks.inc(len(updates))
+        if self._oldest_tick is None:
+            self._oldest_tick = time.perf_counter()
         self._ticked = True
         self._wake.set()
 

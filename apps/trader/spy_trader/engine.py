@@ -117,6 +117,7 @@ class Engine:
         self.risk = risk or RiskEngine(settings.risk)
         self.metrics = metrics or TraderMetrics()
         self.is_leader = is_leader
+        self.metrics.leader.set_function(lambda: 1.0 if self.is_leader() else 0.0)
         self.portfolio = Portfolio()
         self.market: MarketIndex | None = None
         self.state = TradingState.ACTIVE
