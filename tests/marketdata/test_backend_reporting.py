@@ -1,18 +1,26 @@
 """`spy-platform marketdata --backend-url` as the k3s pod runs it: the installed console script
 against `spy-platform sim-gateway`, posting to the backend as its own process (a real peer on a
 loopback port), with the service token from the environment or the dev token file, never from
-an argument; what an outage holds back waits in the spool on disk and is sent by the next run."""
+an argument; what an outage holds back waits in the spool on disk and is sent by the next run.
+Both on-prem apps (market data and `spy-platform trade`) show that spool on /metrics."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from ..backend.servers import TOKEN, BackendProcess
+from spy_core import metric_names
+
+from ..backend.servers import TOKEN, BackendProcess, stop_process
 from .test_cli import CLI, free_port, sim_gateway
 
 
@@ -84,3 +92,57 @@ def test_what_an_outage_holds_back_is_sent_by_the_next_run(tmp_path):
     assert _events(first_out), "the first run must have found something to hold back"
     assert stored == _events(first_out) | _events(second_out)
     assert second.stderr.strip().endswith(" 0 left in the spool"), second.stderr
+
+
+def _metric(url: str, name: str, holds: Callable[[float], bool], timeout: float = 60) -> float:
+    """Scrape `url` until the sample `name` satisfies `holds`; its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            text = httpx.get(url, timeout=5).text
+            value = {
+                s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples
+            }.get(name)
+            if value is not None and holds(value):
+                return value
+        assert time.monotonic() < deadline, f"{name} never held at {url}"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        (
+            "marketdata",
+            "--interval",
+            "0.5",
+            "--backend-url",
+            "{backend}",
+            "--health-port",
+            "{http}",
+        ),
+        ("trade", "--backend", "{backend}", "--http-port", "{http}"),
+    ],
+    ids=["marketdata", "trader"],
+)
+def test_the_spool_gauge_grows_while_the_backend_is_down_and_drains_once_it_is_up(
+    tmp_path, command
+):
+    """What the SpoolGrowing alert reads, from the app as its pod runs it."""
+    gateway, http, backend = free_port(), free_port(), BackendProcess(tmp_path / "backend")
+    arguments = [a.format(backend=backend.url, http=http) for a in command]
+    environment = os.environ | {"SPY_SERVICE_TOKEN": TOKEN}
+    metrics, spool = f"http://127.0.0.1:{http}/metrics", metric_names.SPOOL_BYTES
+    with sim_gateway(gateway), (tmp_path / "app.log").open("w") as log:
+        app = subprocess.Popen(
+            [str(CLI), *arguments, "--port", str(gateway), "--data-dir", str(tmp_path / "data")],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            assert _metric(metrics, spool, lambda spooled: spooled > 0) > 0
+            with backend:
+                _metric(metrics, spool, lambda spooled: spooled == 0)
+        finally:
+            stop_process(app)
