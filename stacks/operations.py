@@ -264,7 +264,7 @@ def workbook_queries(config: StackConfig) -> dict[str, tuple[str, str, str]]:
             "table",
         ),
         "trading": (
-            "Trades and P&L (once apps/trader reports them)",
+            "Trades and P&L (the trader's fills and P&L as the backend stores them)",
             "customMetrics\n"
             f'| where name in ("{MetricName.TRADES}", "{MetricName.PNL}")\n'
             f'| summarize trades = sumif(valueSum, name == "{MetricName.TRADES}"), '

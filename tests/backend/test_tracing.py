@@ -32,13 +32,14 @@ from spy_backend.client import TRACEPARENT_FIELD, HttpSink
 from spy_backend.serve import BackendServer
 from spy_backend.signals import IngestWatch
 from spy_core.synthetic import sample_chain
-from spy_core.telemetry_names import PENDING_TRADER_NAMES, MetricName, SpanName
+from spy_core.telemetry_names import MetricName, SpanName
 from spy_detector import detect
 from spy_marketdata.pipeline import Pipeline
 from stacks.offline import read_stack_config
 from stacks.operations import log_rules, workbook_queries
 
 from .servers import free_port
+from .trading_records import day_of_trading
 
 pytestmark = pytest.mark.anyio
 
@@ -206,17 +207,22 @@ async def test_every_name_the_workbook_and_alerts_query_is_emitted(settings, tmp
     async with backend(settings) as (base, token), viewer(base) as ws:
         sink = HttpSink(base, token, tmp_path / "spool" / "backend.jsonl")
         Pipeline(sink).process(anomalous_snapshot())
+        trader = HttpSink(base, token, tmp_path / "spool" / "trading.jsonl", path="/api/trading")
+        for record in day_of_trading(session_time):
+            trader.publish(record)
         await drained(sink)
+        await drained(trader)
         await next_message(ws, "anomalies")
         await sink.aclose()
+        await trader.aclose()
         emitted = emitted_names(spans, reader)
     del watch
 
     queries = [query for _, query, _ in workbook_queries(read_stack_config("dev")).values()]
     queries += [rule.query for rule in log_rules(read_stack_config("dev"))]
     queried = {name for query in queries for name in QUERIED.findall(query)}
-    assert set(MetricName) - PENDING_TRADER_NAMES <= queried  # the pattern finds them all
-    missing = queried - emitted - PENDING_TRADER_NAMES
+    assert set(MetricName) <= queried  # the pattern finds them all
+    missing = queried - emitted
     assert not missing, f"queries name telemetry the apps do not emit: {sorted(missing)}"
 
 

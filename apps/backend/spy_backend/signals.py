@@ -32,6 +32,12 @@ _ingest_lag = _meter.create_histogram(
 _hub_messages = _meter.create_counter(
     MetricName.HUB_MESSAGES, unit="{message}", description="hub messages delivered, as billed"
 )
+_trades = _meter.create_counter(
+    MetricName.TRADES, unit="{fill}", description="the trader's fills stored"
+)
+_pnl = _meter.create_gauge(
+    MetricName.PNL, unit="USD", description="the trader's day P&L, realised + unrealised at mid"
+)
 
 
 class IngestWatch:
@@ -100,6 +106,15 @@ def record_ingest(
         _ingest_lag.record(max((now - at).total_seconds(), 0.0), {Attr.RECORD_KIND: kind})
     for severity, event in new_events:
         _anomaly_events.add(1, {Attr.SEVERITY: severity, Attr.EVENT: event})
+
+
+def record_trading(fills: Sequence[str], pnl: Sequence[float]) -> None:
+    """`fills`: the action (BUY, SELL) of each fill stored for the first time; `pnl`: each
+    new P&L point's realised + unrealised (mid) dollars, in order."""
+    for action in fills:
+        _trades.add(1, {Attr.SIDE: action})
+    for dollars in pnl:
+        _pnl.set(dollars)
 
 
 def record_delivered(target: str, messages: int) -> None:

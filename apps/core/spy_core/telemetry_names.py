@@ -45,9 +45,11 @@ class MetricName(StrEnum):
     """Counter (backend): delivered messages as SignalR bills them (each copy to each viewer,
     each 2 KB unit); attribute TARGET."""
     TRADES = "spy.trader.trades"
-    """Counter (apps/trader, not yet emitted): fills; attribute SIDE."""
+    """Counter (backend): the trader's fills as they are stored (the trader posts
+    them to /api/trading); attribute SIDE (BUY or SELL)."""
     PNL = "spy.trader.pnl"
-    """Gauge, USD (apps/trader, not yet emitted): the session's realised + unrealised P&L."""
+    """Gauge, USD (backend): the trader's day P&L from its latest stored P&L point, realised
+    + unrealised at mid."""
 
 
 class Attr(StrEnum):
@@ -60,8 +62,3 @@ class Attr(StrEnum):
     ANOMALIES = "spy.anomalies"
     UNDERLYING = "spy.underlying"
     SIDE = "spy.trade.side"
-
-
-PENDING_TRADER_NAMES = frozenset({MetricName.TRADES, MetricName.PNL, Attr.SIDE})
-"""Names the workbook's trades panel reads that only apps/trader will emit (it does not
-report yet): the one documented exception to "every queried name is emitted"."""

@@ -26,6 +26,7 @@ from ..deps import ServicesDep
 from ..ingest import store_new
 from ..schemas import IngestResult, IsoDateTime
 from ..services import Services
+from ..signals import record_trading
 from ..storage.base import Kind, StoredRecord, to_micros
 from ..wire import WRITE_ERRORS
 
@@ -114,6 +115,10 @@ async def post_trading(batch: TradingBatch, services: ServicesDep) -> IngestResu
         raise HTTPException(413, f"at most {services.settings.max_batch} records per batch")
     rows = [stored(record) for record in batch.records]
     fresh = await store_new(services, batch.records, rows)
+    record_trading(
+        [r.action.value for r in fresh if isinstance(r, FillReport)],
+        [r.realized + r.unrealized_mid for r in fresh if isinstance(r, PnlPoint)],
+    )
     if fresh:
         services.broadcaster.trading([record.model_dump(mode="json") for record in fresh])
     return IngestResult(accepted=len(rows), stored=len(fresh))
