@@ -78,7 +78,7 @@ class MarketDataService:
         self._lost = asyncio.Event()
         self._stop = asyncio.Event()
         self._ticked = False
-        self._oldest_tick: float | None = None  # perf_counter of the first tick not snapshot
+        self._oldest_tick: float | None = None  # perf_counter: first tick not yet snapshot
 
     # -- control ------------------------------------------------------------------------
     def stop(self) -> None:
@@ -269,11 +269,11 @@ class MarketDataService:
 
     # -- callbacks from the source ------------------------------------------------------
     def _on_updates(self, updates: list[TopOfBook]) -> None:
+        if self._oldest_tick is None:
+            self._oldest_tick = time.perf_counter()
         for update in updates:
             self.book.apply(update)
         self.metrics.ticks.inc(len(updates))
-        if self._oldest_tick is None:
-            self._oldest_tick = time.perf_counter()
         self._ticked = True
         self._wake.set()
 
