@@ -44,13 +44,16 @@ def test_clean_chains_are_arbitrage_free_and_quotes_contain_fair(name, seed, ind
     strikes, calls = _by_right(chain, Right.CALL)
     _, puts = _by_right(chain, Right.PUT)
     # American premia come from a CRR tree: allow a few tenths of a cent of discretisation
+    # per price, so twice that over a strike step in a slope and four times in a second
+    # difference (seed 3320 chain 184: a deep put at intrinsic beside one 0.3¢ above it).
     tol = 1e-6 if european else 3e-3
-    slope = np.diff(calls) / np.diff(strikes)
-    assert np.all(slope <= tol)
-    assert np.all(np.diff(slope) >= -tol / np.diff(strikes)[1:])
-    put_slope = np.diff(puts) / np.diff(strikes)
-    assert np.all(put_slope >= -tol)
-    assert np.all(np.diff(put_slope) >= -tol / np.diff(strikes)[1:])
+    step = np.diff(strikes)
+    slope = np.diff(calls) / step
+    assert np.all(slope <= 2 * tol / step)
+    assert np.all(np.diff(slope) >= -2 * tol * (1 / step[1:] + 1 / step[:-1]))
+    put_slope = np.diff(puts) / step
+    assert np.all(put_slope >= -2 * tol / step)
+    assert np.all(np.diff(put_slope) >= -2 * tol * (1 / step[1:] + 1 / step[:-1]))
     spot = info["spot"]
     assert np.all(calls >= np.maximum(spot - strikes, 0) - (1e-9 if not european else spot))
     if european:
