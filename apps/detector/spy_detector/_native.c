@@ -1,5 +1,6 @@
-/* spy_detector._native: the smile fit (spy_detector/smile.py) and the zero-gamma grid
- * (spy_detector/gex.py), compiled when the package is installed.
+/* spy_detector._native: the smile fit (spy_detector/smile.py), the zero-gamma search
+ * (spy_detector/gex.py) and two per-quote loops of the fair values (spy_detector/fair_value.py),
+ * compiled when the package is installed.
  *
  * The smile fit is a cubic P-spline on uniform knots: each quote's basis row has four
  * non-zeros from index `first`, the normal matrix has bandwidth 3 and is inverted through its
@@ -549,6 +550,138 @@ static void grid_totals(const double *log_moneyness, const double *total_sd,
     }
 }
 
+/* Zero-gamma search (gex._zero_gamma): the bracket of the sign change in total GEX across
+ * `spots` (ratios to the current spot) nearest 1, with its linearly interpolated root, as
+ * gex.py documents it. Points whose total is within 1e-9 of the gross carry no sign and are
+ * bracketed across. `totals` and `gross` are scratch of `count` entries. Returns 0 when there
+ * is no sign change. */
+static int nearest_sign_change(const double *lm, const double *sd, const double *w,
+                               Py_ssize_t contracts, double *spots, Py_ssize_t count,
+                               double *totals, double *gross, double relative_zero,
+                               double *bracket) {
+    grid_totals(lm, sd, w, contracts, spots, count, totals, gross);
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t r = 0; r < count; r++)
+        if (fabs(totals[r]) > relative_zero * gross[r]) {
+            spots[kept] = spots[r];
+            totals[kept] = totals[r];
+            kept++;
+        }
+    int found = 0;
+    double best = 0.0;
+    for (Py_ssize_t r = 0; r + 1 < kept; r++) {
+        double a = totals[r], b = totals[r + 1];
+        if ((a > 0) == (b > 0)) continue;
+        double lo = spots[r], hi = spots[r + 1];
+        double root = lo - a * (hi - lo) / (b - a);
+        double distance = fabs(root - 1.0);
+        /* np.argmin: the first minimum, a NaN being the minimum */
+        if (!found || (!isnan(best) && (isnan(distance) || distance < best))) {
+            found = 1;
+            best = distance;
+            bracket[0] = lo;
+            bracket[1] = hi;
+            bracket[2] = root;
+        }
+    }
+    return found;
+}
+
+/* np.linspace(start, stop, count): start + i·step, the last point exactly `stop`. */
+static void linspace(double start, double stop, Py_ssize_t count, double *out) {
+    Py_ssize_t div = count - 1;
+    double delta = stop - start, step = delta / (double)div;
+    for (Py_ssize_t i = 0; i < count; i++)
+        out[i] = (step == 0.0 ? (double)i / (double)div * delta : (double)i * step) + start;
+    out[count - 1] = stop;
+}
+
+/* ---- fair values (spy_detector/fair_value.py) ---- */
+
+/* fair_value._local_bias for `fits` rows of vols at `strikes` strikes: the fitted quotes in
+ * strike order (a stable sort of their positions), each one's excess miss
+ * max((vol − mid)² − half_width²/3, 0), and per strike the square root of the median over
+ * the nearest `neighbours` fitted quotes either side of its strike (itself excluded), a NaN
+ * sorting last as numpy's sort does. 0 where no neighbour is fitted. */
+static int nan_last(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    if (isnan(x)) return isnan(y) ? 0 : 1;
+    if (isnan(y)) return -1;
+    return (x > y) - (x < y);
+}
+
+static int local_bias(const double *strike, Py_ssize_t strikes, const int64_t *fit_index,
+                      const double *mid_vol, const double *half_width, Py_ssize_t n,
+                      const double *vols, Py_ssize_t fits, long neighbours, double *bias) {
+    memset(bias, 0, (size_t)(fits * strikes) * sizeof(double));
+    if (n == 0) return 0;
+    Py_ssize_t *order = malloc((size_t)n * sizeof(Py_ssize_t));
+    double *sorted = malloc((size_t)n * sizeof(double));
+    double *excess = malloc((size_t)(fits * n) * sizeof(double));
+    double *window = malloc((size_t)(2 * neighbours + 1) * sizeof(double));
+    if (!order || !sorted || !excess || !window) {
+        free(order), free(sorted), free(excess), free(window);
+        return -1;
+    }
+    for (Py_ssize_t j = 0; j < n; j++) { /* insertion sort: stable, and the runs are sorted */
+        double key = strike[fit_index[j]];
+        Py_ssize_t i = j;
+        while (i > 0 && sorted[i - 1] > key) {
+            sorted[i] = sorted[i - 1];
+            order[i] = order[i - 1];
+            i--;
+        }
+        sorted[i] = key;
+        order[i] = j;
+    }
+    for (Py_ssize_t f = 0; f < fits; f++)
+        for (Py_ssize_t j = 0; j < n; j++) {
+            Py_ssize_t o = order[j];
+            double missed = vols[f * strikes + fit_index[o]] - mid_vol[o];
+            double e = missed * missed - half_width[o] * half_width[o] / 3.0;
+            excess[f * n + j] = np_maximum(e, 0.0);
+        }
+    for (Py_ssize_t i = 0; i < strikes; i++) {
+        Py_ssize_t lo = 0, hi = n; /* searchsorted(side="left") */
+        while (lo < hi) {
+            Py_ssize_t middle = (lo + hi) / 2;
+            if (sorted[middle] < strike[i]) lo = middle + 1;
+            else hi = middle;
+        }
+        for (Py_ssize_t f = 0; f < fits; f++) {
+            Py_ssize_t count = 0;
+            for (Py_ssize_t j = lo - neighbours; j <= lo + neighbours; j++)
+                if (j >= 0 && j < n && fit_index[order[j]] != i) window[count++] = excess[f * n + j];
+            if (count == 0) continue;
+            qsort(window, (size_t)count, sizeof(double), nan_last);
+            bias[f * strikes + i] = sqrt(0.5 * (window[(count - 1) / 2] + window[count / 2]));
+        }
+    }
+    free(order), free(sorted), free(excess), free(window);
+    return 0;
+}
+
+/* fair_value._parity_values: each in-the-money quote priced from its strike's out-of-the-money
+ * quote by parity where that one is `usable` and at most `max_ticks` ticks wide; NaN
+ * elsewhere. Calls sort first, so a strike's call and put are neighbours. */
+static void parity_values(const double *strike, const double *bid, const double *ask,
+                          const double *tick, const char *usable, Py_ssize_t n, double forward,
+                          double discount, double max_ticks, double *fair, double *error) {
+    for (Py_ssize_t i = 0; i < n; i++) fair[i] = error[i] = NAN;
+    for (Py_ssize_t call = 0; call + 1 < n; call++) {
+        Py_ssize_t put = call + 1;
+        if (strike[put] != strike[call]) continue;
+        int call_otm = strike[call] >= forward;
+        Py_ssize_t itm = call_otm ? put : call, other = call_otm ? call : put;
+        double b = bid[other], a = ask[other];
+        if (!(usable[other] && b >= 0 && b < a && a <= b + max_ticks * tick[other] + 1e-9))
+            continue;
+        double carry = discount * (forward - strike[itm]);
+        fair[itm] = 0.5 * (b + a) + (call_otm ? -carry : carry);
+        error[itm] = 0.5 * (a - b) / sqrt(3.0);
+    }
+}
+
 /* ---- arguments ---- */
 
 #define MAX_BUFFERS 12
@@ -643,32 +776,121 @@ out_of_range:
     return NULL;
 }
 
-/* grid_totals(log_moneyness, total_sd, weight, ratios, totals, gross). */
-static PyObject *py_grid_totals(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "grid_totals takes 6 arguments");
+/* zero_gamma(log_moneyness, total_sd, weight, grid_width, grid_points, refine_points,
+ * relative_zero) -> the spot ratio of gex._zero_gamma, or None. */
+static PyObject *py_zero_gamma(PyObject *self, PyObject *args) {
+    PyObject *lm_obj, *sd_obj, *w_obj;
+    double width, relative_zero;
+    Py_ssize_t points, refine;
+    if (!PyArg_ParseTuple(args, "OOOdnnd:zero_gamma", &lm_obj, &sd_obj, &w_obj, &width, &points,
+                          &refine, &relative_zero))
         return NULL;
-    }
     Buffers b = {.count = 0};
-    Py_ssize_t c1, c2, c3, r1, r2, r3;
-    const double *lm = buffer(&b, args[0], 8, 0, &c1, "log_moneyness");
-    const double *sd = lm ? buffer(&b, args[1], 8, 0, &c2, "total_sd") : NULL;
-    const double *w = sd ? buffer(&b, args[2], 8, 0, &c3, "weight") : NULL;
-    const double *ratios = w ? buffer(&b, args[3], 8, 0, &r1, "ratios") : NULL;
-    double *totals = ratios ? buffer(&b, args[4], 8, 1, &r2, "totals") : NULL;
-    double *gross = totals ? buffer(&b, args[5], 8, 1, &r3, "gross") : NULL;
-    if (!gross) {
+    Py_ssize_t c1, c2, c3;
+    const double *lm = buffer(&b, lm_obj, 8, 0, &c1, "log_moneyness");
+    const double *sd = lm ? buffer(&b, sd_obj, 8, 0, &c2, "total_sd") : NULL;
+    const double *w = sd ? buffer(&b, w_obj, 8, 0, &c3, "weight") : NULL;
+    if (!w) {
         release_buffers(&b);
         return NULL;
     }
-    if (c2 != c1 || c3 != c1 || r2 != r1 || r3 != r1) {
+    if (c2 != c1 || c3 != c1 || points < 2 || refine < 2) {
         release_buffers(&b);
-        PyErr_SetString(PyExc_ValueError, "grid_totals: inconsistent sizes");
+        PyErr_SetString(PyExc_ValueError, "zero_gamma: inconsistent sizes");
         return NULL;
     }
+    Py_ssize_t most = points > refine ? points : refine;
+    double *scratch = malloc((size_t)(3 * most) * sizeof(double));
+    if (!scratch) {
+        release_buffers(&b);
+        return PyErr_NoMemory();
+    }
+    double coarse[3], fine[3];
+    int found, refined = 0;
     Py_BEGIN_ALLOW_THREADS
-    grid_totals(lm, sd, w, c1, ratios, r1, totals, gross);
+    linspace(1.0 - width, 1.0 + width, points, scratch);
+    found = nearest_sign_change(lm, sd, w, c1, scratch, points, scratch + most,
+                                scratch + 2 * most, relative_zero, coarse);
+    if (found) {
+        linspace(coarse[0], coarse[1], refine, scratch);
+        refined = nearest_sign_change(lm, sd, w, c1, scratch, refine, scratch + most,
+                                      scratch + 2 * most, relative_zero, fine);
+    }
     Py_END_ALLOW_THREADS
+    free(scratch);
+    release_buffers(&b);
+    if (!found) Py_RETURN_NONE;
+    return PyFloat_FromDouble(refined ? fine[2] : coarse[2]);
+}
+
+/* local_bias(strike, fit_index, mid_vol, half_width, vols, neighbours, bias): vols and bias
+ * hold one row of `strike`'s size per fit. */
+static PyObject *py_local_bias(PyObject *self, PyObject *args) {
+    PyObject *k_obj, *fi_obj, *mv_obj, *hw_obj, *vols_obj, *bias_obj;
+    long neighbours;
+    if (!PyArg_ParseTuple(args, "OOOOOlO:local_bias", &k_obj, &fi_obj, &mv_obj, &hw_obj,
+                          &vols_obj, &neighbours, &bias_obj))
+        return NULL;
+    Buffers b = {.count = 0};
+    Py_ssize_t strikes, n, n2, n3, v, out;
+    const double *strike = buffer(&b, k_obj, 8, 0, &strikes, "strike");
+    const int64_t *fit_index = strike ? buffer(&b, fi_obj, 8, 0, &n, "fit_index") : NULL;
+    const double *mid_vol = fit_index ? buffer(&b, mv_obj, 8, 0, &n2, "mid_vol") : NULL;
+    const double *half_width = mid_vol ? buffer(&b, hw_obj, 8, 0, &n3, "half_width") : NULL;
+    const double *vols = half_width ? buffer(&b, vols_obj, 8, 0, &v, "vols") : NULL;
+    double *bias = vols ? buffer(&b, bias_obj, 8, 1, &out, "bias") : NULL;
+    if (!bias) {
+        release_buffers(&b);
+        return NULL;
+    }
+    if (n2 != n || n3 != n || out != v || strikes == 0 || v % strikes != 0 || neighbours < 0) {
+        release_buffers(&b);
+        PyErr_SetString(PyExc_ValueError, "local_bias: inconsistent sizes");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (fit_index[i] < 0 || fit_index[i] >= strikes) {
+            release_buffers(&b);
+            PyErr_SetString(PyExc_IndexError, "local_bias: quote index outside the strikes");
+            return NULL;
+        }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = local_bias(strike, strikes, fit_index, mid_vol, half_width, n, vols, v / strikes,
+                        neighbours, bias);
+    Py_END_ALLOW_THREADS
+    release_buffers(&b);
+    if (status < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+/* parity_values(strike, bid, ask, tick, usable, forward, discount, max_ticks, fair, error). */
+static PyObject *py_parity_values(PyObject *self, PyObject *args) {
+    PyObject *k_obj, *bid_obj, *ask_obj, *tick_obj, *usable_obj, *fair_obj, *error_obj;
+    double forward, discount, max_ticks;
+    if (!PyArg_ParseTuple(args, "OOOOOdddOO:parity_values", &k_obj, &bid_obj, &ask_obj,
+                          &tick_obj, &usable_obj, &forward, &discount, &max_ticks, &fair_obj,
+                          &error_obj))
+        return NULL;
+    Buffers b = {.count = 0};
+    Py_ssize_t n, n1, n2, n3, n4, n5, n6;
+    const double *strike = buffer(&b, k_obj, 8, 0, &n, "strike");
+    const double *bid = strike ? buffer(&b, bid_obj, 8, 0, &n1, "bid") : NULL;
+    const double *ask = bid ? buffer(&b, ask_obj, 8, 0, &n2, "ask") : NULL;
+    const double *tick = ask ? buffer(&b, tick_obj, 8, 0, &n3, "tick") : NULL;
+    const char *usable = tick ? buffer(&b, usable_obj, 1, 0, &n4, "usable") : NULL;
+    double *fair = usable ? buffer(&b, fair_obj, 8, 1, &n5, "fair") : NULL;
+    double *error = fair ? buffer(&b, error_obj, 8, 1, &n6, "error") : NULL;
+    if (!error) {
+        release_buffers(&b);
+        return NULL;
+    }
+    if (n1 != n || n2 != n || n3 != n || n4 != n || n5 != n || n6 != n) {
+        release_buffers(&b);
+        PyErr_SetString(PyExc_ValueError, "parity_values: inconsistent sizes");
+        return NULL;
+    }
+    parity_values(strike, bid, ask, tick, usable, n, forward, discount, max_ticks, fair, error);
     release_buffers(&b);
     Py_RETURN_NONE;
 }
@@ -676,13 +898,18 @@ static PyObject *py_grid_totals(PyObject *self, PyObject *const *args, Py_ssize_
 static PyMethodDef methods[] = {
     {"fit", py_fit, METH_VARARGS,
      "fit(k_all, quotes, settings, vol, vol_error, outlier) -> (residual_scale, atm_vol)"},
-    {"grid_totals", (PyCFunction)(void (*)(void))py_grid_totals, METH_FASTCALL,
-     "grid_totals(log_moneyness, total_sd, weight, ratios, totals, gross)"},
+    {"zero_gamma", py_zero_gamma, METH_VARARGS,
+     "zero_gamma(log_moneyness, total_sd, weight, grid_width, grid_points, refine_points, "
+     "relative_zero) -> spot ratio or None"},
+    {"local_bias", py_local_bias, METH_VARARGS,
+     "local_bias(strike, fit_index, mid_vol, half_width, vols, neighbours, bias)"},
+    {"parity_values", py_parity_values, METH_VARARGS,
+     "parity_values(strike, bid, ask, tick, usable, forward, discount, max_ticks, fair, error)"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_native", "Compiled kernels of spy_detector.smile and .gex.", -1,
+    PyModuleDef_HEAD_INIT, "_native", "Compiled kernels of spy_detector.smile, .gex and .fair_value.", -1,
     methods,
 };
 

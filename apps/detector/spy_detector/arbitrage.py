@@ -67,21 +67,24 @@ def _monotonicity(chain: ExpirySlice, idx: np.ndarray, slack: float) -> list[Vio
     """Along `idx` value must not rise: a later bid above any earlier ask is free money."""
     out = []
     best_ask, best_at = np.inf, -1
-    for i in idx:
-        if chain.bid[i] > best_ask + slack:
+    # Python floats: a loop over numpy scalars costs ~0.5 µs a quote (a real chain has 7000).
+    for i, bid, ask in zip(
+        idx.tolist(), chain.bid[idx].tolist(), chain.ask[idx].tolist(), strict=True
+    ):
+        if bid > best_ask + slack:
             out.append(
                 Violation(
                     AnomalyKind.MONOTONICITY,
-                    int(i),
+                    i,
                     (best_at,),
-                    chain.bid[i] - best_ask - slack,
+                    bid - best_ask - slack,
                     best_ask,
-                    f"bid {chain.bid[i]:.2f} on {_label(chain, i)} above ask "
+                    f"bid {bid:.2f} on {_label(chain, i)} above ask "
                     f"{best_ask:.2f} on {_label(chain, best_at)}",
                 )
             )
-        if 0 < chain.ask[i] < best_ask:
-            best_ask, best_at = float(chain.ask[i]), int(i)
+        if 0 < ask < best_ask:
+            best_ask, best_at = ask, i
     return out
 
 

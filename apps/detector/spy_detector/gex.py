@@ -126,7 +126,7 @@ class _Contracts:
 
     def gex(self) -> FloatArray:
         """Signed GEX per contract at the current spot."""
-        d1 = _d1(self.log_moneyness, 0.0, self.total_sd)
+        d1 = self.log_moneyness / self.total_sd + 0.5 * self.total_sd
         return self.weight * np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
 
 
@@ -163,7 +163,9 @@ def gamma_exposure(
     if not np.all(np.isfinite(strike_) & (strike_ > 0)):
         raise ValueError("strikes must be positive numbers")
     calls = is_call_.astype(bool)
-    usable = np.all([np.isfinite(a) & (a > 0) for a in numbers], axis=0)
+    usable = np.isfinite(numbers[0]) & (numbers[0] > 0)
+    for a in numbers[1:]:
+        usable &= np.isfinite(a) & (a > 0)
     call_sign, put_sign = _SIGNS[convention]
     contracts = _Contracts.of(
         float(spot),
@@ -179,10 +181,8 @@ def gamma_exposure(
     return GammaExposure(
         convention=convention,
         spot=float(spot),
-        strikes=tuple(
-            StrikeGamma(float(k), float(c), float(p))
-            for k, c, p in zip(levels, call_gex, put_gex, strict=True)
-        ),
+        # Python floats in one pass (a chain has hundreds of strikes).
+        strikes=tuple(map(StrikeGamma, levels.tolist(), call_gex.tolist(), put_gex.tolist())),
         total=float(per_contract.sum()),
         zero_gamma=_zero_gamma(contracts, grid_width, grid_points),
         call_wall=_wall(levels, call_gex),
@@ -200,57 +200,24 @@ def _wall(levels: FloatArray, gex: FloatArray) -> float | None:
 
 def _zero_gamma(contracts: _Contracts, grid_width: float, grid_points: int) -> float | None:
     """Spot nearest to the current one where total GEX changes sign: the sign change nearest
-    spot on a coarse grid, then a finer grid inside that bracket, interpolated linearly."""
+    spot on a coarse grid, then a finer grid inside that bracket, interpolated linearly.
+
+    Computed by `_native.zero_gamma`: on each grid the total and gross |GEX| at every spot
+    ratio (`_Contracts.gex` at spot·ratio, summed, skipping contracts beyond |d1| = 10, whose
+    gamma is below 2e-22 of its at-the-money value); points whose total is within
+    `_RELATIVE_ZERO` of the gross (calls and puts cancelling, or gamma underflow far from
+    every strike) carry no sign and are bracketed across; of the brackets of a sign change,
+    the one whose linearly interpolated root is nearest the current spot."""
     if contracts.weight.size == 0:
         return None
-    coarse = _nearest_sign_change(
-        contracts, np.linspace(1.0 - grid_width, 1.0 + grid_width, grid_points)
+    ratio = _native.zero_gamma(
+        *(
+            np.ascontiguousarray(a, dtype=np.float64)
+            for a in (contracts.log_moneyness, contracts.total_sd, contracts.weight)
+        ),
+        float(grid_width),
+        int(grid_points),
+        _REFINE_POINTS,
+        _RELATIVE_ZERO,
     )
-    if coarse is None:
-        return None
-    lo, hi, root = coarse
-    fine = _nearest_sign_change(contracts, np.linspace(lo, hi, _REFINE_POINTS))
-    return contracts.spot * (root if fine is None else fine[2])
-
-
-def _nearest_sign_change(
-    contracts: _Contracts, spots: FloatArray
-) -> tuple[float, float, float] | None:
-    """The bracket (lo, hi) of the sign change in total GEX across `spots` (as ratios to the
-    current spot) nearest 1, with the linearly interpolated root; None when there is none."""
-    totals, gross = _grid_totals(
-        contracts.log_moneyness, contracts.total_sd, contracts.weight, spots
-    )
-    # Zeros (calls and puts cancelling, or gamma underflow far from every strike) carry no
-    # sign: bracket across them.
-    nonzero = np.flatnonzero(np.abs(totals) > _RELATIVE_ZERO * gross)
-    spots, totals = spots[nonzero], totals[nonzero]
-    change = np.flatnonzero(np.sign(totals[:-1]) != np.sign(totals[1:]))
-    if change.size == 0:
-        return None
-    lo, hi = spots[change], spots[change + 1]
-    g_lo, g_hi = totals[change], totals[change + 1]
-    roots = lo - g_lo * (hi - lo) / (g_hi - g_lo)
-    nearest = int(np.argmin(np.abs(roots - 1.0)))
-    return float(lo[nearest]), float(hi[nearest]), float(roots[nearest])
-
-
-def _d1(log_moneyness: FloatArray, shift: float, total_sd: FloatArray) -> FloatArray:
-    """d1 at spot·e^shift, vols held fixed: (ln(F/K) + shift)/(σ√t) + σ√t/2."""
-    return (log_moneyness + shift) / total_sd + 0.5 * total_sd
-
-
-def _grid_totals(
-    log_moneyness: FloatArray, total_sd: FloatArray, weight: FloatArray, ratios: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """Total and gross |GEX| at each spot ratio (`_Contracts.gex` at spot·ratio, summed,
-    without the (spots × contracts) temporaries), by the compiled loop `_native.grid_totals`,
-    which skips contracts beyond |d1| = 10 (gamma below 2e-22 of its at-the-money value)."""
-    totals, gross = np.empty(ratios.size), np.empty(ratios.size)
-    _native.grid_totals(
-        *(np.ascontiguousarray(a, dtype=np.float64) for a in (log_moneyness, total_sd, weight)),
-        np.ascontiguousarray(ratios, dtype=np.float64),
-        totals,
-        gross,
-    )
-    return totals, gross
+    return None if ratio is None else contracts.spot * ratio

@@ -115,10 +115,12 @@ def _build_slice(
     order = np.lexsort((-rows[:, 1], rows[:, 0]))
     strike, call_flag, bid, ask, open_interest = rows[order].T
     is_call = call_flag.astype(bool)
-    quotes = [quotes[i] for i in order]
-    age = np.array(
-        [np.nan if q.updated_at is None else (now - q.updated_at).total_seconds() for q in quotes]
-    )
+    quotes = [quotes[i] for i in order.tolist()]
+    stamps = [q.updated_at for q in quotes]
+    if stamps.count(None) == len(stamps):  # a feed without times (Cboe snapshots)
+        age = np.full(len(stamps), np.nan)
+    else:
+        age = np.array([np.nan if s is None else (now - s).total_seconds() for s in stamps])
     rate, rate_sd, dividend = carry
     if style is ExerciseStyle.EUROPEAN:
         rate, rate_sd = _chain_rate(strike, is_call, bid, ask, t, rate, rate_sd)
