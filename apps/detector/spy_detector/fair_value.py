@@ -26,6 +26,7 @@ from spy_core.arrays import median
 from spy_core.models import ExerciseStyle
 from spy_core.pricing import black76_price, black76_vega, implied_vol
 
+from . import _native
 from .arbitrage import convexity_caps
 from .config import DetectorConfig
 from .slices import ExpirySlice
@@ -216,7 +217,7 @@ def _consensus(
     forward, t, df = chain.forward.forward, chain.t, chain.discount
     vols = np.stack([f.vol for f in fits])  # row 0 in log-moneyness, row 1 stretched
     errors = np.stack([f.vol_error for f in fits])
-    bias = _local_bias(chain.strike, fits, quotes)
+    bias = _local_bias(chain.strike, vols, quotes)
     # The price is convex in vol, steeply so in a far wing: a linear (vega) error at a vol the
     # fit got too low is near zero. Half the price range over vol ± its error instead. Both
     # smiles and both ends priced in one call.
@@ -237,32 +238,23 @@ def _consensus(
     return fairs[nearer, columns], fair_error, vols[nearer, columns]
 
 
-def _local_bias(strike: np.ndarray, fits: list[SmileFit], quotes: SmileQuotes) -> np.ndarray:
-    """Per fit and quote, the fit's bias near the quote (vol): the median, over the nearest
-    `BIAS_NEIGHBOURS` fitted quotes on each side (not the quote itself), of how far each
-    one's leave-one-out value misses its mid beyond its own noise (half-width/√3). Outliers
-    count: a run of them is a stretch the fit gave up on (a wing it extrapolates through),
-    while one mispriced neighbour does not move a median."""
-    bias = np.zeros((len(fits), strike.size))
-    if quotes.fit_index.size == 0:
-        return bias
-    order = np.argsort(strike[quotes.fit_index], kind="stable")
-    positions = quotes.fit_index[order]
-    missed = np.stack([f.vol[positions] for f in fits]) - quotes.mid_vol[order]
-    excess = np.maximum(missed**2 - quotes.half_width[order] ** 2 / 3.0, 0.0)
-    # The nearest neighbours either side: a window of positions around each quote's strike.
-    at = np.searchsorted(strike[positions], strike, side="left")
-    offsets = np.arange(-BIAS_NEIGHBOURS, BIAS_NEIGHBOURS + 1)
-    window = at[:, None] + offsets[None, :]
-    valid = (window >= 0) & (window < positions.size)
-    window = window.clip(0, positions.size - 1)
-    valid &= positions[window] != np.arange(strike.size)[:, None]
-    # Median of each row's valid entries, at once: invalid ones sort last as NaN.
-    ranked = np.sort(np.where(valid, excess[:, window], np.nan), axis=2)
-    count = valid.sum(axis=1)
-    rows = np.flatnonzero(count)
-    lo, hi = (count[rows] - 1) // 2, count[rows] // 2
-    bias[:, rows] = np.sqrt(0.5 * (ranked[:, rows, lo] + ranked[:, rows, hi]))
+def _local_bias(strike: np.ndarray, vols: np.ndarray, quotes: SmileQuotes) -> np.ndarray:
+    """Per fit (a row of `vols`) and quote, the fit's bias near the quote (vol): the median,
+    over the nearest `BIAS_NEIGHBOURS` fitted quotes on each side (not the quote itself), of
+    how far each one's leave-one-out value misses its mid beyond its own noise
+    (half-width/√3). Outliers count: a run of them is a stretch the fit gave up on (a wing it
+    extrapolates through), while one mispriced neighbour does not move a median. Computed by
+    `_native.local_bias` (a loop over a few neighbours per quote)."""
+    bias = np.empty(vols.shape)
+    _native.local_bias(
+        np.ascontiguousarray(strike, dtype=np.float64),
+        np.ascontiguousarray(quotes.fit_index, dtype=np.int64),
+        np.ascontiguousarray(quotes.mid_vol, dtype=np.float64),
+        np.ascontiguousarray(quotes.half_width, dtype=np.float64),
+        np.ascontiguousarray(vols, dtype=np.float64),
+        BIAS_NEIGHBOURS,
+        bias,
+    )
     return bias
 
 
@@ -271,22 +263,21 @@ def _parity_values(chain: ExpirySlice, usable: np.ndarray) -> tuple[np.ndarray, 
     parity, C − P = DF·(F − K), where that quote is at most `PARITY_MAX_TICKS` ticks wide and in
     no arbitrage with its neighbours (`usable`: else it may be the mispriced one); its
     error is the counterpart's (its mid is uniform within the quote). NaN elsewhere. The
-    forward's own error is added where findings are scored (`detector.fair_value_error`)."""
-    fair = np.full(chain.strike.shape, np.nan)
-    error = np.full(chain.strike.shape, np.nan)
-    call = np.flatnonzero(chain.strike[1:] == chain.strike[:-1])  # calls sort first
-    put = call + 1
-    call_otm = chain.strike[call] >= chain.forward.forward
-    itm = np.where(call_otm, put, call)
-    counterpart = np.where(call_otm, call, put)
-    bid, ask = chain.bid[counterpart], chain.ask[counterpart]
-    tight = (
-        (bid >= 0) & (bid < ask) & (ask <= bid + PARITY_MAX_TICKS * chain.tick[counterpart] + 1e-9)
+    forward's own error is added where findings are scored (`detector.fair_value_error`).
+    Computed by `_native.parity_values` (one pass over the strikes' call-put pairs)."""
+    fair, error = np.empty(chain.strike.size), np.empty(chain.strike.size)
+    _native.parity_values(
+        *(
+            np.ascontiguousarray(a, dtype=np.float64)
+            for a in (chain.strike, chain.bid, chain.ask, chain.tick)
+        ),
+        np.ascontiguousarray(usable, dtype=np.bool_),
+        chain.forward.forward,
+        chain.discount,
+        float(PARITY_MAX_TICKS),
+        fair,
+        error,
     )
-    keep = usable[counterpart] & tight
-    carry = chain.discount * (chain.forward.forward - chain.strike[itm])
-    fair[itm[keep]] = (0.5 * (bid + ask) + np.where(call_otm, -carry, carry))[keep]
-    error[itm[keep]] = (0.5 * (ask - bid) / np.sqrt(3.0))[keep]
     return fair, error
 
 

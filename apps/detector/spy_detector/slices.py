@@ -113,7 +113,8 @@ def _build_slice(
         dtype=np.float64,
     ).reshape(-1, 5)
     order = np.lexsort((-rows[:, 1], rows[:, 0]))
-    strike, call_flag, bid, ask, open_interest = rows[order].T
+    # Contiguous columns: the compiled kernels take them as they are.
+    strike, call_flag, bid, ask, open_interest = np.ascontiguousarray(rows[order].T)
     is_call = call_flag.astype(bool)
     quotes = [quotes[i] for i in order.tolist()]
     stamps = [q.updated_at for q in quotes]
