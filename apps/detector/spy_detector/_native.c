@@ -1,5 +1,5 @@
 /* spy_detector._native: the smile fit (spy_detector/smile.py), the zero-gamma search
- * (spy_detector/gex.py) and two per-quote loops of the fair values (spy_detector/fair_value.py),
+ * (spy_detector/gex.py) and the per-quote loops of the fair values (spy_detector/fair_value.py),
  * compiled when the package is installed.
  *
  * The smile fit is a cubic P-spline on uniform knots: each quote's basis row has four
@@ -682,6 +682,78 @@ static void parity_values(const double *strike, const double *bid, const double 
     }
 }
 
+/* fair_value._neighbour_bounds for one right: `idx` (m positions) in the order value falls
+ * along (calls by rising strike, puts by falling). Each quote's floor is the highest later
+ * bid and its cap the lowest earlier offer (no offer: +inf); where a neighbour crosses the
+ * quote (a later bid at or above its offer, an earlier offer at or below its bid), only the
+ * neighbours that do not cross it bound it, and the quote is marked crossed when it crosses
+ * at least as many neighbours as any neighbour it crosses does. `count` and `bad` are
+ * scratch of m entries. */
+static void right_bounds(const double *bid_all, const double *ask_all, const Py_ssize_t *idx,
+                         Py_ssize_t m, double *cap, double *floor, char *crossed,
+                         Py_ssize_t *count, Py_ssize_t *bad) {
+#define BID(j) bid_all[idx[j]]
+#define ASK(j) (ask_all[idx[j]] > 0 ? ask_all[idx[j]] : INFINITY)
+#define CROSSES(j, x) ((x) > (j) ? !(BID(x) < ASK(j)) : (x) < (j) && !(ASK(x) > BID(j)))
+    double highest = BID(m - 1), lowest = ASK(0);
+    floor[idx[m - 1]] = -INFINITY;
+    for (Py_ssize_t j = m - 2; j >= 0; j--) {
+        floor[idx[j]] = highest;
+        highest = np_maximum(highest, BID(j));
+    }
+    cap[idx[0]] = INFINITY;
+    for (Py_ssize_t j = 1; j < m; j++) {
+        cap[idx[j]] = lowest;
+        lowest = np_minimum(lowest, ASK(j));
+    }
+    int any = 0;
+    for (Py_ssize_t j = 0; j < m; j++) {
+        count[j] = 0;
+        bad[j] = floor[idx[j]] >= ASK(j) || cap[idx[j]] <= BID(j);
+        if (!bad[j]) continue;
+        any = 1;
+        double new_floor = -INFINITY, new_cap = INFINITY;
+        for (Py_ssize_t x = 0; x < m; x++) {
+            if (CROSSES(j, x)) count[j]++;
+            else if (x > j) new_floor = np_maximum(new_floor, BID(x));
+            else if (x < j) new_cap = np_minimum(new_cap, ASK(x));
+        }
+        floor[idx[j]] = new_floor;
+        cap[idx[j]] = new_cap;
+    }
+    if (!any) return;
+    for (Py_ssize_t j = 0; j < m; j++) {
+        if (!bad[j] || count[j] == 0) continue;
+        Py_ssize_t most = 0;
+        for (Py_ssize_t x = 0; x < m; x++)
+            if (CROSSES(j, x) && count[x] > most) most = count[x];
+        if (count[j] >= most) crossed[idx[j]] = 1;
+    }
+#undef BID
+#undef ASK
+#undef CROSSES
+}
+
+static int neighbour_bounds(const double *bid, const double *ask, const char *is_call,
+                            Py_ssize_t n, double *cap, double *floor, char *crossed) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        cap[i] = INFINITY;
+        floor[i] = -INFINITY;
+        crossed[i] = 0;
+    }
+    Py_ssize_t *scratch = malloc((size_t)(3 * n + 1) * sizeof(Py_ssize_t));
+    if (!scratch) return -1;
+    Py_ssize_t *idx = scratch, *count = scratch + n, *bad = scratch + 2 * n;
+    for (int call = 1; call >= 0; call--) {
+        Py_ssize_t m = 0;
+        for (Py_ssize_t i = 0; i < n; i++) /* puts gain value as strike rises: mirrored */
+            if (call ? is_call[i] : !is_call[n - 1 - i]) idx[m++] = call ? i : n - 1 - i;
+        if (m >= 2) right_bounds(bid, ask, idx, m, cap, floor, crossed, count, bad);
+    }
+    free(scratch);
+    return 0;
+}
+
 /* ---- arguments ---- */
 
 #define MAX_BUFFERS 12
@@ -895,6 +967,35 @@ static PyObject *py_parity_values(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* neighbour_bounds(bid, ask, is_call, cap, floor, crossed). */
+static PyObject *py_neighbour_bounds(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "neighbour_bounds takes 6 arguments");
+        return NULL;
+    }
+    Buffers b = {.count = 0};
+    Py_ssize_t n, n1, n2, n3, n4, n5;
+    const double *bid = buffer(&b, args[0], 8, 0, &n, "bid");
+    const double *ask = bid ? buffer(&b, args[1], 8, 0, &n1, "ask") : NULL;
+    const char *is_call = ask ? buffer(&b, args[2], 1, 0, &n2, "is_call") : NULL;
+    double *cap = is_call ? buffer(&b, args[3], 8, 1, &n3, "cap") : NULL;
+    double *floor = cap ? buffer(&b, args[4], 8, 1, &n4, "floor") : NULL;
+    char *crossed = floor ? buffer(&b, args[5], 1, 1, &n5, "crossed") : NULL;
+    if (!crossed) {
+        release_buffers(&b);
+        return NULL;
+    }
+    if (n1 != n || n2 != n || n3 != n || n4 != n || n5 != n) {
+        release_buffers(&b);
+        PyErr_SetString(PyExc_ValueError, "neighbour_bounds: inconsistent sizes");
+        return NULL;
+    }
+    int status = neighbour_bounds(bid, ask, is_call, n, cap, floor, crossed);
+    release_buffers(&b);
+    if (status < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"fit", py_fit, METH_VARARGS,
      "fit(k_all, quotes, settings, vol, vol_error, outlier) -> (residual_scale, atm_vol)"},
@@ -903,6 +1004,8 @@ static PyMethodDef methods[] = {
      "relative_zero) -> spot ratio or None"},
     {"local_bias", py_local_bias, METH_VARARGS,
      "local_bias(strike, fit_index, mid_vol, half_width, vols, neighbours, bias)"},
+    {"neighbour_bounds", (PyCFunction)(void (*)(void))py_neighbour_bounds, METH_FASTCALL,
+     "neighbour_bounds(bid, ask, is_call, cap, floor, crossed)"},
     {"parity_values", py_parity_values, METH_VARARGS,
      "parity_values(strike, bid, ask, tick, usable, forward, discount, max_ticks, fair, error)"},
     {NULL, NULL, 0, NULL},

@@ -325,43 +325,20 @@ def _neighbour_bounds(chain: ExpirySlice) -> tuple[np.ndarray, np.ndarray, np.nd
     report; letting it bound would hide the quote's own finding behind its neighbour's.
     Returns (cap, floor, crossed): crossed marks the quotes likely mispriced among those in
     arbitrage with a neighbour: one crossing at least as many neighbours as any it crosses
-    (both of a lone pair)."""
-    cap = np.full(chain.strike.size, np.inf)
-    floor = np.full(chain.strike.size, -np.inf)
-    crossed = np.zeros(chain.strike.size, dtype=bool)
-    for is_call in (True, False):
-        idx = np.flatnonzero(chain.is_call == is_call)
-        if idx.size < 2:
-            continue
-        if not is_call:
-            idx = idx[::-1]  # puts gain value as strike rises: mirror to the call case
-        bid = chain.bid[idx]
-        ask = np.where(chain.ask[idx] > 0, chain.ask[idx], np.inf)
-        # Along idx value falls: cheaper quotes come after, richer ones before.
-        side_floor = np.full(idx.size, -np.inf)
-        side_floor[:-1] = np.maximum.accumulate(bid[::-1])[::-1][1:]
-        side_cap = np.full(idx.size, np.inf)
-        side_cap[1:] = np.minimum.accumulate(ask)[:-1]
-        # Rare: a neighbour crosses the quote. Only those rows need the exclusion, pairwise.
-        bad = np.flatnonzero((side_floor >= ask) | (side_cap <= bid))
-        if bad.size:
-            later = np.arange(idx.size)[None, :] > bad[:, None]
-            bid_below = bid[None, :] < ask[bad, None]
-            ask_above = ask[None, :] > bid[bad, None]
-            side_floor[bad] = np.where(later & bid_below, bid[None, :], -np.inf).max(axis=1)
-            earlier = ~later & (np.arange(idx.size)[None, :] != bad[:, None])
-            side_cap[bad] = np.where(earlier & ask_above, ask[None, :], np.inf).min(axis=1)
-            # Who is the mispriced one: a quote that crosses at least as many neighbours as
-            # any quote it crosses, not each neighbour it crosses once (one bid-up wing put
-            # crosses every richer put's offer; two such puts make each of those offers
-            # cross two, still fewer than either of them).
-            crossing = (later & ~bid_below) | (earlier & ~ask_above)
-            count = crossing.sum(axis=1)
-            partners = np.zeros(idx.size, dtype=np.int64)
-            partners[bad] = count
-            most = np.where(crossing, partners[None, :], 0).max(axis=1)
-            crossed[idx[bad[(count > 0) & (count >= most)]]] = True
-        floor[idx], cap[idx] = side_floor, side_cap
+    (both of a lone pair), not each neighbour it crosses once (one bid-up wing put crosses
+    every richer put's offer; two such puts make each of those offers cross two, still fewer
+    than either of them). Computed by `_native.neighbour_bounds` (running extremes along each
+    right, pairwise only for the rare quotes a neighbour crosses)."""
+    n = chain.strike.size
+    cap, floor, crossed = np.empty(n), np.empty(n), np.empty(n, dtype=np.bool_)
+    _native.neighbour_bounds(
+        np.ascontiguousarray(chain.bid, dtype=np.float64),
+        np.ascontiguousarray(chain.ask, dtype=np.float64),
+        np.ascontiguousarray(chain.is_call, dtype=np.bool_),
+        cap,
+        floor,
+        crossed,
+    )
     return cap, floor, crossed
 
 
