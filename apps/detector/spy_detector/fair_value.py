@@ -77,8 +77,8 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
     """
     forward, t, df = chain.forward.forward, chain.t, chain.discount
     k = np.log(chain.strike / forward)
-    otm = np.where(chain.is_call, chain.strike >= forward, chain.strike < forward)
-    iv_bid, iv_ask, iv_mid = implied_vol(
+    otm = _out_of_the_money(chain)
+    vols = implied_vol(
         np.stack([chain.bid, chain.ask, 0.5 * (chain.bid + chain.ask)]),
         forward,
         chain.strike,
@@ -86,26 +86,22 @@ def fair_values(chain: ExpirySlice, config: DetectorConfig) -> FairValues:
         df,
         chain.is_call,
     )
-    usable = (chain.bid > chain.tick + 1e-9) & np.isfinite(iv_bid) & np.isfinite(iv_ask)
-    usable &= np.isfinite(iv_mid)
+    iv_bid, iv_ask, iv_mid = vols
+    usable = (chain.bid > chain.tick + 1e-9) & np.logical_and.reduce(np.isfinite(vols), axis=0)
     half_tick = _vol_of_half_tick(chain, np.where(usable, iv_mid, iv_ask))
     half_width = np.maximum(0.5 * (iv_ask - iv_bid), half_tick)
     # A quote in arbitrage with a neighbour may be the mispriced one: it informs no fit (a
     # lone wing quote bid up at the edge of the data bent the smile through itself, turned
     # its neighbours' offers into implausible caps and was judged against itself).
     cap, floor, crossed = _neighbour_bounds(chain)
-    two_sided = otm & usable & ~crossed
+    clean = usable & ~crossed
+    two_sided = otm & clean
     # Out-of-the-money quotes first: they set the weights' scale (`SmileQuotes.primary`).
     primary = np.flatnonzero(two_sided)
     fit_quotes = np.concatenate(
-        [
-            primary,
-            np.flatnonzero(
-                _informative_itm(chain, ~otm & usable & ~crossed, half_width, two_sided)
-            ),
-        ]
+        [primary, np.flatnonzero(_informative_itm(chain, clean & ~otm, half_width, primary))]
     )
-    bound_quotes = np.flatnonzero(otm & ~usable & ~crossed & np.isfinite(iv_ask))
+    bound_quotes = np.flatnonzero(otm & ~crossed & ~usable & np.isfinite(iv_ask))
     quotes = SmileQuotes(
         fit_index=fit_quotes,
         mid_vol=iv_mid[fit_quotes],
@@ -172,8 +168,7 @@ class CalendarFloors:
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # merged when next needed
 
     def apply(self, chain: ExpirySlice, values: FairValues) -> FairValues:
-        forward = chain.forward.forward
-        otm = np.where(chain.is_call, chain.strike >= forward, chain.strike < forward)
+        otm = _out_of_the_money(chain)
         keys = _key(chain.strike, chain.is_call)
         floor = self._floors(keys, otm)
         self._pending.append((keys[otm], chain.bid[otm]))
@@ -197,6 +192,11 @@ class CalendarFloors:
         at = np.searchsorted(self._keys, keys).clip(max=self._keys.size - 1)
         known = otm & (self._keys[at] == keys)
         return np.where(known, self._bids[at], -np.inf) if known.any() else None
+
+
+def _out_of_the_money(chain: ExpirySlice) -> np.ndarray:
+    """Puts below the forward, calls at or above it."""
+    return (chain.strike >= chain.forward.forward) == chain.is_call
 
 
 def _key(strike: np.ndarray, is_call: np.ndarray) -> np.ndarray:
@@ -303,7 +303,7 @@ def _informative_itm(
     itself mispriced; a stretch with few quotes). Deep in the money the vol band is wide
     (little time value) and the quote adds noise, not information: kept only where its band
     is at most `ITM_WIDTH_RATIO` times the median band of the two-sided out-of-the-money
-    quotes (`two_sided`). An
+    quotes (`two_sided`, their positions). An
     American quote whose early-exercise premium could exceed a quarter of its spread is left
     out: its Black-76 vol is biased up."""
     keep = itm.copy()
@@ -311,7 +311,7 @@ def _informative_itm(
         dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
         premium = np.where(chain.is_call, dividends, chain.strike * (1.0 - chain.discount))
         keep &= premium <= 0.25 * (chain.ask - chain.bid)
-    band = median(half_width[two_sided]) if two_sided.any() else np.inf
+    band = median(half_width[two_sided]) if two_sided.size else np.inf
     return keep & (half_width <= ITM_WIDTH_RATIO * band)
 
 
@@ -380,11 +380,10 @@ def _american_adjustment(
     off the options' own forward would otherwise put every deep in-the-money quote a few
     cents under "fair" (`spot_error`, the disagreement the underlying check allows)."""
     exercise = exercise_value(chain)
-    intrinsic = exercise.clip(min=0.0)
-    floor = (exercise - chain.spot_error).clip(min=0.0)
+    floor = np.maximum(exercise - chain.spot_error, 0.0)
     dividends = max(chain.spot - chain.forward.forward * chain.discount, 0.0)
     bound = np.where(chain.is_call, dividends, _put_premium_bound(chain, vol))
-    premium = np.where(in_the_money | (intrinsic > 0), bound, 0.0)
+    premium = np.where(in_the_money | (exercise > 0), bound, 0.0)
     return np.maximum(fair, floor), np.maximum(fair + premium, floor)
 
 
