@@ -131,10 +131,7 @@ def detect(snapshot: ChainSnapshot, config: DetectorConfig | None = None) -> Cha
     )
     if expired:
         excluded["expired expiries"] = len(expired)
-        gone = set(expired)
-        excluded["quotes in expired expiries"] = sum(
-            1 for q in snapshot.quotes if (q.expiry, q.root) in gone
-        )
+        excluded["quotes in expired expiries"] = sum(expired.values())
     if config.max_expiries is not None and len(slices) > config.max_expiries:
         excluded["expiries beyond --expiries"] = len(slices) - config.max_expiries
         slices = slices[: config.max_expiries]
@@ -178,6 +175,9 @@ def _current_quotes(
 ) -> tuple[ChainSnapshot, dict[str, int]]:
     """Drop quotes stamped in the future (beyond the clock skew) or older than the maximum
     age: an old line shows the prices of another market."""
+    stamps = [quote.updated_at for quote in snapshot.quotes]
+    if stamps.count(None) == len(stamps):  # a feed without times (Cboe snapshots): all kept
+        return snapshot, {}
     now = snapshot.timestamp
     ahead = now + timedelta(seconds=config.clock_skew)
     oldest = None if config.max_quote_age is None else now - timedelta(seconds=config.max_quote_age)

@@ -54,8 +54,9 @@ def split_expiries(
     default_rate: float,
     rate_error: tuple[float, float] = (0.0, 0.0),
     tick: float | None = None,
-) -> tuple[list[ExpirySlice], list[tuple[date, str | None]]]:
-    """Slices of live expiries, nearest first, and the (expiry, root) pairs already expired.
+) -> tuple[list[ExpirySlice], dict[tuple[date, str | None], int]]:
+    """Slices of live expiries, nearest first, and the (expiry, root) pairs already expired
+    with their quote counts.
 
     Each quote's tick comes from its class's exchange rule (`spy_core.ticks`) unless `tick`
     overrides it for every quote.
@@ -71,11 +72,11 @@ def split_expiries(
     dividend = snapshot.dividend_yield or 0.0
     style = exercise_style(snapshot.underlying)
     live: list[ExpirySlice] = []
-    expired: list[tuple[date, str | None]] = []
+    expired: dict[tuple[date, str | None], int] = {}
     for (expiry, root), quotes in groups.items():
         t = time_to_expiry(snapshot.timestamp, expiry, settlement_of_root(root))
         if t <= 0:
-            expired.append((expiry, root))
+            expired[(expiry, root)] = len(quotes)
             continue
         rule = tick_rule(root or snapshot.underlying) if tick is None else TickRule(tick, tick)
         live.append(
@@ -92,8 +93,7 @@ def split_expiries(
             )
         )
     live.sort(key=lambda s: (s.t, s.root or ""))
-    expired.sort(key=lambda pair: (pair[0], pair[1] or ""))
-    return live, expired
+    return live, dict(sorted(expired.items(), key=lambda item: (item[0][0], item[0][1] or "")))
 
 
 def _build_slice(
