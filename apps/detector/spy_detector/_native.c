@@ -1,6 +1,7 @@
 /* spy_detector._native: the smile fit (spy_detector/smile.py), the zero-gamma search
- * (spy_detector/gex.py) and the per-quote loops of the fair values (spy_detector/fair_value.py),
- * compiled when the package is installed.
+ * (spy_detector/gex.py), the per-quote loops of the fair values (spy_detector/fair_value.py)
+ * and the static-arbitrage scans (spy_detector/arbitrage.py), compiled when the package is
+ * installed.
  *
  * The smile fit is a cubic P-spline on uniform knots: each quote's basis row has four
  * non-zeros from index `first`, the normal matrix has bandwidth 3 and is inverted through its
@@ -754,6 +755,74 @@ static int neighbour_bounds(const double *bid, const double *ask, const char *is
     return 0;
 }
 
+/* ---- static arbitrage (spy_detector/arbitrage.py) ----
+ * Each scan walks `idx` (m positions of one right, in the order value falls) and returns
+ * only where a bound is crossed; arbitrage.py prices and describes those few. */
+
+/* (i, best_at) wherever a bid exceeds the lowest earlier offer (`best_at`) by more than
+ * `slack`; the lowest offer updates after the check, strictly lower offers only. */
+static PyObject *monotonicity_hits(const double *bid, const double *ask, const int64_t *idx,
+                                   Py_ssize_t m, double slack) {
+    PyObject *hits = PyList_New(0);
+    double best_ask = INFINITY;
+    int64_t best_at = -1;
+    for (Py_ssize_t j = 0; hits && j < m; j++) {
+        int64_t i = idx[j];
+        if (bid[i] > best_ask + slack) {
+            PyObject *hit = Py_BuildValue("(LL)", (long long)i, (long long)best_at);
+            if (!hit || PyList_Append(hits, hit) < 0) Py_CLEAR(hits);
+            Py_XDECREF(hit);
+        }
+        if (0 < ask[i] && ask[i] < best_ask) {
+            best_ask = ask[i];
+            best_at = i;
+        }
+    }
+    return hits;
+}
+
+/* j wherever idx[j+1] is offered and bid[idx[j]] − ask[idx[j+1]] − scale·|ΔK| > slack. */
+static PyObject *vertical_hits(const double *strike, const double *bid, const double *ask,
+                               const int64_t *idx, Py_ssize_t m, double scale, double slack) {
+    PyObject *hits = PyList_New(0);
+    for (Py_ssize_t j = 0; hits && j + 1 < m; j++) {
+        int64_t near = idx[j], far = idx[j + 1];
+        double width = scale * fabs(strike[far] - strike[near]);
+        if (ask[far] > 0 && bid[near] - ask[far] - width > slack) {
+            PyObject *hit = PyLong_FromSsize_t(j);
+            if (!hit || PyList_Append(hits, hit) < 0) Py_CLEAR(hits);
+            Py_XDECREF(hit);
+        }
+    }
+    return hits;
+}
+
+/* (left, mid, right) wherever, among the offered quotes, a middle bid exceeds the
+ * interpolation of its neighbours' offers, λ·ask(left) + (1−λ)·ask(right) with
+ * λ = (K3−K2)/(K3−K1), by more than `slack` (arbitrage.convexity_caps). */
+static PyObject *butterfly_hits(const double *strike, const double *bid, const double *ask,
+                                const int64_t *idx, Py_ssize_t m, double slack) {
+    PyObject *hits = PyList_New(0);
+    int64_t left = -1, mid = -1;
+    for (Py_ssize_t j = 0; hits && j < m; j++) {
+        int64_t right = idx[j];
+        if (!(ask[right] > 0)) continue;
+        if (left >= 0) {
+            double lam = (strike[right] - strike[mid]) / (strike[right] - strike[left]);
+            double cap = lam * ask[left] + (1.0 - lam) * ask[right];
+            if (bid[mid] > cap + slack) {
+                PyObject *hit = Py_BuildValue("(LLL)", (long long)left, (long long)mid,
+                                              (long long)right);
+                if (!hit || PyList_Append(hits, hit) < 0) Py_CLEAR(hits);
+                Py_XDECREF(hit);
+            }
+        }
+        left = mid;
+        mid = right;
+    }
+    return hits;
+}
+
 /* ---- arguments ---- */
 
 #define MAX_BUFFERS 12
@@ -996,6 +1065,50 @@ static PyObject *py_neighbour_bounds(PyObject *self, PyObject *const *args, Py_s
     Py_RETURN_NONE;
 }
 
+/* arbitrage_hits(kind, strike, bid, ask, idx, scale, slack) -> list: kind "monotonicity",
+ * "vertical" or "butterfly" (scale is used by "vertical" only). */
+static PyObject *py_arbitrage_hits(PyObject *self, PyObject *args) {
+    const char *kind;
+    PyObject *k_obj, *bid_obj, *ask_obj, *idx_obj;
+    double scale, slack;
+    if (!PyArg_ParseTuple(args, "sOOOOdd:arbitrage_hits", &kind, &k_obj, &bid_obj, &ask_obj,
+                          &idx_obj, &scale, &slack))
+        return NULL;
+    Buffers b = {.count = 0};
+    Py_ssize_t n, n1, n2, m;
+    const double *strike = buffer(&b, k_obj, 8, 0, &n, "strike");
+    const double *bid = strike ? buffer(&b, bid_obj, 8, 0, &n1, "bid") : NULL;
+    const double *ask = bid ? buffer(&b, ask_obj, 8, 0, &n2, "ask") : NULL;
+    const int64_t *idx = ask ? buffer(&b, idx_obj, 8, 0, &m, "index") : NULL;
+    if (!idx) {
+        release_buffers(&b);
+        return NULL;
+    }
+    if (n1 != n || n2 != n) {
+        release_buffers(&b);
+        PyErr_SetString(PyExc_ValueError, "arbitrage_hits: inconsistent sizes");
+        return NULL;
+    }
+    for (Py_ssize_t j = 0; j < m; j++)
+        if (idx[j] < 0 || idx[j] >= n) {
+            release_buffers(&b);
+            PyErr_SetString(PyExc_IndexError, "arbitrage_hits: index outside the quotes");
+            return NULL;
+        }
+    PyObject *hits;
+    if (strcmp(kind, "monotonicity") == 0) hits = monotonicity_hits(bid, ask, idx, m, slack);
+    else if (strcmp(kind, "vertical") == 0)
+        hits = vertical_hits(strike, bid, ask, idx, m, scale, slack);
+    else if (strcmp(kind, "butterfly") == 0)
+        hits = butterfly_hits(strike, bid, ask, idx, m, slack);
+    else {
+        PyErr_Format(PyExc_ValueError, "arbitrage_hits: unknown kind %s", kind);
+        hits = NULL;
+    }
+    release_buffers(&b);
+    return hits;
+}
+
 static PyMethodDef methods[] = {
     {"fit", py_fit, METH_VARARGS,
      "fit(k_all, quotes, settings, vol, vol_error, outlier) -> (residual_scale, atm_vol)"},
@@ -1004,6 +1117,8 @@ static PyMethodDef methods[] = {
      "relative_zero) -> spot ratio or None"},
     {"local_bias", py_local_bias, METH_VARARGS,
      "local_bias(strike, fit_index, mid_vol, half_width, vols, neighbours, bias)"},
+    {"arbitrage_hits", py_arbitrage_hits, METH_VARARGS,
+     "arbitrage_hits(kind, strike, bid, ask, idx, scale, slack) -> list of crossed bounds"},
     {"neighbour_bounds", (PyCFunction)(void (*)(void))py_neighbour_bounds, METH_FASTCALL,
      "neighbour_bounds(bid, ask, is_call, cap, floor, crossed)"},
     {"parity_values", py_parity_values, METH_VARARGS,
@@ -1012,7 +1127,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_native", "Compiled kernels of spy_detector.smile, .gex and .fair_value.", -1,
+    PyModuleDef_HEAD_INIT, "_native", "Compiled kernels of spy_detector.smile, .gex, .fair_value and .arbitrage.", -1,
     methods,
 };
 

@@ -108,8 +108,9 @@ def _build_slice(
     quotes: list[OptionQuote],
 ) -> ExpirySlice:
     # One pass over the pydantic objects, then numpy: strike ascending, calls first.
+    call = Right.CALL
     rows = np.array(
-        [(q.strike, q.right is Right.CALL, q.bid, q.ask, q.open_interest or 0) for q in quotes],
+        [(q.strike, q.right is call, q.bid, q.ask, q.open_interest or 0) for q in quotes],
         dtype=np.float64,
     ).reshape(-1, 5)
     order = np.lexsort((-rows[:, 1], rows[:, 0]))

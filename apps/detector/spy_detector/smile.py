@@ -100,7 +100,7 @@ def fit_smiles(
     Returns None when fewer than `settings.min_points` quotes have a usable mid.
     """
     # Positions may share a strike (a call and a put): knots and the minimum count strikes.
-    n = np.unique(np.asarray(coordinates[0])[quotes.fit_index]).size if quotes.fit_index.size else 0
+    n = _distinct(np.asarray(coordinates[0])[quotes.fit_index])
     if n < settings.min_points:
         return None
     fit_index = np.ascontiguousarray(quotes.fit_index, dtype=np.int64)
@@ -177,6 +177,14 @@ def _fit(k_all: FloatArray, quotes: _FitQuotes, settings: _FitSettings) -> Smile
     outlier = np.empty(k_all.size, dtype=np.bool_)
     scale, atm = _native.fit(k_all, quotes, settings, vol, vol_error, outlier)
     return SmileFit(vol, vol_error, outlier, scale, atm)
+
+
+def _distinct(values: FloatArray) -> int:
+    """How many distinct values (np.unique(values).size without its overhead)."""
+    if values.size == 0:
+        return 0
+    ordered = np.sort(values)
+    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
 
 
 def _intervals(n: int, settings: SmileSettings) -> int:
