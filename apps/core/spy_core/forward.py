@@ -67,7 +67,8 @@ def parity_forward(
     strike, call_bid, call_ask, put_bid, put_ask = (
         np.asarray(a, dtype=np.float64) for a in (strike, call_bid, call_ask, put_bid, put_ask)
     )
-    two_sided = (call_bid > 0) & (put_bid > 0) & (call_ask >= call_bid) & (put_ask >= put_bid)
+    call_bid_up, put_bid_up = call_bid > 0, put_bid > 0
+    two_sided = call_bid_up & put_bid_up & (call_ask >= call_bid) & (put_ask >= put_bid)
     # An unbid wing offered at a few cents still brackets its value (0 to the ask) against a
     # quoted partner: parity then pins the forward as well as the partner's width does. Near
     # expiry most strikes have one such side, and the few strikes bid on both sides are too
@@ -75,7 +76,7 @@ def parity_forward(
     call_mid, put_mid = 0.5 * (call_bid + call_ask), 0.5 * (put_bid + put_ask)
     cheap_put = (put_bid == 0) & (put_ask > 0) & (put_ask <= _CHEAP_LEG * call_mid)
     cheap_call = (call_bid == 0) & (call_ask > 0) & (call_ask <= _CHEAP_LEG * put_mid)
-    two_sided |= ((call_bid > 0) & cheap_put) | ((put_bid > 0) & cheap_call)
+    two_sided |= (call_bid_up & cheap_put) | (put_bid_up & cheap_call)
     if not two_sided.any():
         return ForwardEstimate(float(fallback), 0, float("nan"))
     k = strike[two_sided]
@@ -86,20 +87,22 @@ def parity_forward(
     pool_candidates = k[pool] + parity_gap[pool] / discount
     order = pool[_consistent(pool_candidates, width[pool] / discount)][:nearest]
     candidates = k[order] + parity_gap[order] / discount
-    weights = 1.0 / np.maximum(width[order], 0.01)
+    floored_width = np.maximum(width[order], 0.01)
+    weights = 1.0 / floored_width
     # No pair may outvote the rest: a tight pair one of whose legs is mispriced (an offer a
     # penny wide, $0.35 through fair) otherwise held the median by its weight alone.
     weights = np.minimum(weights, _MAX_WEIGHT_RATIO * median(weights))
     forward = _weighted_median(candidates, weights)
-    dispersion = _weighted_median(np.abs(candidates - forward), weights)
+    distance = np.abs(candidates - forward)
+    dispersion = _weighted_median(distance, weights)
     # Each strike's mid is off fair by at most half its pair's width (uniform: sd = width/√12,
     # in forward dollars); combined by inverse variance, as the weights favour tight pairs.
     # Candidates scattered further than their widths explain (median |z| of a uniform is
     # √3/2) say the quotes do not all contain fair (early exercise, a mispriced leg): the
     # error grows by that ratio.
-    leg_sd = np.maximum(width[order], 0.01) / (np.sqrt(12.0) * discount)
+    leg_sd = floored_width / (math.sqrt(12.0) * discount)
     quoted = float(1.0 / np.sqrt(np.sum(leg_sd**-2.0)))
-    excess = median(np.abs(candidates - forward) / leg_sd) / (np.sqrt(3.0) / 2.0)
+    excess = median(distance / leg_sd) / (math.sqrt(3.0) / 2.0)
     return ForwardEstimate(forward, int(order.size), dispersion, quoted * max(1.0, excess))
 
 

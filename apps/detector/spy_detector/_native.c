@@ -138,12 +138,53 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Median of n values (n ≥ 1), sorting `scratch` (a copy is taken into it). */
+/* The k-th smallest of a[0..n) (Hoare's selection, median-of-three pivots), reordering a so
+ * that every value before position k is at most a[k]. No NaNs. */
+static double select_kth(double *a, Py_ssize_t n, Py_ssize_t k) {
+    Py_ssize_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        double t;
+#define SWAP(x, y) (t = a[x], a[x] = a[y], a[y] = t)
+        if (a[mid] < a[lo]) SWAP(lo, mid);
+        if (a[hi] < a[lo]) SWAP(lo, hi);
+        if (a[hi] < a[mid]) SWAP(mid, hi);
+        double pivot = a[mid];
+        Py_ssize_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot) i++;
+            while (a[j] > pivot) j--;
+            if (i <= j) {
+                SWAP(i, j);
+                i++;
+                j--;
+            }
+        }
+#undef SWAP
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else break; /* a[j+1..i) all equal the pivot */
+    }
+    return a[k];
+}
+
+/* Median of n values (n ≥ 1) as sorting them gives it, `scratch` taking a copy: the two middle
+ * values by selection (every sort puts the same values there; a signed zero's sign can differ,
+ * which no caller can see), or, where a NaN makes the order depend on the sort, by qsort. */
 static double median(const double *values, Py_ssize_t n, double *scratch) {
     memcpy(scratch, values, (size_t)n * sizeof(double));
-    qsort(scratch, (size_t)n, sizeof(double), compare_doubles);
     Py_ssize_t middle = n / 2;
-    return 0.5 * (scratch[middle] + scratch[(n - 1) / 2]);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (isnan(scratch[i])) {
+            qsort(scratch, (size_t)n, sizeof(double), compare_doubles);
+            return 0.5 * (scratch[middle] + scratch[(n - 1) / 2]);
+        }
+    double upper = select_kth(scratch, n, middle), lower = upper;
+    if ((n - 1) / 2 != middle) { /* even n: the largest value below the middle */
+        lower = scratch[0];
+        for (Py_ssize_t i = 1; i < middle; i++) lower = py_max(lower, scratch[i]);
+    }
+    return 0.5 * (upper + lower);
 }
 
 /* 1/half_width², scaled to a median of one over the first `primary`, at most `cap` (see
@@ -652,7 +693,8 @@ static int local_bias(const double *strike, Py_ssize_t strikes, const int64_t *f
         for (Py_ssize_t f = 0; f < fits; f++) {
             Py_ssize_t count = 0;
             for (Py_ssize_t j = lo - neighbours; j <= lo + neighbours; j++)
-                if (j >= 0 && j < n && fit_index[order[j]] != i) window[count++] = excess[f * n + j];
+                if (j >= 0 && j < n && fit_index[order[j]] != i)
+                    window[count++] = excess[f * n + j];
             if (count == 0) continue;
             qsort(window, (size_t)count, sizeof(double), nan_last);
             bias[f * strikes + i] = sqrt(0.5 * (window[(count - 1) / 2] + window[count / 2]));
@@ -1127,7 +1169,10 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_native", "Compiled kernels of spy_detector.smile, .gex, .fair_value and .arbitrage.", -1,
+    PyModuleDef_HEAD_INIT,
+    "_native",
+    "Compiled kernels of spy_detector.smile, .gex, .fair_value and .arbitrage.",
+    -1,
     methods,
 };
 

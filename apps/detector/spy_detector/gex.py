@@ -163,15 +163,14 @@ def gamma_exposure(
     if not np.all(np.isfinite(strike_) & (strike_ > 0)):
         raise ValueError("strikes must be positive numbers")
     calls = is_call_.astype(bool)
-    usable = np.isfinite(numbers[0]) & (numbers[0] > 0)
-    for a in numbers[1:]:
-        usable &= np.isfinite(a) & (a > 0)
+    values = np.array(numbers)  # one row per input: each test is one call over all of them
+    usable = np.logical_and.reduce((values > 0) & (values < np.inf), axis=0)
     call_sign, put_sign = _SIGNS[convention]
     contracts = _Contracts.of(
         float(spot),
         strike_[usable],
         np.where(calls, call_sign, put_sign)[usable],
-        *(a[usable] for a in numbers),
+        *values[:, usable],
     )
     per_contract = np.zeros(strike_.shape)
     per_contract[usable] = contracts.gex()
