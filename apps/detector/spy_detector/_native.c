@@ -799,7 +799,7 @@ static int neighbour_bounds(const double *bid, const double *ask, const char *is
 
 /* ---- static arbitrage (spy_detector/arbitrage.py) ----
  * Each scan walks `idx` (m positions of one right, in the order value falls) and returns
- * only where a bound is crossed; arbitrage.py prices and describes those few. */
+ * only where a bound is crossed, as a list; arbitrage.py prices and describes those few. */
 
 /* (i, best_at) wherever a bid exceeds the lowest earlier offer (`best_at`) by more than
  * `slack`; the lowest offer updates after the check, strictly lower offers only. */
@@ -1107,14 +1107,13 @@ static PyObject *py_neighbour_bounds(PyObject *self, PyObject *const *args, Py_s
     Py_RETURN_NONE;
 }
 
-/* arbitrage_hits(kind, strike, bid, ask, idx, scale, slack) -> list: kind "monotonicity",
- * "vertical" or "butterfly" (scale is used by "vertical" only). */
+/* arbitrage_hits(strike, bid, ask, idx, scale, slack) -> (monotonicity, vertical, butterfly):
+ * the three scans along idx (scale is the vertical's discount factor, 1 for American). */
 static PyObject *py_arbitrage_hits(PyObject *self, PyObject *args) {
-    const char *kind;
     PyObject *k_obj, *bid_obj, *ask_obj, *idx_obj;
     double scale, slack;
-    if (!PyArg_ParseTuple(args, "sOOOOdd:arbitrage_hits", &kind, &k_obj, &bid_obj, &ask_obj,
-                          &idx_obj, &scale, &slack))
+    if (!PyArg_ParseTuple(args, "OOOOdd:arbitrage_hits", &k_obj, &bid_obj, &ask_obj, &idx_obj,
+                          &scale, &slack))
         return NULL;
     Buffers b = {.count = 0};
     Py_ssize_t n, n1, n2, m;
@@ -1137,18 +1136,17 @@ static PyObject *py_arbitrage_hits(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_IndexError, "arbitrage_hits: index outside the quotes");
             return NULL;
         }
-    PyObject *hits;
-    if (strcmp(kind, "monotonicity") == 0) hits = monotonicity_hits(bid, ask, idx, m, slack);
-    else if (strcmp(kind, "vertical") == 0)
-        hits = vertical_hits(strike, bid, ask, idx, m, scale, slack);
-    else if (strcmp(kind, "butterfly") == 0)
-        hits = butterfly_hits(strike, bid, ask, idx, m, slack);
-    else {
-        PyErr_Format(PyExc_ValueError, "arbitrage_hits: unknown kind %s", kind);
-        hits = NULL;
-    }
+    PyObject *monotonicity = monotonicity_hits(bid, ask, idx, m, slack);
+    PyObject *vertical =
+        monotonicity ? vertical_hits(strike, bid, ask, idx, m, scale, slack) : NULL;
+    PyObject *butterfly = vertical ? butterfly_hits(strike, bid, ask, idx, m, slack) : NULL;
     release_buffers(&b);
-    return hits;
+    if (!butterfly) {
+        Py_XDECREF(monotonicity);
+        Py_XDECREF(vertical);
+        return NULL;
+    }
+    return Py_BuildValue("(NNN)", monotonicity, vertical, butterfly);
 }
 
 static PyMethodDef methods[] = {
@@ -1160,7 +1158,8 @@ static PyMethodDef methods[] = {
     {"local_bias", py_local_bias, METH_VARARGS,
      "local_bias(strike, fit_index, mid_vol, half_width, vols, neighbours, bias)"},
     {"arbitrage_hits", py_arbitrage_hits, METH_VARARGS,
-     "arbitrage_hits(kind, strike, bid, ask, idx, scale, slack) -> list of crossed bounds"},
+     "arbitrage_hits(strike, bid, ask, idx, scale, slack) -> (monotonicity, vertical, "
+     "butterfly) hits"},
     {"neighbour_bounds", (PyCFunction)(void (*)(void))py_neighbour_bounds, METH_FASTCALL,
      "neighbour_bounds(bid, ask, is_call, cap, floor, crossed)"},
     {"parity_values", py_parity_values, METH_VARARGS,

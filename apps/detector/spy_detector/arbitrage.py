@@ -38,13 +38,22 @@ class Violation:
 
 def static_arbitrage(chain: ExpirySlice, slack: float) -> list[Violation]:
     found: list[Violation] = []
+    scale = chain.discount if chain.style is ExerciseStyle.EUROPEAN else 1.0
+    columns = [
+        np.ascontiguousarray(a, dtype=np.float64) for a in (chain.strike, chain.bid, chain.ask)
+    ]
     for is_call in (True, False):
         idx = np.flatnonzero(chain.is_call == is_call)
         if is_call is False:
             idx = idx[::-1]  # puts decrease in value as strike falls: mirror to the call case
-        found += _monotonicity(chain, idx, slack)
-        found += _vertical(chain, idx, slack)
-        found += _butterfly(chain, idx, slack)
+        # Where each bound along idx is crossed, by one compiled scan; the few hits are
+        # priced and described here.
+        monotonicity, vertical, butterfly = _native.arbitrage_hits(
+            *columns, np.ascontiguousarray(idx, dtype=np.int64), scale, slack
+        )
+        found += _monotonicity(chain, monotonicity, slack)
+        found += _vertical(chain, idx, vertical, slack, scale)
+        found += _butterfly(chain, butterfly, slack)
     if chain.style is ExerciseStyle.AMERICAN:
         found += _intrinsic(chain, slack)
     elif chain.t <= PARITY_HORIZON:
@@ -60,23 +69,11 @@ def _label(chain: ExpirySlice, i: int) -> str:
     return f"{chain.strike[i]:g}{'C' if chain.is_call[i] else 'P'}"
 
 
-def _hits(chain: ExpirySlice, kind: str, idx: np.ndarray, slack: float, scale: float = 1.0):
-    """Where a bound along `idx` is crossed, by the compiled scan `_native.arbitrage_hits`
-    (each scan is documented where it is used); the few hits are priced here."""
-    return _native.arbitrage_hits(
-        kind,
-        *(np.ascontiguousarray(a, dtype=np.float64) for a in (chain.strike, chain.bid, chain.ask)),
-        np.ascontiguousarray(idx, dtype=np.int64),
-        scale,
-        slack,
-    )
-
-
-def _monotonicity(chain: ExpirySlice, idx: np.ndarray, slack: float) -> list[Violation]:
-    """Along `idx` value must not rise: a later bid above any earlier ask is free money (the
-    lowest ask so far, the first quote offering it)."""
+def _monotonicity(chain: ExpirySlice, hits: list[tuple[int, int]], slack: float) -> list[Violation]:
+    """Along a right value must not rise: a later bid above any earlier ask is free money.
+    `hits`: (quote, the first quote offering the lowest ask before it)."""
     out = []
-    for i, best_at in _hits(chain, "monotonicity", idx, slack):
+    for i, best_at in hits:
         bid, best_ask = float(chain.bid[i]), float(chain.ask[best_at])
         out.append(
             Violation(
@@ -92,12 +89,14 @@ def _monotonicity(chain: ExpirySlice, idx: np.ndarray, slack: float) -> list[Vio
     return out
 
 
-def _vertical(chain: ExpirySlice, idx: np.ndarray, slack: float) -> list[Violation]:
+def _vertical(
+    chain: ExpirySlice, idx: np.ndarray, hits: list[int], slack: float, scale: float
+) -> list[Violation]:
     """Selling the nearer-the-money leg and buying the farther one never loses more than the
-    strike distance, so bid(near) − ask(far) above that distance is arbitrage."""
-    scale = chain.discount if chain.style is ExerciseStyle.EUROPEAN else 1.0
+    strike distance (×DF when European: `scale`), so bid(near) − ask(far) above that distance
+    is arbitrage. `hits`: positions j along `idx` of the near legs (idx[j + 1] the far)."""
     out = []
-    for j in _hits(chain, "vertical", idx, slack, scale):
+    for j in hits:
         n, f = int(idx[j]), int(idx[j + 1])
         width = scale * abs(chain.strike[f] - chain.strike[n])
         excess = chain.bid[n] - chain.ask[f] - width
@@ -127,11 +126,13 @@ def convexity_caps(
     return left, mid, right, lam * chain.ask[left] + (1 - lam) * chain.ask[right]
 
 
-def _butterfly(chain: ExpirySlice, idx: np.ndarray, slack: float) -> list[Violation]:
-    """Among the offered quotes along `idx`, a middle bid above the `convexity_caps` of its
-    two offered neighbours."""
+def _butterfly(
+    chain: ExpirySlice, hits: list[tuple[int, int, int]], slack: float
+) -> list[Violation]:
+    """Among the offered quotes of a right, a middle bid above the `convexity_caps` of its
+    two offered neighbours. `hits`: (left, middle, right) quotes."""
     out = []
-    for lo, m, hi in _hits(chain, "butterfly", idx, slack):
+    for lo, m, hi in hits:
         _, _, _, (cap,) = convexity_caps(chain, np.array([lo, m, hi]))
         out.append(
             Violation(
