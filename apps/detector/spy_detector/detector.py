@@ -467,20 +467,16 @@ def _gex(
 ) -> GammaExposure | None:
     if not slices:
         return None
-    per_contract = [
-        (
-            s.strike,
-            s.is_call,
-            s.open_interest,
-            v,
-            np.full(s.strike.shape, s.forward.forward),
-            np.full(s.strike.shape, s.t),
-            np.full(s.strike.shape, s.discount),
-        )
-        for s, v in zip(slices, vols, strict=True)
-    ]
-    strike, is_call, oi, vol, forward, t, discount = (
-        np.concatenate(column) for column in zip(*per_contract, strict=True)
+    strike, is_call, oi = (
+        np.concatenate([getattr(s, name) for s in slices])
+        for name in ("strike", "is_call", "open_interest")
+    )
+    vol = np.concatenate(vols)
+    # Each expiry's forward, time and discount, repeated over its contracts.
+    sizes = [s.strike.size for s in slices]
+    forward, t, discount = (
+        np.repeat(column, sizes)
+        for column in zip(*((s.forward.forward, s.t, s.discount) for s in slices), strict=True)
     )
     return gamma_exposure(
         strike, is_call, oi, vol, forward, spot, t, discount, convention=config.dealer_convention
