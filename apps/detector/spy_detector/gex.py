@@ -157,9 +157,10 @@ def gamma_exposure(
     if not 0 < grid_width < 1 or grid_points < 2:
         raise ValueError("need 0 < grid_width < 1 and grid_points >= 2")
     inputs = (strike, is_call, open_interest, vol, forward, t, discount)
-    strike_, is_call_, *numbers = np.broadcast_arrays(
-        *(np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in inputs)
-    )
+    arrays = [np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in inputs]
+    if len({a.shape for a in arrays}) > 1:  # scalars or arrays shared by every contract
+        arrays = np.broadcast_arrays(*arrays)
+    strike_, is_call_, *numbers = arrays
     if not np.all(np.isfinite(strike_) & (strike_ > 0)):
         raise ValueError("strikes must be positive numbers")
     calls = is_call_.astype(bool)
