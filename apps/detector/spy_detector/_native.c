@@ -959,29 +959,67 @@ out_of_range:
     return NULL;
 }
 
+/* Releases the buffers and raises `type` with `message`: NULL, for the caller to return. */
+static PyObject *fail(Buffers *buffers, PyObject *type, const char *message) {
+    release_buffers(buffers);
+    PyErr_SetString(type, message);
+    return NULL;
+}
+
+/* Whether every one of `count` indices lies in [0, limit). */
+static int in_range(const int64_t *index, Py_ssize_t count, Py_ssize_t limit) {
+    for (Py_ssize_t i = 0; i < count; i++)
+        if (index[i] < 0 || index[i] >= limit) return 0;
+    return 1;
+}
+
+/* One array argument of the kernels below: its object, item size and whether it is written
+ * (as `buffer` reads them), its name; `data` and `length` once acquired. */
+typedef struct {
+    PyObject *obj;
+    Py_ssize_t itemsize;
+    int writable;
+    const char *name;
+    void *data;
+    Py_ssize_t length;
+} Array;
+
+/* Acquires the `count` arrays; on failure releases what was taken (the error is set). Where
+ * `same` is true every array must have the first one's length. */
+static int acquire(Buffers *buffers, Array *arrays, int count, int same) {
+    for (int i = 0; i < count; i++) {
+        Array *a = &arrays[i];
+        a->data = buffer(buffers, a->obj, a->itemsize, a->writable, &a->length, a->name);
+        if (!a->data) {
+            release_buffers(buffers);
+            return -1;
+        }
+        if (same && a->length != arrays[0].length) {
+            fail(buffers, PyExc_ValueError, "arrays of different lengths");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+#define IN(obj, name) {obj, 8, 0, name, NULL, 0}
+#define OUT(obj, name) {obj, 8, 1, name, NULL, 0}
+#define FLAGS_IN(obj, name) {obj, 1, 0, name, NULL, 0}
+#define FLAGS_OUT(obj, name) {obj, 1, 1, name, NULL, 0}
+
 /* zero_gamma(log_moneyness, total_sd, weight, grid_width, grid_points, refine_points,
  * relative_zero) -> the spot ratio of gex._zero_gamma, or None. */
 static PyObject *py_zero_gamma(PyObject *self, PyObject *args) {
-    PyObject *lm_obj, *sd_obj, *w_obj;
+    PyObject *lm, *sd, *w;
     double width, relative_zero;
     Py_ssize_t points, refine;
-    if (!PyArg_ParseTuple(args, "OOOdnnd:zero_gamma", &lm_obj, &sd_obj, &w_obj, &width, &points,
-                          &refine, &relative_zero))
+    if (!PyArg_ParseTuple(args, "OOOdnnd:zero_gamma", &lm, &sd, &w, &width, &points, &refine,
+                          &relative_zero))
         return NULL;
     Buffers b = {.count = 0};
-    Py_ssize_t c1, c2, c3;
-    const double *lm = buffer(&b, lm_obj, 8, 0, &c1, "log_moneyness");
-    const double *sd = lm ? buffer(&b, sd_obj, 8, 0, &c2, "total_sd") : NULL;
-    const double *w = sd ? buffer(&b, w_obj, 8, 0, &c3, "weight") : NULL;
-    if (!w) {
-        release_buffers(&b);
-        return NULL;
-    }
-    if (c2 != c1 || c3 != c1 || points < 2 || refine < 2) {
-        release_buffers(&b);
-        PyErr_SetString(PyExc_ValueError, "zero_gamma: inconsistent sizes");
-        return NULL;
-    }
+    Array a[] = {IN(lm, "log_moneyness"), IN(sd, "total_sd"), IN(w, "weight")};
+    if (acquire(&b, a, 3, 1) < 0) return NULL;
+    if (points < 2 || refine < 2) return fail(&b, PyExc_ValueError, "zero_gamma: too few points");
     Py_ssize_t most = points > refine ? points : refine;
     double *scratch = malloc((size_t)(3 * most) * sizeof(double));
     if (!scratch) {
@@ -992,12 +1030,13 @@ static PyObject *py_zero_gamma(PyObject *self, PyObject *args) {
     int found, refined = 0;
     Py_BEGIN_ALLOW_THREADS
     linspace(1.0 - width, 1.0 + width, points, scratch);
-    found = nearest_sign_change(lm, sd, w, c1, scratch, points, scratch + most,
-                                scratch + 2 * most, relative_zero, coarse);
+    found = nearest_sign_change(a[0].data, a[1].data, a[2].data, a[0].length, scratch, points,
+                                scratch + most, scratch + 2 * most, relative_zero, coarse);
     if (found) {
         linspace(coarse[0], coarse[1], refine, scratch);
-        refined = nearest_sign_change(lm, sd, w, c1, scratch, refine, scratch + most,
-                                      scratch + 2 * most, relative_zero, fine);
+        refined = nearest_sign_change(a[0].data, a[1].data, a[2].data, a[0].length, scratch,
+                                      refine, scratch + most, scratch + 2 * most, relative_zero,
+                                      fine);
     }
     Py_END_ALLOW_THREADS
     free(scratch);
@@ -1009,38 +1048,25 @@ static PyObject *py_zero_gamma(PyObject *self, PyObject *args) {
 /* local_bias(strike, fit_index, mid_vol, half_width, vols, neighbours, bias): vols and bias
  * hold one row of `strike`'s size per fit. */
 static PyObject *py_local_bias(PyObject *self, PyObject *args) {
-    PyObject *k_obj, *fi_obj, *mv_obj, *hw_obj, *vols_obj, *bias_obj;
+    PyObject *strike, *fit_index, *mid_vol, *half_width, *vols, *bias;
     long neighbours;
-    if (!PyArg_ParseTuple(args, "OOOOOlO:local_bias", &k_obj, &fi_obj, &mv_obj, &hw_obj,
-                          &vols_obj, &neighbours, &bias_obj))
+    if (!PyArg_ParseTuple(args, "OOOOOlO:local_bias", &strike, &fit_index, &mid_vol,
+                          &half_width, &vols, &neighbours, &bias))
         return NULL;
     Buffers b = {.count = 0};
-    Py_ssize_t strikes, n, n2, n3, v, out;
-    const double *strike = buffer(&b, k_obj, 8, 0, &strikes, "strike");
-    const int64_t *fit_index = strike ? buffer(&b, fi_obj, 8, 0, &n, "fit_index") : NULL;
-    const double *mid_vol = fit_index ? buffer(&b, mv_obj, 8, 0, &n2, "mid_vol") : NULL;
-    const double *half_width = mid_vol ? buffer(&b, hw_obj, 8, 0, &n3, "half_width") : NULL;
-    const double *vols = half_width ? buffer(&b, vols_obj, 8, 0, &v, "vols") : NULL;
-    double *bias = vols ? buffer(&b, bias_obj, 8, 1, &out, "bias") : NULL;
-    if (!bias) {
-        release_buffers(&b);
-        return NULL;
-    }
-    if (n2 != n || n3 != n || out != v || strikes == 0 || v % strikes != 0 || neighbours < 0) {
-        release_buffers(&b);
-        PyErr_SetString(PyExc_ValueError, "local_bias: inconsistent sizes");
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (fit_index[i] < 0 || fit_index[i] >= strikes) {
-            release_buffers(&b);
-            PyErr_SetString(PyExc_IndexError, "local_bias: quote index outside the strikes");
-            return NULL;
-        }
+    Array a[] = {IN(strike, "strike"), IN(fit_index, "fit_index"), IN(mid_vol, "mid_vol"),
+                 IN(half_width, "half_width"), IN(vols, "vols"), OUT(bias, "bias")};
+    if (acquire(&b, a, 6, 0) < 0) return NULL;
+    Py_ssize_t strikes = a[0].length, n = a[1].length, v = a[4].length;
+    if (a[2].length != n || a[3].length != n || a[5].length != v || strikes == 0 ||
+        v % strikes != 0 || neighbours < 0)
+        return fail(&b, PyExc_ValueError, "local_bias: inconsistent sizes");
+    if (!in_range(a[1].data, n, strikes))
+        return fail(&b, PyExc_IndexError, "local_bias: quote index outside the strikes");
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = local_bias(strike, strikes, fit_index, mid_vol, half_width, n, vols, v / strikes,
-                        neighbours, bias);
+    status = local_bias(a[0].data, strikes, a[1].data, a[2].data, a[3].data, n, a[4].data,
+                        v / strikes, neighbours, a[5].data);
     Py_END_ALLOW_THREADS
     release_buffers(&b);
     if (status < 0) return PyErr_NoMemory();
@@ -1049,59 +1075,34 @@ static PyObject *py_local_bias(PyObject *self, PyObject *args) {
 
 /* parity_values(strike, bid, ask, tick, usable, forward, discount, max_ticks, fair, error). */
 static PyObject *py_parity_values(PyObject *self, PyObject *args) {
-    PyObject *k_obj, *bid_obj, *ask_obj, *tick_obj, *usable_obj, *fair_obj, *error_obj;
+    PyObject *strike, *bid, *ask, *tick, *usable, *fair, *error;
     double forward, discount, max_ticks;
-    if (!PyArg_ParseTuple(args, "OOOOOdddOO:parity_values", &k_obj, &bid_obj, &ask_obj,
-                          &tick_obj, &usable_obj, &forward, &discount, &max_ticks, &fair_obj,
-                          &error_obj))
+    if (!PyArg_ParseTuple(args, "OOOOOdddOO:parity_values", &strike, &bid, &ask, &tick,
+                          &usable, &forward, &discount, &max_ticks, &fair, &error))
         return NULL;
     Buffers b = {.count = 0};
-    Py_ssize_t n, n1, n2, n3, n4, n5, n6;
-    const double *strike = buffer(&b, k_obj, 8, 0, &n, "strike");
-    const double *bid = strike ? buffer(&b, bid_obj, 8, 0, &n1, "bid") : NULL;
-    const double *ask = bid ? buffer(&b, ask_obj, 8, 0, &n2, "ask") : NULL;
-    const double *tick = ask ? buffer(&b, tick_obj, 8, 0, &n3, "tick") : NULL;
-    const char *usable = tick ? buffer(&b, usable_obj, 1, 0, &n4, "usable") : NULL;
-    double *fair = usable ? buffer(&b, fair_obj, 8, 1, &n5, "fair") : NULL;
-    double *error = fair ? buffer(&b, error_obj, 8, 1, &n6, "error") : NULL;
-    if (!error) {
-        release_buffers(&b);
-        return NULL;
-    }
-    if (n1 != n || n2 != n || n3 != n || n4 != n || n5 != n || n6 != n) {
-        release_buffers(&b);
-        PyErr_SetString(PyExc_ValueError, "parity_values: inconsistent sizes");
-        return NULL;
-    }
-    parity_values(strike, bid, ask, tick, usable, n, forward, discount, max_ticks, fair, error);
+    Array a[] = {IN(strike, "strike"), IN(bid, "bid"),         IN(ask, "ask"),
+                 IN(tick, "tick"),     FLAGS_IN(usable, "usable"), OUT(fair, "fair"),
+                 OUT(error, "error")};
+    if (acquire(&b, a, 7, 1) < 0) return NULL;
+    parity_values(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[0].length, forward,
+                  discount, max_ticks, a[5].data, a[6].data);
     release_buffers(&b);
     Py_RETURN_NONE;
 }
 
 /* neighbour_bounds(bid, ask, is_call, cap, floor, crossed). */
-static PyObject *py_neighbour_bounds(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "neighbour_bounds takes 6 arguments");
+static PyObject *py_neighbour_bounds(PyObject *self, PyObject *args) {
+    PyObject *bid, *ask, *is_call, *cap, *floor, *crossed;
+    if (!PyArg_ParseTuple(args, "OOOOOO:neighbour_bounds", &bid, &ask, &is_call, &cap, &floor,
+                          &crossed))
         return NULL;
-    }
     Buffers b = {.count = 0};
-    Py_ssize_t n, n1, n2, n3, n4, n5;
-    const double *bid = buffer(&b, args[0], 8, 0, &n, "bid");
-    const double *ask = bid ? buffer(&b, args[1], 8, 0, &n1, "ask") : NULL;
-    const char *is_call = ask ? buffer(&b, args[2], 1, 0, &n2, "is_call") : NULL;
-    double *cap = is_call ? buffer(&b, args[3], 8, 1, &n3, "cap") : NULL;
-    double *floor = cap ? buffer(&b, args[4], 8, 1, &n4, "floor") : NULL;
-    char *crossed = floor ? buffer(&b, args[5], 1, 1, &n5, "crossed") : NULL;
-    if (!crossed) {
-        release_buffers(&b);
-        return NULL;
-    }
-    if (n1 != n || n2 != n || n3 != n || n4 != n || n5 != n) {
-        release_buffers(&b);
-        PyErr_SetString(PyExc_ValueError, "neighbour_bounds: inconsistent sizes");
-        return NULL;
-    }
-    int status = neighbour_bounds(bid, ask, is_call, n, cap, floor, crossed);
+    Array a[] = {IN(bid, "bid"),  IN(ask, "ask"),     FLAGS_IN(is_call, "is_call"),
+                 OUT(cap, "cap"), OUT(floor, "floor"), FLAGS_OUT(crossed, "crossed")};
+    if (acquire(&b, a, 6, 1) < 0) return NULL;
+    int status = neighbour_bounds(a[0].data, a[1].data, a[2].data, a[0].length, a[3].data,
+                                  a[4].data, a[5].data);
     release_buffers(&b);
     if (status < 0) return PyErr_NoMemory();
     Py_RETURN_NONE;
@@ -1110,36 +1111,25 @@ static PyObject *py_neighbour_bounds(PyObject *self, PyObject *const *args, Py_s
 /* arbitrage_hits(strike, bid, ask, idx, scale, slack) -> (monotonicity, vertical, butterfly):
  * the three scans along idx (scale is the vertical's discount factor, 1 for American). */
 static PyObject *py_arbitrage_hits(PyObject *self, PyObject *args) {
-    PyObject *k_obj, *bid_obj, *ask_obj, *idx_obj;
+    PyObject *strike, *bid, *ask, *idx;
     double scale, slack;
-    if (!PyArg_ParseTuple(args, "OOOOdd:arbitrage_hits", &k_obj, &bid_obj, &ask_obj, &idx_obj,
-                          &scale, &slack))
+    if (!PyArg_ParseTuple(args, "OOOOdd:arbitrage_hits", &strike, &bid, &ask, &idx, &scale,
+                          &slack))
         return NULL;
     Buffers b = {.count = 0};
-    Py_ssize_t n, n1, n2, m;
-    const double *strike = buffer(&b, k_obj, 8, 0, &n, "strike");
-    const double *bid = strike ? buffer(&b, bid_obj, 8, 0, &n1, "bid") : NULL;
-    const double *ask = bid ? buffer(&b, ask_obj, 8, 0, &n2, "ask") : NULL;
-    const int64_t *idx = ask ? buffer(&b, idx_obj, 8, 0, &m, "index") : NULL;
-    if (!idx) {
-        release_buffers(&b);
-        return NULL;
-    }
-    if (n1 != n || n2 != n) {
-        release_buffers(&b);
-        PyErr_SetString(PyExc_ValueError, "arbitrage_hits: inconsistent sizes");
-        return NULL;
-    }
-    for (Py_ssize_t j = 0; j < m; j++)
-        if (idx[j] < 0 || idx[j] >= n) {
-            release_buffers(&b);
-            PyErr_SetString(PyExc_IndexError, "arbitrage_hits: index outside the quotes");
-            return NULL;
-        }
-    PyObject *monotonicity = monotonicity_hits(bid, ask, idx, m, slack);
+    Array a[] = {IN(strike, "strike"), IN(bid, "bid"), IN(ask, "ask")};
+    Array positions[] = {IN(idx, "index")};
+    if (acquire(&b, a, 3, 1) < 0 || acquire(&b, positions, 1, 0) < 0) return NULL;
+    Py_ssize_t m = positions[0].length;
+    const int64_t *at = positions[0].data;
+    if (!in_range(at, m, a[0].length))
+        return fail(&b, PyExc_IndexError, "arbitrage_hits: index outside the quotes");
+    PyObject *monotonicity = monotonicity_hits(a[1].data, a[2].data, at, m, slack);
     PyObject *vertical =
-        monotonicity ? vertical_hits(strike, bid, ask, idx, m, scale, slack) : NULL;
-    PyObject *butterfly = vertical ? butterfly_hits(strike, bid, ask, idx, m, slack) : NULL;
+        monotonicity ? vertical_hits(a[0].data, a[1].data, a[2].data, at, m, scale, slack)
+                     : NULL;
+    PyObject *butterfly =
+        vertical ? butterfly_hits(a[0].data, a[1].data, a[2].data, at, m, slack) : NULL;
     release_buffers(&b);
     if (!butterfly) {
         Py_XDECREF(monotonicity);
@@ -1148,6 +1138,11 @@ static PyObject *py_arbitrage_hits(PyObject *self, PyObject *args) {
     }
     return Py_BuildValue("(NNN)", monotonicity, vertical, butterfly);
 }
+
+#undef IN
+#undef OUT
+#undef FLAGS_IN
+#undef FLAGS_OUT
 
 static PyMethodDef methods[] = {
     {"fit", py_fit, METH_VARARGS,
@@ -1160,7 +1155,7 @@ static PyMethodDef methods[] = {
     {"arbitrage_hits", py_arbitrage_hits, METH_VARARGS,
      "arbitrage_hits(strike, bid, ask, idx, scale, slack) -> (monotonicity, vertical, "
      "butterfly) hits"},
-    {"neighbour_bounds", (PyCFunction)(void (*)(void))py_neighbour_bounds, METH_FASTCALL,
+    {"neighbour_bounds", py_neighbour_bounds, METH_VARARGS,
      "neighbour_bounds(bid, ask, is_call, cap, floor, crossed)"},
     {"parity_values", py_parity_values, METH_VARARGS,
      "parity_values(strike, bid, ask, tick, usable, forward, discount, max_ticks, fair, error)"},
