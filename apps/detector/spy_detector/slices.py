@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -107,12 +108,13 @@ def _build_slice(
     rule: TickRule,
     quotes: list[OptionQuote],
 ) -> ExpirySlice:
-    # One pass over the pydantic objects, then numpy: strike ascending, calls first.
+    # One pass over the pydantic objects, then numpy: strike ascending, calls first. The rows
+    # are read flat (np.fromiter): np.array would first discover the nesting of the tuples.
     call = Right.CALL
-    rows = np.array(
-        [(q.strike, q.right is call, q.bid, q.ask, q.open_interest or 0) for q in quotes],
-        dtype=np.float64,
-    ).reshape(-1, 5)
+    fields = [(q.strike, q.right is call, q.bid, q.ask, q.open_interest or 0) for q in quotes]
+    rows = np.fromiter(itertools.chain.from_iterable(fields), np.float64, 5 * len(fields)).reshape(
+        -1, 5
+    )
     order = np.lexsort((-rows[:, 1], rows[:, 0]))
     # Contiguous columns: the compiled kernels take them as they are.
     strike, call_flag, bid, ask, open_interest = np.ascontiguousarray(rows[order].T)
