@@ -112,9 +112,8 @@ def _build_slice(
     # are read flat (np.fromiter): np.array would first discover the nesting of the tuples.
     call = Right.CALL
     fields = [(q.strike, q.right is call, q.bid, q.ask, q.open_interest or 0) for q in quotes]
-    rows = np.fromiter(itertools.chain.from_iterable(fields), np.float64, 5 * len(fields)).reshape(
-        -1, 5
-    )
+    flat = itertools.chain.from_iterable(fields)
+    rows = np.fromiter(flat, np.float64, 5 * len(fields)).reshape(-1, 5)
     order = np.lexsort((-rows[:, 1], rows[:, 0]))
     # Contiguous columns: the compiled kernels take them as they are.
     strike, call_flag, bid, ask, open_interest = np.ascontiguousarray(rows[order].T)
