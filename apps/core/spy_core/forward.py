@@ -25,6 +25,9 @@ _CHEAP_LEG = 0.05
 # Narrowest pair width (dollars, both legs) the consistency of parity candidates assumes:
 # one tick a leg, since a quote's mid sits within half a tick of fair at best.
 _MIN_PAIR_WIDTH = 0.02
+# An American pair is near the money when its parity gap |C − P| is at most this many times
+# its time value (C + P − |C − P|): there early exercise is worth little to either leg.
+_NEAR_MONEY = 4.0
 # Largest weight of one strike's pair in the parity forward, in median weights.
 _MAX_WEIGHT_RATIO = 2.0
 DEFAULT_RATE = 0.04  # when a snapshot carries none; the detector's `default_rate` too
@@ -55,6 +58,7 @@ def parity_forward(
     discount: float,
     fallback: float,
     nearest: int = 6,
+    american: bool = False,
 ) -> ForwardEstimate:
     """Weighted median of K + (C_mid − P_mid)/DF over the `nearest` strikes where both sides
     have a two-sided market and |C_mid − P_mid| is smallest (the strikes nearest the forward),
@@ -63,6 +67,11 @@ def parity_forward(
     Weights are 1/(call spread + put spread), so tight markets dominate; the median makes one
     mispriced quote unable to move the forward. `fallback` (the carry forward) is returned
     when no strike has both sides quoted.
+
+    `american`: early exercise lifts in-the-money legs, so parity holds only near the money:
+    only pairs near it count (`_NEAR_MONEY`; a thin chain's one pair at the money against
+    seven deep calls exercised before a dividend read the forward $1.24 high), and when none
+    is, the forward is what the pairs bracket (`_bracket`), not a median of biased ones.
     """
     strike, call_bid, call_ask, put_bid, put_ask = (
         np.asarray(a, dtype=np.float64) for a in (strike, call_bid, call_ask, put_bid, put_ask)
@@ -84,6 +93,32 @@ def parity_forward(
     width = (call_ask - call_bid + put_ask - put_bid)[two_sided]
     # The nearest twice over, then those consistent with the most others (`_consistent`).
     pool = np.argsort(np.abs(parity_gap), kind="stable")[: 2 * nearest]
+    everything = pool
+    if american:
+        gap = np.abs(parity_gap[pool])
+        near = gap <= _NEAR_MONEY * ((call_mid + put_mid)[two_sided][pool] - gap)
+        if not near.any():
+            bracketed = _bracket(k, parity_gap, width, discount, pool)
+            return bracketed or _median_forward(k, parity_gap, width, discount, pool, nearest)[0]
+        pool = pool[near]
+    estimate, one_sided = _median_forward(k, parity_gap, width, discount, pool, nearest)
+    if american and one_sided:
+        # Every pair it rests on reads the forward from one side (all their calls in the
+        # money, say, the day before an ex-dividend date): bounded from that side only.
+        return _bracket(k, parity_gap, width, discount, everything) or estimate
+    return estimate
+
+
+def _median_forward(
+    k: np.ndarray,
+    parity_gap: np.ndarray,
+    width: np.ndarray,
+    discount: float,
+    pool: np.ndarray,
+    nearest: int,
+) -> tuple[ForwardEstimate, bool]:
+    """The weighted median of the pool's consistent candidates, its dispersion and error; and
+    whether every pair used has its strike on one side of the forward."""
     pool_candidates = k[pool] + parity_gap[pool] / discount
     order = pool[_consistent(pool_candidates, width[pool] / discount)][:nearest]
     candidates = k[order] + parity_gap[order] / discount
@@ -103,7 +138,38 @@ def parity_forward(
     leg_sd = floored_width / (math.sqrt(12.0) * discount)
     quoted = float(1.0 / np.sqrt(np.sum(leg_sd**-2.0)))
     excess = median(distance / leg_sd) / (math.sqrt(3.0) / 2.0)
-    return ForwardEstimate(forward, int(order.size), dispersion, quoted * max(1.0, excess))
+    reads_high = k[order] < candidates
+    estimate = ForwardEstimate(forward, int(order.size), dispersion, quoted * max(1.0, excess))
+    return estimate, bool(reads_high.all() or not reads_high.any())
+
+
+def _bracket(
+    k: np.ndarray, parity_gap: np.ndarray, width: np.ndarray, discount: float, pool: np.ndarray
+) -> ForwardEstimate | None:
+    """The forward American pairs far from the money bracket: early exercise only adds value,
+    so a strike below the forward (its call in the money: exercised before a dividend) reads
+    the forward too high, and one above it (its put in the money) too low. The forward lies
+    between the lowest of the first and the highest of the second (each less its quotes'
+    half-width); its error is that interval's, as a uniform. A thin real SPY chain, half its
+    quotes dropped, had only pairs $4–30 from the money the day before an ex-dividend date:
+    the median of its deep calls read the forward $1.40 high and flagged 39 deep puts high.
+    None when the pairs do not bracket one interval (one side only, or a mispriced leg)."""
+    strike = k[pool]
+    candidates = strike + parity_gap[pool] / discount
+    half = 0.5 * np.maximum(width[pool] / discount, _MIN_PAIR_WIDTH)
+    reads_high = strike < candidates
+    if reads_high.all() or not reads_high.any():
+        return None
+    upper = float(np.min(candidates[reads_high] + half[reads_high]))
+    lower = float(np.max(candidates[~reads_high] - half[~reads_high]))
+    if lower > upper:
+        return None
+    return ForwardEstimate(
+        0.5 * (lower + upper),
+        int(strike.size),
+        0.5 * (upper - lower),
+        (upper - lower) / math.sqrt(12.0),
+    )
 
 
 def _consistent(candidates: np.ndarray, spread: np.ndarray) -> np.ndarray:

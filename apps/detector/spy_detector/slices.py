@@ -18,6 +18,7 @@ from spy_core.ticks import TickRule, tick_rule
 # Underlyings whose options are European; everything else is treated as American, which
 # only makes the checks more conservative (no parity check, early-exercise allowance).
 EUROPEAN_UNDERLYINGS = frozenset({"SPX", "XSP", "NDX", "RUT", "VIX", "DJX", "OEX_EU"})
+_ONE_DAY = 1.0 / 365.0  # years
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,12 @@ def _build_slice(
         rate, rate_sd = _chain_rate(strike, is_call, bid, ask, t, rate, rate_sd)
     discount = math.exp(-rate * t)
     carry_forward = spot * math.exp((rate - dividend) * t)
-    forward = _forward_from_pairs(strike, is_call, bid, ask, discount, carry_forward)
+    # Early exercise tilts parity only where a dividend or a day's carry falls before expiry:
+    # not within the expiry's own day (whose near-expiry pairs are few and must stay robust).
+    early_exercise = style is ExerciseStyle.AMERICAN and t > _ONE_DAY
+    forward = _forward_from_pairs(
+        strike, is_call, bid, ask, discount, carry_forward, early_exercise
+    )
     return ExpirySlice(
         expiry,
         root,
@@ -200,10 +206,13 @@ def _forward_from_pairs(
     ask: np.ndarray,
     discount: float,
     fallback: float,
+    american: bool,
 ) -> ForwardEstimate:
     # Sorted by strike, calls first: a call and a put of one strike are neighbours.
     c = np.flatnonzero(is_call[:-1] & ~is_call[1:] & (strike[:-1] == strike[1:]))
     if c.size == 0:
         return ForwardEstimate(fallback, 0, float("nan"))
     p = c + 1
-    return parity_forward(strike[c], bid[c], ask[c], bid[p], ask[p], discount, fallback)
+    return parity_forward(
+        strike[c], bid[c], ask[c], bid[p], ask[p], discount, fallback, american=american
+    )
