@@ -47,14 +47,19 @@ export function benchLadder(
   const view = new LadderView(box);
   view.model.spot = 570 + n / 2;
   view.setRows(rows(n, 0));
-  view.frames.length = 0;
   let seed = 1;
   const update: number[] = [];
   const render: number[] = [];
   const after = new MessageChannel();
   let frameStart = 0;
   after.port1.onmessage = () => render.push(performance.now() - frameStart);
-  const timer = setInterval(() => {
+  let timer = 0;
+  // Updates start once the first (full) paint is done: frame i then paints update i.
+  requestAnimationFrame(() => {
+    view.frames.length = 0;
+    timer = window.setInterval(tick, 1000 / hz);
+  });
+  const tick = () => {
     const next = rows(n, seed++);
     // Before the ladder's own callback: this one runs first in the frame.
     requestAnimationFrame(() => {
@@ -64,7 +69,7 @@ export function benchLadder(
     const start = performance.now();
     view.applyRows(next, []);
     update.push(performance.now() - start);
-  }, 1000 / hz);
+  };
   return new Promise((resolve) =>
     setTimeout(() => {
       clearInterval(timer);
