@@ -1,7 +1,7 @@
 // The strike ladder on one canvas: calls left, puts right, strike in the centre. Rows keep
 // their formatted text (a cell is formatted when its value changes, not per frame); a repaint
 // is one requestAnimationFrame when something changed, with no DOM reads in the draw path,
-// and only the rows that changed are repainted unless the layout, the spot's row, the
+// and only the cells that changed are repainted unless the layout, the spot's row, the
 // anomalies, the selection or the theme changed. The spot has its own thin row between the
 // strikes around it, so its line and label never cover a quote.
 import { R, type Anomaly, type Row } from "./data";
