@@ -1,7 +1,7 @@
 // The strike ladder on one canvas: calls left, puts right, strike in the centre. Rows keep
 // their formatted text (a cell is formatted when its value changes, not per frame); a repaint
 // is one requestAnimationFrame when something changed, with no DOM reads in the draw path,
-// and only the rows that changed are repainted unless the layout, the spot's row, the
+// and only the cells that changed are repainted unless the layout, the spot's row, the
 // anomalies, the selection or the theme changed. The spot has its own thin row between the
 // strikes around it, so its line and label never cover a quote.
 import { R, type Anomaly, type Row } from "./data";
@@ -20,7 +20,19 @@ interface Cells {
   // The call side's and the put side's cells as one monospaced line each (padded to the
   // columns' right edges): one fillText per side instead of one per cell. Null: rebuild.
   lines: [string, string] | null;
+  // Columns (bit i: this.cols[i]) whose text changed since the row was last painted.
+  dirty: number;
+  cellWise: boolean; // last painted cell by cell (not on the lines' character grid)
   at: number; // its index in the sorted rows
+}
+
+/** A horizontal stretch of one row: cleared, then (text) drawn from `tx`. */
+interface Span {
+  x0: number;
+  x1: number;
+  y: number; // the row's top
+  text: string;
+  tx: number;
 }
 
 /** Where each side's columns end, in monospace character cells from the side's left edge. */
@@ -98,12 +110,6 @@ function cellText(row: Row, col: Col): string {
     default:
       return "";
   }
-}
-
-export interface LadderModel {
-  spot: number | null;
-  expiry: string;
-  stale: boolean;
 }
 
 export interface LadderModel {
@@ -196,7 +202,7 @@ export class LadderView {
 
   /** Replace all rows (a REST load). */
   setRows(rows: Row[]): void {
-    this.rows = rows.map((row) => ({ row, text: this.cols.map((col) => cellText(row, col)), lines: null, at: 0 }));
+    this.rows = rows.map((row) => ({ row, text: this.cols.map((col) => cellText(row, col)), lines: null, dirty: 0, cellWise: false, at: 0 }));
     this.sortRows();
     this.byStrike = new Map(this.rows.map((c) => [c.row[0] as number, c]));
     this.layout();
@@ -216,7 +222,7 @@ export class LadderView {
       const k = row[0] as number;
       const cells = this.byStrike.get(k);
       if (!cells) {
-        const fresh = { row, text: this.cols.map((col) => cellText(row, col)), lines: null, at: 0 };
+        const fresh = { row, text: this.cols.map((col) => cellText(row, col)), lines: null, dirty: 0, cellWise: false, at: 0 };
         this.byStrike.set(k, fresh);
         this.rows.push(fresh);
         reshaped = true;
@@ -225,12 +231,14 @@ export class LadderView {
       const old = cells.row;
       cells.row = row;
       for (let i = 0; i < this.cols.length; i++) {
-        if (!sameCell(old, row, this.cols[i])) {
-          cells.text[i] = cellText(row, this.cols[i]);
-          cells.lines = null;
-        }
+        if (sameCell(old, row, this.cols[i])) continue;
+        const text = cellText(row, this.cols[i]);
+        if (text === cells.text[i]) continue;
+        cells.text[i] = text;
+        cells.lines = null;
+        cells.dirty |= 1 << i;
       }
-      this.changed.add(cells);
+      if (cells.dirty) this.changed.add(cells);
     }
     if (reshaped) {
       this.sortRows();
@@ -342,24 +350,32 @@ export class LadderView {
     const hi = spot == null ? 0 : (this.yOf(spot * 1.01, split) ?? this.height() - 4);
     const label = spot == null ? "" : `${t("spot")} ${fmt.num(spot)}`;
     const d = this.drawn;
-    let rows: Cells[];
     if (this.full || split !== d.split || !this.rows.length) {
       this.paintFrame();
-      rows = this.rows;
+      if (this.rows.length) {
+        this.paintSpot(split, label);
+        this.paintRows(this.rows, split, lo, hi);
+      }
     } else {
-      // The band's edges moved with the spot: the rows they cross are repainted too.
-      const edges = new Set<Cells>(this.changed);
+      // Rows the band's edges moved across, the selected row and rows with an anomaly's
+      // marks are repainted whole; elsewhere only the changed cells.
+      const whole = new Set<Cells>();
       if (lo !== d.lo || hi !== d.hi) {
         for (let r = 0; r < this.rows.length; r++) {
           const y = this.rowY(r, split);
-          for (const edge of [lo, hi, d.lo, d.hi]) if (edge > y && edge < y + ROW_H) edges.add(this.rows[r]);
+          for (const edge of [lo, hi, d.lo, d.hi]) if (edge > y && edge < y + ROW_H) whole.add(this.rows[r]);
         }
       }
-      rows = [...edges];
-    }
-    if (this.rows.length) {
-      if (label !== d.spot || rows === this.rows) this.paintSpot(split, label);
-      this.paintRows(rows, split, lo, hi);
+      const cells: Cells[] = [];
+      for (const c of this.changed) {
+        if (whole.has(c)) continue;
+        const k = c.row[0] as number;
+        if (c.at === this.selected || this.anomalies.has(`${k}|C`) || this.anomalies.has(`${k}|P`)) whole.add(c);
+        else cells.push(c);
+      }
+      if (label !== d.spot) this.paintSpot(split, label);
+      const rest = this.paintCells(cells, split, lo, hi);
+      this.paintRows([...whole, ...rest], split, lo, hi);
     }
     this.full = false;
     this.changed.clear();
@@ -458,17 +474,11 @@ export class LadderView {
     const ki = cols.indexOf(STRIKE);
     const mid = xs[ki] ?? w / 2;
     const strikeW = ws[ki] ?? 104;
-    const hasBand = this.model.spot != null;
-    for (const r of at) {
-      const y = this.rowY(r, split);
-      ctx.fillStyle = p.panel;
-      ctx.fillRect(0, y, w, ROW_H);
-      if (hasBand && hi > y && lo < y + ROW_H) {
-        ctx.fillStyle = p.band;
-        const top = Math.max(lo, y);
-        ctx.fillRect(0, top, w, Math.min(hi, y + ROW_H) - top);
-      }
-    }
+    this.background(
+      at.map((r) => ({ x0: 0, x1: w, y: this.rowY(r, split), text: "", tx: 0 })),
+      lo,
+      hi,
+    );
     for (const r of at) {
       const y = this.rowY(r, split);
       const k = this.rows[r].row[0] as number;
@@ -517,7 +527,9 @@ export class LadderView {
     for (const r of at) {
       const cells = this.rows[r];
       const lines = cells.lines ?? (cells.lines = this.lines(cells.text, grid));
-      if (!lines[0] && !lines[1]) {
+      cells.dirty = 0;
+      cells.cellWise = !lines[0] && !lines[1];
+      if (cells.cellWise) {
         cellByCell.push(r);
         continue;
       }
@@ -537,6 +549,79 @@ export class LadderView {
     ctx.font = `700 ${MONO}`;
     ctx.textAlign = "center";
     for (const r of at) ctx.fillText(this.rows[r].text[ki] ?? "", mid + strikeW / 2, this.rowY(r, split) + ROW_H / 2);
+  }
+
+  /** Panel then the ±1 % band's share: each state set once for all the spans. */
+  private background(spans: Span[], lo: number, hi: number): void {
+    const ctx = this.ctx;
+    const p = palette();
+    ctx.fillStyle = p.panel;
+    for (const s of spans) ctx.fillRect(s.x0, s.y, s.x1 - s.x0, ROW_H);
+    if (this.model.spot == null) return;
+    ctx.fillStyle = p.band;
+    for (const s of spans) {
+      if (hi <= s.y || lo >= s.y + ROW_H) continue;
+      const top = Math.max(lo, s.y);
+      ctx.fillRect(s.x0, top, s.x1 - s.x0, Math.min(hi, s.y + ROW_H) - top);
+    }
+  }
+
+  /** Only the changed cells of rows painted whole before: per side, the stretch from its
+   * first to its last changed cell is cleared and drawn as that slice of the side's
+   * monospaced line, one fillText without the padding around it; the strike is not touched.
+   * Text costs per character drawn (spaces too), so this draws a fraction of a row. Returns
+   * the rows that must be painted whole (drawn cell by cell, before or now). */
+  private paintCells(rows: Cells[], split: number, lo: number, hi: number): Cells[] {
+    if (!rows.length) return [];
+    const ctx = this.ctx;
+    ctx.font = MONO;
+    const grid = this.grid ?? (this.grid = this.measureGrid());
+    const ki = this.cols.indexOf(STRIKE);
+    const { cw, ends } = grid;
+    const whole: Cells[] = [];
+    const spans: Span[] = [];
+    for (const c of rows) {
+      const lines = c.lines ?? (c.lines = this.lines(c.text, grid));
+      if (c.cellWise || (!lines[0] && !lines[1])) {
+        whole.push(c);
+        continue;
+      }
+      const y = this.rowY(c.at, split);
+      for (const side of [0, 1] as const) {
+        const first = side ? ki + 1 : 0;
+        const last = side ? this.cols.length - 1 : ki - 1;
+        let a = -1;
+        let b = -1;
+        for (let i = first; i <= last; i++) {
+          if (!(c.dirty & (1 << i))) continue;
+          if (a < 0) a = i;
+          b = i;
+        }
+        if (a < 0) continue;
+        // A cell's text lies after its left neighbour's end plus one space: the cleared
+        // stretch runs from the middle of that space to the middle of the one after `b`.
+        const from = a === first ? 0 : ends[a - 1];
+        const text = lines[side].slice(from, ends[b]);
+        let lead = 0;
+        while (text.charCodeAt(lead) === 32) lead++;
+        const x = grid.x[side];
+        spans.push({
+          x0: a === first ? x : Math.round(x + (from + 0.5) * cw),
+          x1: Math.round(x + (ends[b] + 0.5) * cw),
+          y,
+          text: text.slice(lead),
+          tx: x + (from + lead) * cw,
+        });
+      }
+      c.dirty = 0;
+    }
+    this.background(spans, lo, hi);
+    const p = palette();
+    ctx.fillStyle = this.model.stale ? p.stale : p.fg;
+    ctx.textBaseline = "middle";
+    ctx.textAlign = "left";
+    for (const s of spans) ctx.fillText(s.text, s.tx, s.y + ROW_H / 2);
+    return whole;
   }
 
   /** Column ends in character cells of the mono font (the canvas's font must be MONO). */
