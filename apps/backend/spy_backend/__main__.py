@@ -12,7 +12,7 @@ from spy_core.default_ports import BACKEND_PORT
 from .app import create_app
 from .serve import BackendServer
 from .settings import Settings
-from .telemetry import configure_logging
+from .telemetry import configure_logging, configure_telemetry
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,6 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings)
+    # Application Insights in the cloud, OTLP or the console when configured: without this
+    # call the deployed backend (this entry point) exported no telemetry at all.
+    configure_telemetry(settings)
     server = BackendServer(create_app(settings), args.host, args.port, settings.log_level.lower())
     asyncio.run(server.serve())
     return 0

@@ -1,7 +1,8 @@
-"""`spy-platform up`: the whole local platform in one process and one event loop — the IB
-Gateway simulator, the market-data/detector service, the trader (paper, on the simulator's
-DU account; its own /health /ready /metrics /kill-switch on --trader-port) and the backend
-(API, local SignalR hub, SQLite history, dashboard files) on http://127.0.0.1:8000. Live
+"""`spy-platform up`: the whole local platform — the IB Gateway simulator, the
+market-data/detector service and the trader (paper, on the simulator's DU account; its own
+/health /ready /metrics /kill-switch on --trader-port) in this process's event loop, and the
+backend (API, local SignalR hub, SQLite history, dashboard files) on http://127.0.0.1:8000
+in a child process of its own (`backend_process`), as it runs apart when deployed. Live
 anomalies, the trader's decisions, fills and P&L are printed to stdout;
 Ctrl-C (or --duration) stops the service, drains its backend spool, then the backend,
 then the simulator. The service reaches the backend over HTTP with the service token, exactly
@@ -136,15 +137,16 @@ async def _up(args: argparse.Namespace) -> int:
     print("starting the local platform (simulator, market data, backend)...", file=sys.stderr)
     import asyncio
 
-    from spy_backend.app import create_app
     from spy_backend.client import HttpSink
-    from spy_backend.serve import BackendServer
     from spy_backend.settings import Settings
-    from spy_backend.telemetry import configure_logging, configure_telemetry
+    from spy_backend.telemetry import configure_logging
+    from spy_backend.token import service_token
     from spy_gateway_sim import GatewaySimulator, MarketConfig, SimulatorConfig
     from spy_marketdata.service import MarketDataService
     from spy_marketdata.settings import MarketDataSettings
     from spy_marketdata.sinks import FanOut, TextSink
+
+    from .backend_process import BackendProcess
 
     overrides: dict = {
         "log_json": False,
@@ -162,17 +164,18 @@ async def _up(args: argparse.Namespace) -> int:
         overrides["frontend_dir"] = Path("frontend/dist").resolve()
     settings = Settings(**overrides)
     configure_logging(settings)
-    configure_telemetry(settings)
-    app = create_app(settings)
-    server = BackendServer(app, args.host, args.port, own_signals=False)
-    serving = asyncio.create_task(server.serve(), name="backend")
-    while not server.started:
-        if serving.done():
-            serving.result()
-            return 1  # uvicorn logged why (port in use, ...)
-        await asyncio.sleep(0.02)
-    base = f"http://{args.host}:{server.bound_port}"
-    token = app.state.services.token
+    token = service_token(settings)  # created (0600) before the backend reads it
+    port = args.port or _free_port()
+    backend = BackendProcess(
+        args.host,
+        port,
+        {f"SPY_{name.upper()}": str(value) for name, value in overrides.items()}
+        | {"SPY_LOG_JSON": "false"},
+    )
+    if not await backend.start():
+        await backend.stop()
+        return 1  # the backend logged why (port in use, ...)
+    base = backend.base
     simulator = SimulatorConfig(
         port=0,
         market=MarketConfig(seed=args.seed, mispricing_rate=args.mispricing_rate),
@@ -222,8 +225,7 @@ async def _up(args: argparse.Namespace) -> int:
                     await trader.close()
             status = service.status
     finally:
-        server.should_exit = True
-        await serving
+        await backend.stop()
     print(
         f"stopped: {status.snapshots} snapshots, {status.events} anomaly events, "
         f"{backend_sink.sent} records stored by the backend, {backend_sink.backlog} left in the "
