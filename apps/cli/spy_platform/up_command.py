@@ -139,7 +139,7 @@ async def _up(args: argparse.Namespace) -> int:
 
     from spy_backend.client import HttpSink
     from spy_backend.settings import Settings
-    from spy_backend.telemetry import configure_logging
+    from spy_backend.telemetry import configure_logging, configure_telemetry
     from spy_backend.token import service_token
     from spy_gateway_sim import GatewaySimulator, MarketConfig, SimulatorConfig
     from spy_marketdata.service import MarketDataService
@@ -164,6 +164,7 @@ async def _up(args: argparse.Namespace) -> int:
         overrides["frontend_dir"] = Path("frontend/dist").resolve()
     settings = Settings(**overrides)
     configure_logging(settings)
+    configure_telemetry(settings)  # this process's spans: the simulator, market data, trader
     token = service_token(settings)  # created (0600) before the backend reads it
     port = args.port or _free_port()
     backend = BackendProcess(
