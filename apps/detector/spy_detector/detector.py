@@ -23,7 +23,7 @@ from spy_core.models import (
 
 from .arbitrage import Violation, static_arbitrage
 from .config import DetectorConfig
-from .fair_value import CalendarFloors, FairValues, exercise_value, fair_values
+from .fair_value import CalendarFloors, FairValues, fair_values
 from .gex import GammaExposure, gamma_exposure
 from .liveness import quote_confidence
 from .slices import ExpirySlice, split_expiries
@@ -254,7 +254,8 @@ def _smile_candidates(chain: ExpirySlice, values: FairValues, config: DetectorCo
     with np.errstate(invalid="ignore"):
         for side, edges in ((Side.BUY, values.buy_edge), (Side.SELL, values.sell_edge)):
             found = (edges >= config.min_edge) & informed
-            found &= ~_pair_against_fit(chain, edges, config.min_edge)
+            if found.any():
+                found &= ~_pair_against_fit(chain, edges, config.min_edge)
             for index in np.flatnonzero(found):
                 yield int(index), side, float(edges[index])
 
@@ -319,15 +320,16 @@ def _attribute(chain: ExpirySlice, violation: Violation, values: FairValues) -> 
     bid $0.36 over fair lost to its neighbour offered $0.06 over fair)."""
     candidates = [(violation.sell, Side.SELL)] if violation.sell is not None else []
     candidates += [(i, Side.BUY) for i in violation.buy]
-    fairs = values.fair
-    if chain.style is ExerciseStyle.AMERICAN:
-        # A deep in-the-money put worth exercising is worth its exercise value, not the
-        # European value the smile gives (0.36 below it six days out at a 5% rate).
-        fairs = np.maximum(fairs, exercise_value(chain))
+    american = chain.style is ExerciseStyle.AMERICAN
 
     def deviation(candidate: tuple[int, Side]) -> float:
         i, side = candidate
-        fair = fairs[i]
+        fair = float(values.fair[i])
+        if american:
+            # A deep in-the-money put worth exercising is worth its exercise value, not the
+            # European value the smile gives (0.36 below it six days out at a 5% rate).
+            strike = float(chain.strike[i])
+            fair = max(fair, chain.spot - strike if chain.is_call[i] else strike - chain.spot)
         edge = chain.bid[i] - fair if side is Side.SELL else fair - chain.ask[i]
         return -math.inf if math.isnan(edge) else float(edge)
 
