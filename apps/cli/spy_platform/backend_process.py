@@ -44,6 +44,9 @@ class BackendProcess:
         self._process = subprocess.Popen(
             self._command,
             env=self._env,
+            # A session of its own: the terminal's Ctrl-C reaches `up` alone, which drains its
+            # spool into the backend before stopping it (the documented order).
+            start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
         )
         deadline = time.monotonic() + timeout
