@@ -231,17 +231,26 @@ export class SmileChart extends Chart {
 
   protected legend(items: [string, string][]): void {
     const ctx = this.ctx;
-    ctx.font = "12px system-ui, sans-serif";
     ctx.textBaseline = "middle";
     ctx.textAlign = "left";
     let x = this.width < 480 ? 8 : 64; // a phone needs the margin's room too
     const y = this.height - 12;
+    // One row: on a phone the Spanish labels overflowed it, so the gaps and then the type
+    // shrink until the row fits the canvas.
+    let size = 12;
+    let gap = 20;
+    const room = this.width - x;
+    const needed = () =>
+      items.reduce((sum, [label]) => sum + ctx.measureText(label).width + 14 + gap, 0) - gap;
+    ctx.font = `${size}px system-ui, sans-serif`;
+    if (needed() > room) gap = 10;
+    while (needed() > room && size > 9) ctx.font = `${--size}px system-ui, sans-serif`;
     for (const [label, colour] of items) {
       ctx.fillStyle = colour;
       ctx.fillRect(x, y - 5, 10, 10);
       ctx.fillStyle = palette().fg;
       ctx.fillText(label, x + 14, y);
-      x += ctx.measureText(label).width + 34;
+      x += ctx.measureText(label).width + 14 + gap;
     }
   }
 }
