@@ -91,37 +91,32 @@ def parity_forward(
     k = strike[two_sided]
     parity_gap = 0.5 * (call_bid + call_ask - put_bid - put_ask)[two_sided]
     width = (call_ask - call_bid + put_ask - put_bid)[two_sided]
+    implied = k + parity_gap / discount  # each pair's forward
     # The nearest twice over, then those consistent with the most others (`_consistent`).
     pool = np.argsort(np.abs(parity_gap), kind="stable")[: 2 * nearest]
-    everything = pool
-    if american:
-        gap = np.abs(parity_gap[pool])
-        near = gap <= _NEAR_MONEY * ((call_mid + put_mid)[two_sided][pool] - gap)
-        if not near.any():
-            bracketed = _bracket(k, parity_gap, width, discount, pool)
-            return bracketed or _median_forward(k, parity_gap, width, discount, pool, nearest)[0]
-        pool = pool[near]
-    estimate, one_sided = _median_forward(k, parity_gap, width, discount, pool, nearest)
-    if american and one_sided:
+    if not american:
+        return _median_forward(implied, width, discount, pool, nearest)[0]
+    gap = np.abs(parity_gap[pool])
+    near = gap <= _NEAR_MONEY * ((call_mid + put_mid)[two_sided][pool] - gap)
+    if not near.any():
+        bracketed = _bracket(k, implied, width, discount, pool)
+        return bracketed or _median_forward(implied, width, discount, pool, nearest)[0]
+    estimate, used = _median_forward(implied, width, discount, pool[near], nearest)
+    reads_high = k[used] < implied[used]
+    if reads_high.all() or not reads_high.any():
         # Every pair it rests on reads the forward from one side (all their calls in the
         # money, say, the day before an ex-dividend date): bounded from that side only.
-        return _bracket(k, parity_gap, width, discount, everything) or estimate
+        return _bracket(k, implied, width, discount, pool) or estimate
     return estimate
 
 
 def _median_forward(
-    k: np.ndarray,
-    parity_gap: np.ndarray,
-    width: np.ndarray,
-    discount: float,
-    pool: np.ndarray,
-    nearest: int,
-) -> tuple[ForwardEstimate, bool]:
-    """The weighted median of the pool's consistent candidates, its dispersion and error; and
-    whether every pair used has its strike on one side of the forward."""
-    pool_candidates = k[pool] + parity_gap[pool] / discount
-    order = pool[_consistent(pool_candidates, width[pool] / discount)][:nearest]
-    candidates = k[order] + parity_gap[order] / discount
+    implied: np.ndarray, width: np.ndarray, discount: float, pool: np.ndarray, nearest: int
+) -> tuple[ForwardEstimate, np.ndarray]:
+    """The weighted median of the pool's consistent pair forwards, its dispersion and error;
+    and the pairs it used."""
+    order = pool[_consistent(implied[pool], width[pool] / discount)][:nearest]
+    candidates = implied[order]
     floored_width = np.maximum(width[order], 0.01)
     weights = 1.0 / floored_width
     # No pair may outvote the rest: a tight pair one of whose legs is mispriced (an offer a
@@ -138,13 +133,12 @@ def _median_forward(
     leg_sd = floored_width / (math.sqrt(12.0) * discount)
     quoted = float(1.0 / np.sqrt(np.sum(leg_sd**-2.0)))
     excess = median(distance / leg_sd) / (math.sqrt(3.0) / 2.0)
-    reads_high = k[order] < candidates
     estimate = ForwardEstimate(forward, int(order.size), dispersion, quoted * max(1.0, excess))
-    return estimate, bool(reads_high.all() or not reads_high.any())
+    return estimate, order
 
 
 def _bracket(
-    k: np.ndarray, parity_gap: np.ndarray, width: np.ndarray, discount: float, pool: np.ndarray
+    k: np.ndarray, implied: np.ndarray, width: np.ndarray, discount: float, pool: np.ndarray
 ) -> ForwardEstimate | None:
     """The forward American pairs far from the money bracket: early exercise only adds value,
     so a strike below the forward (its call in the money: exercised before a dividend) reads
@@ -154,8 +148,7 @@ def _bracket(
     quotes dropped, had only pairs $4–30 from the money the day before an ex-dividend date:
     the median of its deep calls read the forward $1.40 high and flagged 39 deep puts high.
     None when the pairs do not bracket one interval (one side only, or a mispriced leg)."""
-    strike = k[pool]
-    candidates = strike + parity_gap[pool] / discount
+    strike, candidates = k[pool], implied[pool]
     half = 0.5 * np.maximum(width[pool] / discount, _MIN_PAIR_WIDTH)
     reads_high = strike < candidates
     if reads_high.all() or not reads_high.any():
